@@ -1,0 +1,10 @@
+//! `assay eval`: evaluate a base model plus adapter.
+
+use super::GlobalArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_global: &GlobalArgs, _args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`assay eval` is not built yet (issue 7)")
+}

@@ -1,0 +1,10 @@
+//! `assay generate`: generation pipelines.
+
+use super::GlobalArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {}
+
+pub fn run(_global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
+    match command {}
+}

@@ -1,0 +1,1 @@
+//! Generation pipelines: questions, grounded answers, CoT search, answer/evaluate; jobs.

@@ -1,0 +1,61 @@
+//! The `assay` binary: parse the command line, set up logging, run a subcommand or the TUI.
+
+use anyhow::Context;
+use assay::cli::Cli;
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let _log_guard = init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    use assay::cli::*;
+    let g = &cli.global;
+    match cli.command {
+        None => assay::tui::run(g)?,
+        Some(Command::Import(a)) => return import::run(g, a),
+        Some(Command::Export(a)) => export::run(g, a)?,
+        Some(Command::Stats(a)) => stats::run(g, a)?,
+        Some(Command::Demo(a)) => demo::run(g, a)?,
+        Some(Command::Audit(c)) => audit::run(g, c)?,
+        Some(Command::Chunk(a)) => chunk::run(g, a)?,
+        Some(Command::Dedup(a)) => dedup::run(g, a)?,
+        Some(Command::Gen(c)) => generate::run(g, c)?,
+        Some(Command::Verify(a)) => verify::run(g, a)?,
+        Some(Command::Model(c)) => model::run(g, c)?,
+        Some(Command::Train(a)) => train::run(g, a)?,
+        Some(Command::Runs(c)) => runs::run(g, c)?,
+        Some(Command::Eval(a)) => eval::run(g, a)?,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Logs go to a file (never stdout: the TUI owns the terminal), level from `ASSAY_LOG`.
+fn init_logging() -> Option<()> {
+    let path = assay::paths::log_file();
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening log file {}", path.display()))
+        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ASSAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Some(())
+}

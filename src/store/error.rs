@@ -1,0 +1,35 @@
+//! What can go wrong in the store, with enough context to act on.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open database {path}: {source} (check the path and its permissions, or pass --db)"
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database schema migration failed: {0} (the file may be from a newer assay)")]
+    Migration(String),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("stored JSON in {table}.{column} of row {id} is unreadable: {source}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        id: i64,
+        source: serde_json::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        StoreError::NotFound { what: what.into() }
+    }
+}

@@ -1,0 +1,189 @@
+//! Filtered, paged reads: the list screen's pages, counts, and streaming iteration for export.
+//!
+//! Pages are keyed by sample id (`id > after`), never by OFFSET, so that page 10,000 of a
+//! million-sample dataset costs what page 1 costs.
+
+use super::samples::{SAMPLE_COLUMNS, sample_from_row};
+use super::{Result, SampleRecord, Store};
+use crate::model::{ReviewStatus, SampleKind, VerdictSummary};
+use rusqlite::types::Value;
+use serde::Serialize;
+
+/// Which samples to read. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub dataset_id: Option<i64>,
+    pub kinds: Vec<SampleKind>,
+    pub statuses: Vec<ReviewStatus>,
+    pub verdicts: Vec<VerdictSummary>,
+    pub tags: Vec<String>,
+    pub aspects: Vec<String>,
+    /// Only samples that belong to a near-duplicate cluster.
+    pub near_duplicates: bool,
+}
+
+impl Filter {
+    pub fn dataset(id: i64) -> Self {
+        Filter {
+            dataset_id: Some(id),
+            ..Filter::default()
+        }
+    }
+
+    /// The WHERE clause (over `samples s`) and its parameters.
+    pub(crate) fn sql(&self) -> (String, Vec<Value>) {
+        let mut clauses = vec!["1 = 1".to_string()];
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(id) = self.dataset_id {
+            params.push(Value::Integer(id));
+            clauses.push(format!("s.dataset_id = ?{}", params.len()));
+        }
+        let mut any_of = |column: &str, values: Vec<String>| {
+            if values.is_empty() {
+                return;
+            }
+            let mut marks = Vec::new();
+            for v in values {
+                params.push(Value::Text(v));
+                marks.push(format!("?{}", params.len()));
+            }
+            clauses.push(format!("{column} IN ({})", marks.join(", ")));
+        };
+        any_of(
+            "s.kind",
+            self.kinds.iter().map(|k| k.as_str().into()).collect(),
+        );
+        any_of(
+            "s.status",
+            self.statuses.iter().map(|k| k.as_str().into()).collect(),
+        );
+        any_of(
+            "s.verdict",
+            self.verdicts.iter().map(|k| k.as_str().into()).collect(),
+        );
+        any_of("s.aspect", self.aspects.clone());
+        if !self.tags.is_empty() {
+            let mut marks = Vec::new();
+            for t in &self.tags {
+                params.push(Value::Text(t.clone()));
+                marks.push(format!("?{}", params.len()));
+            }
+            clauses.push(format!(
+                "s.id IN (SELECT sample_id FROM sample_tags WHERE tag IN ({}))",
+                marks.join(", ")
+            ));
+        }
+        if self.near_duplicates {
+            clauses.push("s.dup_cluster IS NOT NULL".into());
+        }
+        (clauses.join(" AND "), params)
+    }
+}
+
+/// One row of the list screen: what it shows without loading the content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleRow {
+    pub id: i64,
+    pub kind: SampleKind,
+    pub status: ReviewStatus,
+    pub verdict: VerdictSummary,
+    pub aspect: Option<String>,
+    pub preview: String,
+}
+
+impl Store {
+    /// Up to `limit` rows after sample id `after` (None: from the start), in id order.
+    pub fn list_page(
+        &self,
+        filter: &Filter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<SampleRow>> {
+        self.page(filter, after, limit, true)
+    }
+
+    /// Up to `limit` rows before sample id `before`, returned in id order (for paging up).
+    pub fn list_page_before(
+        &self,
+        filter: &Filter,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<SampleRow>> {
+        let mut rows = self.page(filter, Some(before), limit, false)?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    fn page(
+        &self,
+        filter: &Filter,
+        key: Option<i64>,
+        limit: usize,
+        forward: bool,
+    ) -> Result<Vec<SampleRow>> {
+        let (mut clause, mut params) = filter.sql();
+        if let Some(k) = key {
+            params.push(Value::Integer(k));
+            clause.push_str(&format!(
+                " AND s.id {} ?{}",
+                if forward { ">" } else { "<" },
+                params.len()
+            ));
+        }
+        params.push(Value::Integer(limit as i64));
+        let sql = format!(
+            "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview FROM samples s
+             WHERE {clause} ORDER BY s.id {} LIMIT ?{}",
+            if forward { "ASC" } else { "DESC" },
+            params.len()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            let kind: String = r.get(1)?;
+            let status: String = r.get(2)?;
+            let verdict: String = r.get(3)?;
+            Ok(SampleRow {
+                id: r.get(0)?,
+                kind: SampleKind::parse(&kind).unwrap_or(SampleKind::Qa),
+                status: ReviewStatus::parse(&status).unwrap_or(ReviewStatus::Unreviewed),
+                verdict: VerdictSummary::parse(&verdict).unwrap_or(VerdictSummary::None),
+                aspect: r.get(4)?,
+                preview: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many samples match.
+    pub fn count(&self, filter: &Filter) -> Result<u64> {
+        let (clause, params) = filter.sql();
+        let sql = format!("SELECT count(*) FROM samples s WHERE {clause}");
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Calls `f` on every matching sample with its head revision, in id order, streaming: only
+    /// one sample is in memory at a time.
+    pub fn for_each_sample(
+        &self,
+        filter: &Filter,
+        mut f: impl FnMut(SampleRecord) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let (clause, params) = filter.sql();
+        let sql = format!(
+            "SELECT {SAMPLE_COLUMNS} FROM samples s
+             JOIN revisions r ON r.id = s.head_revision_id WHERE {clause} ORDER BY s.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            f(sample_from_row(row)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,178 @@
+//! Reading samples with their head revision, and adding revisions (edits never overwrite).
+
+use super::import::parse_source;
+use super::{Result, Store, StoreError, now};
+use crate::model::{
+    Content, Label, ReviewStatus, Revision, SampleKind, SampleMeta, Source, VerdictSummary,
+};
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+/// A sample with its metadata and the content of its head (latest) revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleRecord {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub kind: SampleKind,
+    pub source: Source,
+    pub meta: SampleMeta,
+    pub status: ReviewStatus,
+    pub verdict: VerdictSummary,
+    pub dup_cluster: Option<i64>,
+    pub head: Revision,
+}
+
+/// The columns `sample_from_row` reads, in order; `s` is samples and `r` its head revision.
+pub(crate) const SAMPLE_COLUMNS: &str = "s.id, s.dataset_id, s.kind, s.source, s.aspect, s.topic,
+    s.label, s.meta, s.status, s.verdict, s.dup_cluster,
+    r.id, r.number, r.content, r.author, r.created_at";
+
+pub(crate) fn sample_from_row(row: &Row<'_>) -> Result<SampleRecord> {
+    let id: i64 = row.get(0)?;
+    let kind: String = row.get(2)?;
+    let source: String = row.get(3)?;
+    let label: Option<String> = row.get(6)?;
+    let meta_json: String = row.get(7)?;
+    let status: String = row.get(8)?;
+    let verdict: String = row.get(9)?;
+    let content: String = row.get(13)?;
+    let stored: StoredMeta = serde_json::from_str(&meta_json).map_err(|e| StoreError::Corrupt {
+        table: "samples",
+        column: "meta",
+        id,
+        source: e,
+    })?;
+    let content: Content = serde_json::from_str(&content).map_err(|e| StoreError::Corrupt {
+        table: "revisions",
+        column: "content",
+        id,
+        source: e,
+    })?;
+    Ok(SampleRecord {
+        id,
+        dataset_id: row.get(1)?,
+        kind: SampleKind::parse(&kind)
+            .ok_or_else(|| StoreError::Invalid(format!("sample {id}: unknown kind {kind:?}")))?,
+        source: parse_source(&source, id)?,
+        meta: SampleMeta {
+            aspect: row.get(4)?,
+            topic: row.get(5)?,
+            label: label.as_deref().and_then(Label::parse),
+            tags: stored.tags,
+            extra: stored.extra,
+        },
+        status: ReviewStatus::parse(&status).unwrap_or(ReviewStatus::Unreviewed),
+        verdict: VerdictSummary::parse(&verdict).unwrap_or(VerdictSummary::None),
+        dup_cluster: row.get(10)?,
+        head: Revision {
+            id: row.get(11)?,
+            sample_id: id,
+            number: row.get(12)?,
+            content,
+            author: row.get(14)?,
+            created_at: row.get(15)?,
+        },
+    })
+}
+
+/// The part of `samples.meta` that has no column of its own.
+#[derive(serde::Deserialize, Default)]
+struct StoredMeta {
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Store {
+    /// The sample `id` with its head revision.
+    pub fn sample(&self, id: i64) -> Result<SampleRecord> {
+        let sql = format!(
+            "SELECT {SAMPLE_COLUMNS} FROM samples s
+             JOIN revisions r ON r.id = s.head_revision_id WHERE s.id = ?1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => sample_from_row(row),
+            None => Err(StoreError::not_found(format!("sample {id}"))),
+        }
+    }
+
+    /// Every revision of a sample, oldest first.
+    pub fn revisions(&self, sample_id: i64) -> Result<Vec<Revision>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, number, content, author, created_at FROM revisions
+             WHERE sample_id = ?1 ORDER BY number",
+        )?;
+        let mut rows = stmt.query([sample_id])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let content: String = r.get(2)?;
+            out.push(Revision {
+                id,
+                sample_id,
+                number: r.get(1)?,
+                content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt {
+                    table: "revisions",
+                    column: "content",
+                    id,
+                    source: e,
+                })?,
+                author: r.get(3)?,
+                created_at: r.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Adds a revision (an edit or a regeneration) and makes it the head. The sample's verdict
+    /// summary resets, since verdicts belong to the revision they judged.
+    pub fn add_revision(
+        &mut self,
+        sample_id: i64,
+        content: &Content,
+        author: &str,
+    ) -> Result<Revision> {
+        let json = serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
+            table: "revisions",
+            column: "content",
+            id: sample_id,
+            source: e,
+        })?;
+        let created_at = now();
+        let (id, number) = self.write(|tx| {
+            let number: i64 = tx
+                .query_row(
+                    "SELECT max(number) FROM revisions WHERE sample_id = ?1",
+                    [sample_id],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+                .optional()?
+                .flatten()
+                .ok_or_else(|| StoreError::not_found(format!("sample {sample_id}")))?
+                + 1;
+            tx.execute(
+                "INSERT INTO revisions (sample_id, number, content, author, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sample_id, number, json, author, created_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2
+                 WHERE id = ?3",
+                params![id, content.preview(), sample_id],
+            )?;
+            Ok((id, number))
+        })?;
+        Ok(Revision {
+            id,
+            sample_id,
+            number,
+            content: content.clone(),
+            author: author.to_string(),
+            created_at,
+        })
+    }
+}

@@ -1,0 +1,58 @@
+//! Counts for `assay stats`: by dataset, kind, review status and verdict.
+
+use super::{Result, Store};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts of one dataset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub dataset: String,
+    pub samples: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_verdict: BTreeMap<String, u64>,
+    pub revisions: u64,
+    pub reviews: u64,
+}
+
+impl Store {
+    /// Counts for every dataset, or only for the one given.
+    pub fn stats(&self, dataset_id: Option<i64>) -> Result<Vec<Stats>> {
+        let mut out = Vec::new();
+        for d in self.datasets()? {
+            if dataset_id.is_some_and(|id| id != d.id) {
+                continue;
+            }
+            let group = |column: &str| -> Result<BTreeMap<String, u64>> {
+                let sql = format!(
+                    "SELECT {column}, count(*) FROM samples WHERE dataset_id = ?1 GROUP BY {column}"
+                );
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map([d.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+            let count = |sql: &str| -> Result<u64> {
+                Ok(self.conn.query_row(sql, [d.id], |r| r.get::<_, i64>(0))? as u64)
+            };
+            out.push(Stats {
+                by_kind: group("kind")?,
+                by_status: group("status")?,
+                by_verdict: group("verdict")?,
+                revisions: count(
+                    "SELECT count(*) FROM revisions r JOIN samples s ON s.id = r.sample_id
+                     WHERE s.dataset_id = ?1",
+                )?,
+                reviews: count(
+                    "SELECT count(*) FROM reviews v JOIN samples s ON s.id = v.sample_id
+                     WHERE s.dataset_id = ?1",
+                )?,
+                samples: d.samples,
+                dataset: d.name,
+            });
+        }
+        Ok(out)
+    }
+}

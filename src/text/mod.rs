@@ -1,0 +1,1 @@
+//! Text processing: chunking, near-duplicate detection, diversity, terminal-safe text.

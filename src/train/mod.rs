@@ -1,0 +1,1 @@
+//! Training: the built-in candle LoRA trainer, external trainers, runs and their logs.

@@ -1,0 +1,1 @@
+//! Verifiers: golden-answer match, LLM judge, trajectory checks.

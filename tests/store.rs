@@ -1,0 +1,220 @@
+//! The store on a real SQLite file: import batches, duplicates, revisions, reviews, verdicts,
+//! paging and two connections writing at once.
+
+use assay::model::{
+    Content, Decision, NewSample, ReviewStatus, SampleKind, SampleMeta, Source, Turn,
+    VerdictSummary,
+};
+use assay::store::{Filter, ImportRecord, InsertOutcome, NewVerdict, Store};
+
+fn qa(q: &str, a: &str, line: u64) -> NewSample {
+    NewSample {
+        kind: SampleKind::Qa,
+        content: Content {
+            turns: vec![Turn::user(q), Turn::assistant(a)],
+            ..Content::default()
+        },
+        source: Source::File {
+            path: "in.jsonl".into(),
+            line,
+        },
+        meta: SampleMeta {
+            aspect: Some("数学".into()),
+            tags: vec!["t1".into()],
+            ..SampleMeta::default()
+        },
+    }
+}
+
+fn fill(store: &mut Store, dataset: &str, n: u64) -> (i64, Vec<InsertOutcome>) {
+    let id = store.ensure_dataset(dataset).unwrap();
+    let mut batch = store.import_batch(id, "import").unwrap();
+    let out = (0..n)
+        .map(|i| {
+            let rec =
+                ImportRecord::new(qa(&format!("问题 {i}?"), &format!("答案 {i}"), i + 1)).unwrap();
+            batch.insert(&rec).unwrap()
+        })
+        .collect();
+    batch.commit().unwrap();
+    (id, out)
+}
+
+#[test]
+fn reimport_is_a_noop_and_content_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    let (ds, first) = fill(&mut store, "d", 50);
+    assert!(
+        first
+            .iter()
+            .all(|o| matches!(o, InsertOutcome::Inserted(_)))
+    );
+    let (_, second) = fill(&mut store, "d", 50);
+    assert!(second.iter().all(|o| *o == InsertOutcome::Duplicate));
+    assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 50);
+    // The same content in another dataset is a new sample.
+    let (other, third) = fill(&mut store, "e", 5);
+    assert!(
+        third
+            .iter()
+            .all(|o| matches!(o, InsertOutcome::Inserted(_)))
+    );
+    assert_eq!(store.count(&Filter::dataset(other)).unwrap(), 5);
+
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let rows = store.list_page(&Filter::dataset(ds), None, 3).unwrap();
+    let s = store.sample(rows[1].id).unwrap();
+    assert_eq!(s.head.content.question(), Some("问题 1?"));
+    assert_eq!(s.head.number, 1);
+    assert_eq!(s.meta.aspect.as_deref(), Some("数学"));
+    assert_eq!(s.meta.tags, vec!["t1".to_string()]);
+    assert_eq!(
+        s.source,
+        Source::File {
+            path: "in.jsonl".into(),
+            line: 2
+        }
+    );
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn edits_add_revisions_and_reset_the_verdict() {
+    let mut store = Store::open_in_memory().unwrap();
+    let (_, out) = fill(&mut store, "d", 1);
+    let InsertOutcome::Inserted(id) = out[0] else {
+        panic!()
+    };
+    let s = store.sample(id).unwrap();
+    store
+        .add_verdict(
+            s.head.id,
+            &NewVerdict {
+                verifier: "golden_match".into(),
+                model: None,
+                passed: false,
+                score: Some(0.0),
+                rationale: "错".into(),
+                first_wrong_step: Some(2),
+            },
+        )
+        .unwrap();
+    assert_eq!(store.sample(id).unwrap().verdict, VerdictSummary::Fail);
+    let mut edited = s.head.content.clone();
+    edited.turns[1].content = "改过的答案".into();
+    let rev = store.add_revision(id, &edited, "alice").unwrap();
+    assert_eq!(rev.number, 2);
+    let now = store.sample(id).unwrap();
+    assert_eq!(now.head.content.answer(), Some("改过的答案"));
+    assert_eq!(now.verdict, VerdictSummary::None);
+    let revs = store.revisions(id).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(
+        revs[0].content.answer(),
+        Some("答案 0"),
+        "the old revision stays"
+    );
+    assert_eq!(store.verdicts(revs[0].id).unwrap().len(), 1);
+}
+
+#[test]
+fn reviews_set_status_and_retract_undoes() {
+    let mut store = Store::open_in_memory().unwrap();
+    let (ds, out) = fill(&mut store, "d", 3);
+    let InsertOutcome::Inserted(id) = out[0] else {
+        panic!()
+    };
+    let rev = store.sample(id).unwrap().head.id;
+    store
+        .add_review(id, rev, "alice", Decision::Reject, "wrong")
+        .unwrap();
+    store
+        .add_review(id, rev, "alice", Decision::Accept, "")
+        .unwrap();
+    assert_eq!(store.sample(id).unwrap().status, ReviewStatus::Accepted);
+    store
+        .add_review(id, rev, "alice", Decision::Retract, "undo")
+        .unwrap();
+    assert_eq!(store.sample(id).unwrap().status, ReviewStatus::Rejected);
+    store
+        .add_review(id, rev, "alice", Decision::Retract, "undo")
+        .unwrap();
+    assert_eq!(store.sample(id).unwrap().status, ReviewStatus::Unreviewed);
+    assert_eq!(store.reviews(id).unwrap().len(), 4, "history is kept");
+    let f = Filter {
+        statuses: vec![ReviewStatus::Unreviewed],
+        ..Filter::dataset(ds)
+    };
+    assert_eq!(store.count(&f).unwrap(), 3);
+}
+
+#[test]
+fn pages_are_keyed_and_filters_combine() {
+    let mut store = Store::open_in_memory().unwrap();
+    let (ds, _) = fill(&mut store, "d", 25);
+    let f = Filter::dataset(ds);
+    let p1 = store.list_page(&f, None, 10).unwrap();
+    let p2 = store.list_page(&f, Some(p1[9].id), 10).unwrap();
+    let p3 = store.list_page(&f, Some(p2[9].id), 10).unwrap();
+    assert_eq!((p1.len(), p2.len(), p3.len()), (10, 10, 5));
+    let back = store.list_page_before(&f, p2[0].id, 10).unwrap();
+    assert_eq!(back, p1);
+    let tagged = Filter {
+        tags: vec!["t1".into()],
+        kinds: vec![SampleKind::Qa],
+        ..f.clone()
+    };
+    assert_eq!(store.count(&tagged).unwrap(), 25);
+    let none = Filter {
+        kinds: vec![SampleKind::Cot],
+        ..f
+    };
+    assert_eq!(store.count(&none).unwrap(), 0);
+}
+
+#[test]
+fn two_connections_write_at_once_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let (ds, out) = fill(&mut Store::open(&path).unwrap(), "d", 200);
+    let ids: Vec<i64> = out
+        .iter()
+        .map(|o| match o {
+            InsertOutcome::Inserted(id) => *id,
+            InsertOutcome::Duplicate => unreachable!(),
+        })
+        .collect();
+    let handles: Vec<_> = ["alice", "bob"]
+        .into_iter()
+        .map(|who| {
+            let path = path.clone();
+            let ids = ids.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                for id in ids {
+                    let rev = store.sample(id).unwrap().head.id;
+                    store
+                        .add_review(id, rev, who, Decision::Accept, "")
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let n: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM reviews", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 400);
+    let f = Filter {
+        statuses: vec![ReviewStatus::Accepted],
+        ..Filter::dataset(ds)
+    };
+    assert_eq!(store.count(&f).unwrap(), 200);
+}

@@ -94,7 +94,10 @@ fn check<'a>(s: &Splitter, input: &'a str) -> Vec<Chunk<'a>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(300)
+    })]
 
     #[test]
     fn mixed_text_keeps_every_guarantee(
@@ -202,11 +205,16 @@ fn chunk_command_stores_pretrain_samples_with_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");
     std::fs::create_dir_all(docs.join("sub")).unwrap();
-    let a = "# 标题\n\n".to_string() + &"模型训练需要高质量的数据。数据要多样！".repeat(12);
+    let a: String = (0..12)
+        .map(|i| format!("模型训练需要第{i}批高质量的数据。数据要多样！"))
+        .collect();
+    let a = format!("# 标题\n\n{a}");
     std::fs::write(docs.join("a.md"), format!("\u{feff}{a}")).unwrap();
     std::fs::write(
         docs.join("sub/b.txt"),
-        "English text. Another sentence!\nA new line.\n".repeat(5),
+        (0..5)
+            .map(|i| format!("English text {i}. Another sentence!\nA new line.\n"))
+            .collect::<String>(),
     )
     .unwrap();
     std::fs::write(docs.join("skip.bin"), [0xffu8, 0xfe]).unwrap();

@@ -33,7 +33,8 @@ fn near_copy(rng: &mut ChaCha8Rng, doc: &[String]) -> String {
     match rng.random_range(0..3) {
         0 => {
             let mut chars: Vec<char> = sentences.concat().chars().collect();
-            for _ in 0..(chars.len() / 100).max(1) {
+            let rate = rng.random_range(1..4);
+            for _ in 0..(chars.len() * rate / 100).max(1) {
                 let at = rng.random_range(0..chars.len());
                 match rng.random_range(0..3) {
                     0 => chars[at] = '改',
@@ -78,7 +79,7 @@ fn planted_near_copies_are_found_with_high_recall_and_precision() {
         }
         if f % 5 == 0 {
             // A hard negative: the same opening, a different second half.
-            let mut other = doc[..doc.len() / 3].to_vec();
+            let mut other = doc[..doc.len() / 2].to_vec();
             other.extend(document(&mut rng));
             texts.push(other.concat());
             family.push(100_000 + f);

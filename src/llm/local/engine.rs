@@ -31,6 +31,8 @@ pub struct GenOptions {
     pub seed: u64,
     /// Extra stop strings (the end-of-turn token always stops).
     pub stop: Vec<String>,
+    /// Keep generating past the end of turn (benchmarks need a fixed token count).
+    pub ignore_end_of_turn: bool,
 }
 
 impl Default for GenOptions {
@@ -44,6 +46,7 @@ impl Default for GenOptions {
             repeat_last_n: 64,
             seed: 299_792_458,
             stop: Vec::new(),
+            ignore_end_of_turn: false,
         }
     }
 }
@@ -173,7 +176,7 @@ impl Engine {
                 .map_err(candle_err)?;
             }
             let next = sampler.sample(&logits).map_err(candle_err)?;
-            if self.stop_ids.contains(&next) {
+            if !opts.ignore_end_of_turn && self.stop_ids.contains(&next) {
                 finish_reason = "stop";
                 break;
             }

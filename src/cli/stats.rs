@@ -1,4 +1,5 @@
-//! `assay stats`: counts by dataset, kind, review status and verdict, as JSON on stdout.
+//! `assay stats`: counts by dataset, kind, review status and verdict, plus each dataset's
+//! diversity report, as JSON on stdout.
 
 use super::GlobalArgs;
 use crate::store::Store;
@@ -17,9 +18,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let stats = store.stats(id)?;
+    let mut datasets = Vec::with_capacity(stats.len());
+    for s in stats {
+        let mut value = serde_json::to_value(&s)?;
+        if let (Some(ds), Some(obj)) = (store.dataset_id(&s.dataset)?, value.as_object_mut()) {
+            let diversity = crate::text::diversity::for_dataset(&store, ds)?;
+            obj.insert("diversity".into(), serde_json::to_value(diversity)?);
+        }
+        datasets.push(value);
+    }
     println!(
         "{}",
-        serde_json::to_string_pretty(&serde_json::json!({ "datasets": stats }))?
+        serde_json::to_string_pretty(&serde_json::json!({ "datasets": datasets }))?
     );
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! offline local model. Pipelines, verifiers and the TUI's regenerate hold a `dyn Llm` and do not
 //! care which.
 
+pub mod local;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@
 //! `BEGIN IMMEDIATE` so that two writers queue instead of failing with "database is locked".
 
 mod datasets;
+mod dedup;
 mod error;
 mod import;
 mod query;
@@ -14,6 +15,7 @@ mod schema;
 mod stats;
 
 pub use datasets::DatasetInfo;
+pub use dedup::{DupCounts, Grouping};
 pub use error::StoreError;
 pub use import::{ImportBatch, ImportRecord, InsertOutcome};
 pub use query::{Filter, SampleRow};

@@ -1,0 +1,194 @@
+//! The local model on the real SmolLM2 GGUF: tokenizer ids against llama.cpp's, round trips,
+//! streaming, seeded reproducibility and sane short answers.
+//!
+//! The model is found at `ASSAY_MODEL_PATH` or the default path (`assay model fetch`). Without it
+//! these tests print a notice and pass, unless `ASSAY_REQUIRE_MODEL=1` (CI), where they fail.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use assay::llm::local::LocalModel;
+use assay::llm::{ChatMessage, ChatRequest, Llm};
+
+fn model_path() -> PathBuf {
+    std::env::var_os("ASSAY_MODEL_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(LocalModel::default_path)
+}
+
+/// The shared model, or None (after a loud notice) when the file is absent and not required.
+fn model() -> Option<&'static LocalModel> {
+    static MODEL: OnceLock<Option<LocalModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let path = model_path();
+            let required = std::env::var("ASSAY_REQUIRE_MODEL").is_ok_and(|v| v == "1");
+            if !path.is_file() {
+                assert!(
+                    !required,
+                    "ASSAY_REQUIRE_MODEL=1 but no model at {}; run `assay model fetch`",
+                    path.display()
+                );
+                eprintln!(
+                    "\n!!!!! SKIPPED: no local model at {} (run `assay model fetch` or set \
+                     ASSAY_MODEL_PATH); set ASSAY_REQUIRE_MODEL=1 to make this a failure !!!!!\n",
+                    path.display()
+                );
+                return None;
+            }
+            Some(LocalModel::load(&path).expect("the model loads"))
+        })
+        .as_ref()
+}
+
+/// Tests that generate take turns: two generations at once would only slow each other down.
+fn gen_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn encode(m: &LocalModel, text: &str) -> Vec<u32> {
+    m.with_engine(|e| e.tokenizer().encode(text))
+        .expect("engine")
+        .expect("encodes")
+}
+
+fn decode(m: &LocalModel, ids: &[u32]) -> String {
+    m.with_engine(|e| e.tokenizer().decode(ids))
+        .expect("engine")
+}
+
+#[test]
+fn token_ids_match_llama_cpp() {
+    let Some(m) = model() else { return };
+    // Reference ids from llama.cpp (llama-cpp-python 0.3.36, `Llama.tokenize(text, add_bos=False,
+    // special=True)`) on the same GGUF.
+    let cases: &[(&str, &[u32])] = &[
+        ("user", &[4093]),
+        ("Hello, world!", &[19556, 28, 905, 17]),
+        (
+            "The year 2024 had 366 days.",
+            &[
+                504, 713, 216, 34, 32, 34, 36, 761, 216, 35, 38, 38, 2009, 30,
+            ],
+        ),
+        (
+            "你好，世界！",
+            &[
+                18645, 250, 48392, 138, 12831, 7906, 240, 178, 239, 230, 8083, 219,
+            ],
+        ),
+        (
+            "今天天气很好。我们去公园散步吧",
+            &[
+                15076, 228, 18614, 119, 18614, 119, 177, 125, 238, 29157, 226, 48392, 138, 19076,
+                19805, 235, 15076, 122, 44652, 136, 17086, 122, 23022, 251, 15683, 113, 34978, 115,
+                16357, 117,
+            ],
+        ),
+        (
+            "<|im_start|>user\nHi<|im_end|>\n",
+            &[1, 4093, 198, 26843, 2, 198],
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(&encode(m, text), want, "ids of {text:?}");
+    }
+}
+
+#[test]
+fn decode_inverts_encode() {
+    let Some(m) = model() else { return };
+    for text in [
+        "Hello, world!",
+        "  leading spaces and\ttabs\n\nnew lines  ",
+        "数字 12345 和中文混合：机器学习的数据。",
+        "emoji 🦀 and accents: café, naïve",
+        "fn main() { println!(\"{}\", 1 + 2); }",
+    ] {
+        assert_eq!(decode(m, &encode(m, text)), text);
+    }
+}
+
+#[test]
+fn streaming_releases_only_whole_characters() {
+    let Some(m) = model() else { return };
+    let text = "机器学习很有趣，我们一起学习吧！";
+    let ids = encode(m, text);
+    let pieces = m
+        .with_engine(|e| {
+            let mut dec = assay::llm::local::tokenizer::StreamDecoder::default();
+            let mut pieces: Vec<String> = ids
+                .iter()
+                .filter_map(|&id| dec.push(e.tokenizer(), id))
+                .collect();
+            pieces.extend(dec.finish());
+            pieces
+        })
+        .expect("engine");
+    assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+    assert_eq!(pieces.concat(), text);
+}
+
+fn ask(m: &LocalModel, question: &str, seed: u64, temperature: f32, max_tokens: u32) -> String {
+    let _turn = gen_lock();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let req = ChatRequest {
+        messages: vec![ChatMessage::user(question)],
+        temperature: Some(temperature),
+        max_tokens: Some(max_tokens),
+        seed: Some(seed),
+        ..ChatRequest::default()
+    };
+    let streamed = Mutex::new(String::new());
+    let sink = |piece: &str| streamed.lock().expect("lock").push_str(piece);
+    let resp = rt.block_on(m.chat(req, Some(&sink))).expect("chat answers");
+    assert_eq!(
+        *streamed.lock().expect("lock"),
+        resp.text,
+        "the streamed pieces add up to the answer"
+    );
+    assert!(resp.usage.completion_tokens > 0);
+    assert!(resp.usage.completion_tokens <= u64::from(max_tokens));
+    resp.text
+}
+
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let Some(m) = model() else { return };
+    let a = ask(m, "Write one sentence about the sea.", 7, 0.9, 24);
+    let b = ask(m, "Write one sentence about the sea.", 7, 0.9, 24);
+    assert!(!a.trim().is_empty());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn answers_are_sane() {
+    let Some(m) = model() else { return };
+    let paris = ask(m, "What is the capital of France?", 1, 0.0, 24);
+    assert!(paris.contains("Paris"), "{paris:?}");
+    let sum = ask(m, "What is 2 + 3? Answer with the number only.", 1, 0.0, 16);
+    assert!(sum.contains('5'), "{sum:?}");
+    let hello = ask(m, "你好！", 1, 0.0, 24);
+    assert!(!hello.trim().is_empty(), "{hello:?}");
+}
+
+#[test]
+fn describe_names_the_model_and_device() {
+    let Some(m) = model() else { return };
+    let d = m.describe();
+    assert!(d.starts_with("local:SmolLM2-135M-Instruct"), "{d}");
+    assert!(d.ends_with("(cpu)") || d.ends_with("(cuda)"), "{d}");
+}
+
+#[test]
+fn a_missing_file_says_how_to_get_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = match LocalModel::load(&dir.path().join("none.gguf")) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("loaded a file that does not exist"),
+    };
+    assert!(err.contains("assay model fetch"), "{err}");
+    assert!(err.contains("none.gguf"), "{err}");
+}

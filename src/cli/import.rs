@@ -1,11 +1,261 @@
-//! `assay import`: import samples from a data file.
+//! `assay import`: read data files into a dataset, streaming.
+//!
+//! One thread parses (and serialises each sample), the other inserts, joined by a bounded
+//! channel so memory stays flat whatever the file size. Commits every 50,000 records, so a
+//! killed import keeps what it committed, and rerunning skips what is there (content hash).
+//!
+//! Exit codes:
+//! - `0`: every record read was imported or was already there (duplicates);
+//! - `3`: some records were rejected (written to `<input>.rejects.jsonl`); the rest are stored;
+//! - `1`: a fatal error (file missing or unreadable, format not recognised, database error);
+//!   what was committed before it stays.
 
 use super::GlobalArgs;
+use crate::formats::rejects::RejectsFile;
+use crate::formats::{Format, Item, ReadOptions, Reader, Tags};
+use crate::store::{ImportRecord, InsertOutcome, Store};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+/// Records per commit: a killed import loses at most this many.
+const COMMIT_EVERY: u64 = 50_000;
+/// Records per message between the threads.
+const CHUNK: usize = 1024;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// JSON (array or single object) or JSONL files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The dataset to import into (default: each file's name without extension).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// The format (default: detected from the first record).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Records longer than this are rejected without being held in memory.
+    #[arg(long, default_value_t = crate::formats::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+    #[command(flatten)]
+    pub tags: TagArgs,
+}
 
-/// Exit codes: 0 all stored, see README for the others.
-pub fn run(_global: &GlobalArgs, _args: Args) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("`assay import` is not built yet (issue 2)")
+/// ShareGPT key and role names, as in LLaMA-Factory's `columns` / `tags`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TagArgs {
+    /// ShareGPT: the key of the message list.
+    #[arg(long, default_value = "conversations")]
+    pub messages_tag: String,
+    #[arg(long, default_value = "from")]
+    pub role_tag: String,
+    #[arg(long, default_value = "value")]
+    pub content_tag: String,
+    #[arg(long, default_value = "human")]
+    pub user_tag: String,
+    #[arg(long, default_value = "gpt")]
+    pub assistant_tag: String,
+    #[arg(long, default_value = "system")]
+    pub system_tag: String,
+    #[arg(long, default_value = "function_call")]
+    pub function_tag: String,
+    #[arg(long, default_value = "observation")]
+    pub observation_tag: String,
+}
+
+impl From<TagArgs> for Tags {
+    fn from(a: TagArgs) -> Self {
+        Tags {
+            messages: a.messages_tag,
+            role: a.role_tag,
+            content: a.content_tag,
+            user: a.user_tag,
+            assistant: a.assistant_tag,
+            system: a.system_tag,
+            function_call: a.function_tag,
+            observation: a.observation_tag,
+        }
+    }
+}
+
+/// What one file's import did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub imported: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(&global.db)?;
+    let opts = ReadOptions {
+        format: args.format,
+        max_record_bytes: args.max_record_bytes,
+        tags: args.tags.clone().into(),
+    };
+    let mut any_rejected = false;
+    for file in &args.files {
+        let dataset = match &args.dataset {
+            Some(d) => d.clone(),
+            None => file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .with_context(|| {
+                    format!(
+                        "{}: cannot name a dataset after it; pass --dataset",
+                        file.display()
+                    )
+                })?,
+        };
+        let (counts, format, rejects) = import_file(&mut store, file, &dataset, opts.clone())?;
+        any_rejected |= counts.rejected > 0;
+        println!(
+            "{}: {} imported, {} duplicates, {} rejected into dataset {:?} (format {}){}",
+            file.display(),
+            counts.imported,
+            counts.duplicates,
+            counts.rejected,
+            dataset,
+            format.map_or("unknown", |f| f.as_str()),
+            match rejects {
+                Some(p) => format!("; rejects in {}", p.display()),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(if any_rejected {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+enum Msg {
+    Records(Vec<ImportRecord>),
+    Done(Option<Format>),
+    Failed(anyhow::Error),
+}
+
+/// Imports one file into `dataset`; returns the counts, the format and the rejects file.
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    dataset: &str,
+    opts: ReadOptions,
+) -> anyhow::Result<(Counts, Option<Format>, Option<PathBuf>)> {
+    let mut reader = Reader::open(path, opts)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut rejects = RejectsFile::for_input(path)
+        .with_context(|| format!("cannot write the rejects file next to {}", path.display()))?;
+    let dataset_id = store.ensure_dataset(dataset)?;
+    let bar = progress(size);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(8);
+    let parser_bar = bar.clone();
+    let parser = std::thread::spawn(move || -> anyhow::Result<RejectsFile> {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let send = |m: Msg| tx.send(m).is_ok();
+        loop {
+            let item = match reader.next_item() {
+                Ok(Some(i)) => i,
+                Ok(None) => break,
+                Err(e) => {
+                    let e = anyhow::Error::new(e);
+                    send(Msg::Records(std::mem::take(&mut chunk)));
+                    send(Msg::Failed(e));
+                    return Ok(rejects);
+                }
+            };
+            match item {
+                Item::Samples(samples) => {
+                    for s in samples {
+                        chunk.push(ImportRecord::new(s).context("serialising a sample")?);
+                    }
+                }
+                Item::Rejected(r) => rejects.write(&r).context("writing the rejects file")?,
+            }
+            if chunk.len() >= CHUNK {
+                if let Some(b) = &parser_bar {
+                    b.set_position(reader.position());
+                }
+                if !send(Msg::Records(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(CHUNK),
+                ))) {
+                    return Ok(rejects);
+                }
+            }
+        }
+        send(Msg::Records(chunk));
+        send(Msg::Done(reader.format()));
+        Ok(rejects)
+    });
+
+    let mut counts = Counts::default();
+    let mut format = None;
+    let mut failure = None;
+    let mut since_commit = 0u64;
+    let mut batch = store.import_batch(dataset_id, "import")?;
+    for msg in rx {
+        match msg {
+            Msg::Records(recs) => {
+                for rec in &recs {
+                    match batch.insert(rec)? {
+                        InsertOutcome::Inserted(_) => counts.imported += 1,
+                        InsertOutcome::Duplicate => counts.duplicates += 1,
+                    }
+                }
+                since_commit += recs.len() as u64;
+                if since_commit >= COMMIT_EVERY {
+                    batch.commit()?;
+                    batch = store.import_batch(dataset_id, "import")?;
+                    since_commit = 0;
+                }
+            }
+            Msg::Done(f) => format = f,
+            Msg::Failed(e) => failure = Some(e),
+        }
+    }
+    let rejects = parser
+        .join()
+        .map_err(|_| anyhow::anyhow!("the parser thread panicked"))??;
+    counts.rejected = rejects.count;
+    let rejects_path = rejects.finish().context("writing the rejects file")?;
+    if let Some(e) = failure {
+        // Keep what was read before the failure; rerunning skips it.
+        batch.commit()?;
+        if let Some(b) = bar {
+            b.abandon();
+        }
+        return Err(e.context(format!(
+            "import of {} stopped after {} records (those are stored)",
+            path.display(),
+            counts.imported
+        )));
+    }
+    let label = format.map_or("unknown", |f| f.as_str());
+    batch.record_import(
+        &path.display().to_string(),
+        label,
+        (counts.imported, counts.duplicates, counts.rejected),
+    )?;
+    batch.commit()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok((counts, format, rejects_path))
+}
+
+fn progress(size: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

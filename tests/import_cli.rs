@@ -1,0 +1,203 @@
+//! The real binary: import twice (the second is a no-op), exit codes 0 / 3 / 1, export files
+//! and folders.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn assay(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("ASSAY_LOG", "off")
+        .env("HOME", db.parent().unwrap())
+        .env("XDG_DATA_HOME", db.parent().unwrap())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn import_twice_then_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let input = dir.path().join("qa.jsonl");
+    std::fs::write(
+        &input,
+        "{\"instruction\": \"1+1=?\", \"output\": \"<think>1加1</think>\\n2\"}\n{\"instruction\": \"你好\", \"output\": \"你好！\"}\n{\"text\": \"预训练文本\"}\n",
+    )
+    .unwrap();
+    let first = assay(&db, &["import", input.to_str().unwrap()]);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    assert!(
+        stdout(&first).contains("3 imported, 0 duplicates, 0 rejected"),
+        "{}",
+        stdout(&first)
+    );
+    let second = assay(&db, &["import", input.to_str().unwrap()]);
+    assert_eq!(second.status.code(), Some(0));
+    assert!(
+        stdout(&second).contains("0 imported, 3 duplicates, 0 rejected"),
+        "{}",
+        stdout(&second)
+    );
+
+    // Nothing is accepted yet: the default export is empty, --all takes everything.
+    let out = dir.path().join("out.jsonl");
+    let none = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "alpaca",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(none.status.code(), Some(0));
+    assert!(
+        stdout(&none).starts_with("0 samples written"),
+        "{}",
+        stdout(&none)
+    );
+    let all = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "alpaca",
+            "--all",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(all.status.code(), Some(0), "{all:?}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["output"], "<think>1加1</think>\n2");
+    assert_eq!(lines[2], serde_json::json!({"text": "预训练文本"}));
+
+    // A format that cannot carry pre-training text says so.
+    let sg = dir.path().join("sg.json");
+    let o = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "sharegpt",
+            "--all",
+            "--out",
+            sg.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stdout(&o).contains("2 samples written")
+            && stdout(&o).contains("skipped 1: is pre-training text"),
+        "{}",
+        stdout(&o)
+    );
+    let arr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sg).unwrap()).unwrap();
+    assert_eq!(arr.as_array().unwrap().len(), 2);
+
+    // LLaMA-Factory folder, with a dataset name that tries to leave the folder.
+    let lf = dir.path().join("lf");
+    let o = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "llamafactory",
+            "--all",
+            "--dataset",
+            "qa",
+            "--out",
+            lf.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lf.join("dataset_info.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["qa"]["formatting"], "sharegpt");
+    assert_eq!(info["qa"]["file_name"], "qa.jsonl");
+    assert_eq!(info["qa_pretrain"]["columns"]["prompt"], "text");
+    assert_eq!(
+        std::fs::read_to_string(lf.join("qa.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+
+    // Hugging Face folder.
+    let hf = dir.path().join("hf");
+    let o = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "hf",
+            "--all",
+            "--out",
+            hf.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let card = std::fs::read_to_string(hf.join("README.md")).unwrap();
+    assert!(
+        card.starts_with("---\nconfigs:\n- config_name: default\n"),
+        "{card}"
+    );
+    assert!(
+        card.contains("path: data/train.jsonl")
+            && card.contains("imported from")
+            && card.contains("unreviewed: 3"),
+        "{card}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(hf.join("data/train.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    assert!(!hf.join("data/.pretrain.tmp").exists());
+}
+
+#[test]
+fn exit_codes_tell_rejects_and_failures_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let input = dir.path().join("mixed.jsonl");
+    std::fs::write(&input, "{\"text\": \"ok\"}\n{\"text\": 1}\n").unwrap();
+    let o = assay(&db, &["import", input.to_str().unwrap(), "--dataset", "m"]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(
+        stdout(&o).contains("1 imported, 0 duplicates, 1 rejected")
+            && stdout(&o).contains("mixed.jsonl.rejects.jsonl")
+    );
+    let missing = assay(
+        &db,
+        &["import", dir.path().join("nope.jsonl").to_str().unwrap()],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.jsonl"));
+}
+
+#[test]
+fn folder_names_cannot_escape() {
+    assert_eq!(
+        assay::formats::folders::safe_name("../../etc/passwd"),
+        "______etc_passwd"
+    );
+    assert_eq!(assay::formats::folders::safe_name(".."), "dataset");
+    assert_eq!(assay::formats::folders::safe_name("数学 CoT"), "数学_CoT");
+}

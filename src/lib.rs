@@ -11,6 +11,7 @@ pub mod generate;
 pub mod llm;
 pub mod model;
 pub mod paths;
+pub mod sample_data;
 pub mod store;
 pub mod text;
 pub mod train;

@@ -1,17 +1,19 @@
 //! The bundled sample data (`sample-data/`), compiled into the binary so that `assay demo`
 //! works from any directory, and the loader of its verdicts file.
 
+use crate::formats::Format;
+use crate::model::Role;
 use crate::store::{Filter, NewVerdict, Store};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// One bundled file: its name under `sample-data/`, the dataset it loads into, its format name
-/// (as `assay import --format` takes it; `None` for raw text to chunk) and its bytes.
+/// (`None` for raw text to chunk) and its bytes.
 pub struct Bundled {
     pub file: &'static str,
     pub dataset: &'static str,
-    pub format: Option<&'static str>,
+    pub format: Option<Format>,
     pub text: &'static str,
 }
 
@@ -19,31 +21,31 @@ pub const FILES: &[Bundled] = &[
     Bundled {
         file: "cot_math.json",
         dataset: "cot-math",
-        format: Some("camel_export"),
+        format: Some(Format::CamelExport),
         text: include_str!("../sample-data/cot_math.json"),
     },
     Bundled {
         file: "logic_mc.jsonl",
         dataset: "logic-mc",
-        format: Some("multiple_choice"),
+        format: Some(Format::Choice),
         text: include_str!("../sample-data/logic_mc.jsonl"),
     },
     Bundled {
         file: "alpaca_qa.json",
         dataset: "alpaca-qa",
-        format: Some("alpaca"),
+        format: Some(Format::Alpaca),
         text: include_str!("../sample-data/alpaca_qa.json"),
     },
     Bundled {
         file: "xtuner_dialogues.jsonl",
         dataset: "xtuner-dialogues",
-        format: Some("xtuner"),
+        format: Some(Format::Xtuner),
         text: include_str!("../sample-data/xtuner_dialogues.jsonl"),
     },
     Bundled {
         file: "agent_trajectories.jsonl",
         dataset: "agent-trajectories",
-        format: Some("agent"),
+        format: Some(Format::Agent),
         text: include_str!("../sample-data/agent_trajectories.jsonl"),
     },
     Bundled {
@@ -84,8 +86,13 @@ struct VerdictLine {
 pub fn load_verdicts(store: &mut Store, text: &str) -> anyhow::Result<(usize, Vec<String>)> {
     let mut by_question: HashMap<String, i64> = HashMap::new();
     store.for_each_sample(&Filter::default(), |s| {
-        if let Some(q) = s.head.content.question() {
-            by_question.entry(q.trim().to_string()).or_insert(s.head.id);
+        // A multi-turn record is named by its first or its last question (Alpaca's
+        // `instruction` is the last round, after `history`).
+        let users = s.head.content.turns.iter().filter(|t| t.role == Role::User);
+        for turn in users.clone().take(1).chain(users.last()) {
+            by_question
+                .entry(turn.content.trim().to_string())
+                .or_insert(s.head.id);
         }
         Ok(())
     })?;

@@ -1,10 +1,126 @@
-//! `assay demo`: load the bundled sample data and open it.
+//! `assay demo`: load the bundled sample data into a fresh database and open the TUI on it.
+//!
+//! The demo never touches the user's own database: unless `--db` names another file it uses
+//! `assay-demo.db`, which it recreates each time.
 
 use super::GlobalArgs;
+use crate::formats::ReadOptions;
+use crate::sample_data;
+use crate::store::Store;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Load the data and print the stats, without opening the TUI.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Do not try to fetch the offline model.
+    #[arg(long)]
+    pub no_model: bool,
+}
 
-pub fn run(_global: &GlobalArgs, _args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`assay demo` is not built yet (issue 2)")
+/// The file the demo writes when the global `--db` is left at its default.
+pub const DEMO_DB: &str = "assay-demo.db";
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    let db = if global.db == Path::new(crate::store::DEFAULT_DB) {
+        PathBuf::from(DEMO_DB)
+    } else {
+        global.db.clone()
+    };
+    remove_database(&db)?;
+    let global = GlobalArgs {
+        db: db.clone(),
+        ..global.clone()
+    };
+    load(&global)?;
+    if !args.no_model {
+        ensure_model();
+    }
+    let store = Store::open(&db)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "datasets": store.stats(None)? }))?
+    );
+    drop(store);
+    if args.no_tui {
+        return Ok(());
+    }
+    crate::tui::run(&global)
+}
+
+/// Imports every bundled file into its dataset, chunks the raw document, attaches verdicts.
+pub fn load(global: &GlobalArgs) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let files = sample_data::unpack(&dir)?;
+    let mut store = Store::open(&global.db)?;
+    for (path, bundled) in &files {
+        match bundled.format {
+            Some(format) => {
+                let opts = ReadOptions {
+                    format: Some(format),
+                    ..ReadOptions::default()
+                };
+                let (counts, _, _) =
+                    super::import::import_file(&mut store, path, bundled.dataset, opts)?;
+                println!(
+                    "{}: {} imported into {:?}, {} rejected",
+                    bundled.file, counts.imported, bundled.dataset, counts.rejected
+                );
+            }
+            None => {
+                let chunk = super::chunk::Args {
+                    paths: vec![path.clone()],
+                    size: 1024,
+                    overlap: 50,
+                    dataset: Some(bundled.dataset.to_string()),
+                    separators: None,
+                    lossy: false,
+                };
+                super::chunk::run(global, chunk)?;
+            }
+        }
+    }
+    let (attached, unmatched) = sample_data::load_verdicts(&mut store, sample_data::VERDICTS)?;
+    println!("verdicts: {attached} attached");
+    anyhow::ensure!(
+        unmatched.is_empty(),
+        "bundled verdicts name questions that no sample has: {unmatched:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Fetches the offline model if it is missing; without a network the demo goes on without it.
+fn ensure_model() {
+    let path = crate::llm::local::LocalModel::default_path();
+    if path.is_file() {
+        return;
+    }
+    eprintln!("fetching the offline model (assay model fetch)...");
+    if let Err(e) = crate::llm::local::fetch::fetch_default(&crate::paths::models_dir()) {
+        eprintln!("could not fetch the offline model ({e}); regenerate will say how to get it");
+    }
+}
+
+fn remove_database(db: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("removing old demo database {name:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("assay-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }

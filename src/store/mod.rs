@@ -7,6 +7,7 @@
 mod datasets;
 mod error;
 mod import;
+mod jobs;
 mod query;
 mod reviews;
 mod samples;
@@ -16,6 +17,7 @@ mod stats;
 pub use datasets::DatasetInfo;
 pub use error::StoreError;
 pub use import::{ImportBatch, ImportRecord, InsertOutcome};
+pub use jobs::{JobInfo, JobItem, JobUsage};
 pub use query::{Filter, SampleRow};
 pub use reviews::NewVerdict;
 pub use samples::SampleRecord;

@@ -46,6 +46,20 @@ impl CachedLlm {
         }
     }
 
+    /// Like [`CachedLlm::new`], counting into a meter shared with other backends of one job
+    /// (the generator and the verifier).
+    pub fn with_meter(
+        inner: Arc<dyn Llm>,
+        cache: Option<Arc<Mutex<Store>>>,
+        meter: Arc<Meter>,
+    ) -> Self {
+        CachedLlm {
+            inner,
+            cache,
+            meter,
+        }
+    }
+
     pub fn meter(&self) -> Arc<Meter> {
         self.meter.clone()
     }

@@ -18,10 +18,10 @@ pub struct LlmArgs {
     /// Profile for the generator ([profiles.NAME] in <data dir>/config.toml); default: the
     /// environment (OPENAI_BASE_URL, OPENAI_API_KEY, ASSAY_MODEL).
     #[arg(long)]
-    pub generator: Option<String>,
+    pub generator_profile: Option<String>,
     /// Profile for the verifier / judge; default: the generator's.
     #[arg(long)]
-    pub verifier: Option<String>,
+    pub verifier_profile: Option<String>,
     /// Requests in flight at once (default 8, or the profile's).
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -118,13 +118,13 @@ pub fn context(global: &GlobalArgs, a: &LlmArgs) -> anyhow::Result<Ctx> {
         rpm: a.rpm,
         stream: a.stream.then_some(true),
     };
-    let gen_backend = select::choose(a.generator.as_deref(), o)?;
+    let gen_backend = select::choose(a.generator_profile.as_deref(), o)?;
     let concurrency = match &gen_backend {
         select::Backend::Endpoint(c) => c.concurrency,
         select::Backend::Local => 1,
     };
     let generator = select::build(gen_backend)?;
-    let verifier = match &a.verifier {
+    let verifier = match &a.verifier_profile {
         Some(p) => select::select(Some(p), o)?,
         None => generator.clone(),
     };
@@ -332,5 +332,14 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
             eprintln!("job {id}: cancel requested; it stops after the items in flight");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        crate::cli::Cli::command().debug_assert();
     }
 }

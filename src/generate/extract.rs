@@ -40,8 +40,9 @@ pub fn final_answer(text: &str) -> Option<String> {
     }
     let (p, len) = best?;
     let rest = text[p + len..].lines().next().unwrap_or("").trim();
-    let rest = rest.trim_matches(|c: char| c == '*' || c == '$' || c.is_whitespace());
-    let rest = rest.trim_end_matches(['。', '.', '！', '!']).trim();
+    let rest = rest
+        .trim_start_matches(|c: char| c == '*' || c == '$' || c.is_whitespace())
+        .trim_end_matches(|c: char| "*$。.！!".contains(c) || c.is_whitespace());
     (!rest.is_empty()).then(|| boxed(rest).unwrap_or_else(|| rest.to_string()))
 }
 

@@ -118,11 +118,14 @@ fn python_list(text: &str) -> Option<Vec<String>> {
 }
 
 /// One item per line, with numbering, bullets and `Q1:` labels removed; header lines that end
-/// in a colon are skipped.
+/// in a colon are skipped. Without any list marker the text is prose (a refusal, a remark), and
+/// only lines that are questions count.
 fn lines_list(text: &str) -> Vec<String> {
+    let marked = text.lines().any(|l| strip_marker(l) != l.trim());
     text.lines()
         .map(strip_marker)
         .filter(|l| !l.is_empty() && !(l.ends_with(':') || l.ends_with('：')))
+        .filter(|l| marked || l.ends_with('?') || l.ends_with('？'))
         .collect()
 }
 
@@ -199,6 +202,12 @@ mod tests {
                 "Sixth?"
             ]
         );
+    }
+
+    #[test]
+    fn prose_is_not_a_list() {
+        assert!(parse_list("I cannot help with that.").is_empty());
+        assert_eq!(parse_list("What is X?\nWhy Y？"), vec!["What is X?", "Why Y？"]);
     }
 
     #[test]

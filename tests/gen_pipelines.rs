@@ -218,7 +218,7 @@ fn cot_script(r: &SeenRequest) -> Reply {
     } else if t.contains("Write only the next step") {
         let seed = r.body["seed"].as_u64().unwrap_or(0);
         let prefix = t.split("Steps so far:").nth(1).unwrap_or("");
-        if seed % 2 == 0 {
+        if seed.is_multiple_of(2) {
             Reply::text("Step 2: 2+2=5.")
         } else if prefix.contains("2+2=4") {
             Reply::text("The answer is: 4")

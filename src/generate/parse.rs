@@ -124,7 +124,7 @@ fn lines_list(text: &str) -> Vec<String> {
     let marked = text.lines().any(|l| strip_marker(l) != l.trim());
     text.lines()
         .map(strip_marker)
-        .filter(|l| !l.is_empty() && !(l.ends_with(':') || l.ends_with('：')))
+        .filter(|l| !(l.is_empty() || l.ends_with(':') || l.ends_with('：')))
         .filter(|l| marked || l.ends_with('?') || l.ends_with('？'))
         .collect()
 }
@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn prose_is_not_a_list() {
         assert!(parse_list("I cannot help with that.").is_empty());
-        assert_eq!(parse_list("What is X?\nWhy Y？"), vec!["What is X?", "Why Y？"]);
+        assert_eq!(
+            parse_list("What is X?\nWhy Y？"),
+            vec!["What is X?", "Why Y？"]
+        );
     }
 
     #[test]

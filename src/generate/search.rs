@@ -274,7 +274,7 @@ mod tests {
     struct Toy;
     impl Oracle for Toy {
         async fn expand(&self, path: &[String], seed: u64) -> Result<String, String> {
-            if seed % 2 == 0 {
+            if seed.is_multiple_of(2) {
                 return Ok(format!("x{seed}"));
             }
             Ok(match path.len() {

@@ -56,10 +56,4 @@ pub fn job_key(kind: &str, params: &serde_json::Value) -> String {
     format!("{kind}-{h:032x}")
 }
 
-/// Start of a text for an error message, on one line.
-pub fn excerpt(text: &str) -> String {
-    text.chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
+pub use crate::llm::openai::excerpt;

@@ -2,6 +2,9 @@
 //! mode, retries (see [`super::retry`]), a per-request timeout, a concurrency limit and an
 //! optional requests-per-minute pace. The key goes into the `Authorization` header and nowhere
 //! else: errors carry the endpoint, the status and the start of the body, never the key.
+//!
+//! A stream that breaks midway is retried from the start, so `on_token` may see the beginning
+//! of an answer twice; the returned [`ChatResponse`] is the one to keep.
 
 use super::config::EndpointConfig;
 use super::retry::{RetryPolicy, is_retryable_status, retry_after};
@@ -363,12 +366,19 @@ fn usage_of(v: &Value) -> Usage {
     }
 }
 
-/// The start of a response body for an error message, on one line.
-fn excerpt(text: &str) -> String {
+/// Control characters and bidi overrides: never shown raw (they can rewrite a terminal).
+pub fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The start of a text (a response body, a model's answer) for an error message: one line,
+/// unsafe characters blanked, at most 300 characters.
+pub fn excerpt(text: &str) -> String {
     let one_line: String = text
         .chars()
         .take(300)
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if unsafe_char(c) { ' ' } else { c })
         .collect();
     if text.chars().count() > 300 {
         format!("{one_line}...")

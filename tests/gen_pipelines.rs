@@ -467,6 +467,18 @@ async fn a_cancelled_job_keeps_its_pending_items_and_resumes() {
         cancel: CancelFlag::default(),
         ..c
     };
+    // A cancel asked through the database (as `assay gen cancel` does from another process).
+    let (db2, job, before) = (db.clone(), s.job_id, s.done);
+    let cancel_in_db = move |pr: Progress| {
+        if pr.done > before {
+            Store::open(&db2).unwrap().request_job_cancel(job).unwrap();
+        }
+    };
+    let s = questions::run(&mut store, &c2, &p, &cancel_in_db)
+        .await
+        .unwrap();
+    assert_eq!(s.status, "cancelled");
+    assert!(s.done > before && s.pending > 0, "{s:?}");
     let s = questions::run(&mut store, &c2, &p, &quiet).await.unwrap();
     assert_eq!((s.status.as_str(), s.done, s.pending), ("done", 6, 0));
     let id = store.dataset_id("d").unwrap().unwrap();

@@ -121,6 +121,33 @@ async fn a_killed_job_resumes_with_no_duplicate_and_no_lost_item() {
     assert_eq!(job.items.get("done").copied(), Some(ASPECTS as u64));
     // Items done before the kill were not asked again: at most the two in flight were.
     assert!(server.count() <= ASPECTS + 2, "{} requests", server.count());
+    // `assay gen jobs` and `assay gen show` report the same from another process.
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+            .env("ASSAY_DB", &db)
+            .env("ASSAY_HOME", dir.path().join("home"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let jobs = run(&["gen", "jobs"]);
+    assert_eq!(jobs[0]["items"]["done"], ASPECTS);
+    assert_eq!(jobs[0]["status"], "done");
+    let shown = run(&["gen", "show", &job.id.to_string()]);
+    assert_eq!(shown["items"].as_array().unwrap().len(), ASPECTS);
+    assert!(
+        shown["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] == "done")
+    );
     // The key reached neither the database nor the log.
     for f in [db.clone(), dir.path().join("home/logs/assay.log")] {
         if let Ok(bytes) = std::fs::read(&f) {

@@ -1,10 +1,345 @@
-//! `assay generate`: generation pipelines.
+//! `assay gen`: generation pipelines as resumable jobs (rerun the same command to resume),
+//! with a progress bar on stderr, Ctrl-C to cancel, and `jobs` / `show` / `cancel` to look.
 
 use super::GlobalArgs;
+use crate::generate::job::{CancelFlag, Progress, RunSummary};
+use crate::generate::prompts::Lang;
+use crate::generate::{Ctx, answers, cot, mc, questions};
+use crate::llm::cache::{CachedLlm, Meter};
+use crate::llm::select::{self, Overrides};
+use crate::store::Store;
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+
+/// Which models answer, and how hard to push them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LlmArgs {
+    /// Profile for the generator ([profiles.NAME] in <data dir>/config.toml); default: the
+    /// environment (OPENAI_BASE_URL, OPENAI_API_KEY, ASSAY_MODEL).
+    #[arg(long)]
+    pub generator_profile: Option<String>,
+    /// Profile for the verifier / judge; default: the generator's.
+    #[arg(long)]
+    pub verifier_profile: Option<String>,
+    /// Requests in flight at once (default 8, or the profile's).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Requests per minute, where the provider limits them.
+    #[arg(long)]
+    pub rpm: Option<u32>,
+    /// Stream answers (SSE).
+    #[arg(long)]
+    pub stream: bool,
+    /// Prompt language.
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: Lang,
+    /// Do not read or write the response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Questions from a topic and aspects, N per aspect.
+    Questions {
+        #[arg(long)]
+        topic: String,
+        /// An aspect (repeat for several).
+        #[arg(long = "aspect", required = true)]
+        aspects: Vec<String>,
+        #[arg(short = 'n', long, default_value_t = 5)]
+        per_aspect: usize,
+        /// The dataset the questions go into.
+        #[arg(long)]
+        dataset: String,
+        #[arg(long, default_value_t = 0.8)]
+        temperature: f32,
+        #[command(flatten)]
+        llm: LlmArgs,
+    },
+    /// Answers grounded in document chunks (BM25 over a dataset made by `assay chunk`).
+    Answers {
+        #[arg(long)]
+        questions: String,
+        #[arg(long)]
+        documents: String,
+        #[arg(long)]
+        output: String,
+        #[arg(long, default_value_t = 4)]
+        top_k: usize,
+        #[arg(long, default_value_t = 0.3)]
+        min_coverage: f64,
+        #[arg(long, default_value_t = 0.3)]
+        temperature: f32,
+        #[command(flatten)]
+        llm: LlmArgs,
+    },
+    /// Chain-of-thought with a verifier and tree search.
+    Cot {
+        #[arg(long)]
+        input: String,
+        #[arg(long)]
+        output: String,
+        /// Samples for self-consistency when an item has no golden answer.
+        #[arg(long, default_value_t = 5)]
+        samples: u32,
+        /// LLM calls the tree search may spend per item.
+        #[arg(long, default_value_t = 24)]
+        budget: u32,
+        #[arg(long, default_value_t = 0.3)]
+        temperature: f32,
+        #[command(flatten)]
+        llm: LlmArgs,
+    },
+    /// Answer / evaluate agents for multiple-choice items; prints accuracy.
+    Mc {
+        #[arg(long)]
+        input: String,
+        #[arg(long)]
+        output: String,
+        #[arg(long, default_value_t = 0.3)]
+        temperature: f32,
+        #[command(flatten)]
+        llm: LlmArgs,
+    },
+    /// List jobs with their item counts and token use.
+    Jobs,
+    /// A job's items: status and, for failed ones, the reason.
+    Show { id: i64 },
+    /// Ask a running job (in any process) to stop after its current items.
+    Cancel { id: i64 },
+}
 
-pub fn run(_global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
-    match command {}
+/// Builds the pipeline context: generator and verifier behind the cache and one meter.
+pub fn context(global: &GlobalArgs, a: &LlmArgs) -> anyhow::Result<Ctx> {
+    let o = Overrides {
+        concurrency: a.concurrency,
+        rpm: a.rpm,
+        stream: a.stream.then_some(true),
+    };
+    let gen_backend = select::choose(a.generator_profile.as_deref(), o)?;
+    let concurrency = match &gen_backend {
+        select::Backend::Endpoint(c) => c.concurrency,
+        select::Backend::Local => 1,
+    };
+    let generator = select::build(gen_backend)?;
+    let verifier = match &a.verifier_profile {
+        Some(p) => select::select(Some(p), o)?,
+        None => generator.clone(),
+    };
+    let cache = if a.no_cache {
+        None
+    } else {
+        Some(Arc::new(Mutex::new(Store::open(&global.db)?)))
+    };
+    let meter = Arc::new(Meter::default());
+    Ok(Ctx {
+        generator: Arc::new(CachedLlm::with_meter(
+            generator,
+            cache.clone(),
+            meter.clone(),
+        )),
+        verifier: Arc::new(CachedLlm::with_meter(verifier, cache, meter.clone())),
+        meter,
+        lang: a.lang,
+        concurrency,
+        cancel: CancelFlag::default(),
+    })
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+pub fn progress_bar(label: &str) -> indicatif::ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_string());
+    bar
+}
+
+/// Runs `f` on a runtime with Ctrl-C wired to the job's cancel flag.
+pub fn run_job<T>(
+    ctx: &Ctx,
+    label: &str,
+    f: impl AsyncFnOnce(&(dyn Fn(Progress) + Send + Sync)) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let bar = progress_bar(label);
+    let b2 = bar.clone();
+    let on_progress = move |p: Progress| {
+        b2.set_length(p.total);
+        b2.set_position(p.done + p.failed);
+    };
+    let cancel = ctx.cancel.clone();
+    let out = rt.block_on(async move {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "cancelling: finishing the items in flight (rerun the command to resume)"
+                );
+                cancel.cancel();
+            }
+        });
+        f(&on_progress).await
+    });
+    bar.finish_and_clear();
+    out
+}
+
+fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<()> {
+    for (key, reason) in &s.failures {
+        eprintln!("item {key} failed: {reason}");
+    }
+    let mut v = serde_json::to_value(s)?;
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+        o.remove("failures");
+        o.insert("failed_items".into(), s.failures.len().into());
+    }
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    if s.status == "cancelled" {
+        eprintln!(
+            "job {} cancelled with {} items pending; rerun the same command to resume",
+            s.job_id, s.pending
+        );
+    }
+    Ok(())
+}
+
+pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Questions {
+            topic,
+            aspects,
+            per_aspect,
+            dataset,
+            temperature,
+            llm,
+        } => {
+            let ctx = context(global, &llm)?;
+            let mut store = Store::open(&global.db)?;
+            let p = questions::Params {
+                topic,
+                aspects,
+                per_aspect,
+                dataset,
+                temperature,
+            };
+            let s = run_job(&ctx, "questions", async |prog| {
+                questions::run(&mut store, &ctx, &p, prog).await
+            })?;
+            report(&s, serde_json::json!({}))
+        }
+        Command::Answers {
+            questions,
+            documents,
+            output,
+            top_k,
+            min_coverage,
+            temperature,
+            llm,
+        } => {
+            let ctx = context(global, &llm)?;
+            let mut store = Store::open(&global.db)?;
+            let p = answers::Params {
+                questions,
+                documents,
+                output,
+                top_k,
+                min_coverage,
+                temperature,
+            };
+            let s = run_job(&ctx, "answers", async |prog| {
+                answers::run(&mut store, &ctx, &p, prog).await
+            })?;
+            report(&s, serde_json::json!({}))
+        }
+        Command::Cot {
+            input,
+            output,
+            samples,
+            budget,
+            temperature,
+            llm,
+        } => {
+            let ctx = context(global, &llm)?;
+            let mut store = Store::open(&global.db)?;
+            let p = cot::Params {
+                input,
+                output,
+                samples,
+                budget,
+                temperature,
+            };
+            let s = run_job(&ctx, "cot", async |prog| {
+                cot::run(&mut store, &ctx, &p, prog).await
+            })?;
+            report(&s, serde_json::json!({}))
+        }
+        Command::Mc {
+            input,
+            output,
+            temperature,
+            llm,
+        } => {
+            let ctx = context(global, &llm)?;
+            let mut store = Store::open(&global.db)?;
+            let p = mc::Params {
+                input,
+                output,
+                temperature,
+            };
+            let (s, acc) = run_job(&ctx, "answer/evaluate", async |prog| {
+                mc::run(&mut store, &ctx, &p, prog).await
+            })?;
+            report(
+                &s,
+                serde_json::json!({ "accuracy": { "correct": acc.correct, "graded": acc.graded, "rate": acc.rate() } }),
+            )
+        }
+        Command::Jobs => {
+            let store = Store::open(&global.db)?;
+            println!("{}", serde_json::to_string_pretty(&store.jobs()?)?);
+            Ok(())
+        }
+        Command::Show { id } => {
+            let store = Store::open(&global.db)?;
+            let job = store.job(id)?;
+            let items = store.job_items(id, None)?;
+            let items: Vec<_> = items
+                .into_iter()
+                .map(|i| serde_json::json!({ "key": i.key, "status": i.status, "attempts": i.attempts, "reason": i.reason, "output": i.output }))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "job": job, "items": items }))?
+            );
+            Ok(())
+        }
+        Command::Cancel { id } => {
+            let mut store = Store::open(&global.db)?;
+            store.request_job_cancel(id)?;
+            eprintln!("job {id}: cancel requested; it stops after the items in flight");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        crate::cli::Cli::command().debug_assert();
+    }
 }

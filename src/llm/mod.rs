@@ -102,3 +102,10 @@ pub trait Llm: Send + Sync {
         on_token: Option<TokenSink<'a>>,
     ) -> BoxFuture<'a, Result<ChatResponse, LlmError>>;
 }
+
+pub mod cache;
+pub mod config;
+pub mod openai;
+pub mod retry;
+pub mod select;
+pub mod sse;

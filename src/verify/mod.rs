@@ -1,1 +1,7 @@
-//! Verifiers: golden-answer match, LLM judge, trajectory checks.
+//! Verifiers: golden-answer match, an LLM judge with a rubric, and trajectory checks for agent
+//! samples. Each produces a [`crate::store::NewVerdict`] on a sample's head revision.
+
+pub mod golden;
+pub mod judge;
+pub mod run;
+pub mod trajectory;

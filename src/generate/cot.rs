@@ -1,0 +1,407 @@
+//! CoT with a generator and a verifier (CAMEL's CoTDataGenerator, done properly): a direct
+//! attempt, then verification (golden match, or without a golden answer self-consistency over
+//! N samples plus the judge); if wrong, a binary search for the first wrong step, a tree search
+//! ([`super::search`]) from the last correct prefix, and regeneration from the best prefix
+//! found. The direct attempt is revision 1 (with its first wrong step as a verdict), the
+//! corrected solution revision 2; the search tree is kept in `meta.extra.cot`.
+
+use super::extract::final_answer;
+use super::job::{self, Progress, RunSummary};
+use super::parse::parse_json_object;
+use super::search::{self, Limits, Oracle, Tree};
+use super::steps::{number_steps, split_steps};
+use super::{Ctx, ask, job_key, prompts};
+use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use crate::store::{Filter, JobItem, NewVerdict, Store};
+use crate::verify::golden::answers_match;
+use crate::verify::judge::{self, boolish, numberish};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Params {
+    /// Dataset of questions (the first user turn; `golden` used where present).
+    pub input: String,
+    pub output: String,
+    /// Samples for self-consistency when there is no golden answer.
+    pub samples: u32,
+    /// LLM calls the tree search may spend per item.
+    pub budget: u32,
+    pub temperature: f32,
+}
+
+/// Everything the pipeline found for one question.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub direct: Vec<String>,
+    pub direct_ok: bool,
+    pub first_wrong_step: Option<u32>,
+    pub solution: Vec<String>,
+    pub solved: bool,
+    pub tree: Option<Tree>,
+    pub consistency: Option<serde_json::Value>,
+    pub judge: Option<NewVerdict>,
+    pub model: String,
+    pub prompt: String,
+}
+
+struct LlmOracle<'a> {
+    ctx: &'a Ctx,
+    question: &'a str,
+    golden: Option<&'a str>,
+    temperature: f32,
+}
+
+impl LlmOracle<'_> {
+    /// The verifier's opinion of a prefix: (correct, score).
+    async fn check_prefix(&self, path: &[String]) -> Result<(bool, f64), String> {
+        let golden = judge::golden_line(self.ctx.lang, self.golden);
+        let p = prompts::prompt(
+            self.ctx.lang,
+            "step_check",
+            &[
+                ("golden", &golden),
+                ("question", self.question),
+                ("prefix", &number_steps(path)),
+            ],
+        )?;
+        let r = ask(self.ctx.verifier.as_ref(), p, 0.0, None, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let m = parse_json_object(&r.text).ok_or_else(|| {
+            format!(
+                "the verifier's step check is not JSON: {}",
+                super::excerpt(&r.text)
+            )
+        })?;
+        let correct = m.get("correct").and_then(boolish).unwrap_or(false);
+        let score = m
+            .get("score")
+            .and_then(numberish)
+            .unwrap_or(if correct { 1.0 } else { 0.0 });
+        Ok((correct, score.clamp(0.0, 1.0)))
+    }
+}
+
+impl Oracle for LlmOracle<'_> {
+    async fn expand(&self, path: &[String], seed: u64) -> Result<String, String> {
+        let p = prompts::prompt(
+            self.ctx.lang,
+            "cot_continue",
+            &[("question", self.question), ("prefix", &number_steps(path))],
+        )?;
+        let r = ask(
+            self.ctx.generator.as_ref(),
+            p,
+            self.temperature.max(0.7),
+            Some(seed),
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(r.text)
+    }
+
+    async fn score(&self, path: &[String]) -> Result<f64, String> {
+        Ok(self.check_prefix(path).await?.1)
+    }
+
+    async fn check(&self, path: &[String], answer: &str) -> Result<(bool, bool), String> {
+        match self.golden {
+            Some(g) => Ok((answers_match(answer, g), false)),
+            None => Ok((self.check_prefix(path).await?.0, true)),
+        }
+    }
+}
+
+/// Binary search for the first wrong step of `steps`, known wrong as a whole (1-based).
+async fn first_wrong(oracle: &LlmOracle<'_>, steps: &[String]) -> Result<u32, String> {
+    let (mut lo, mut hi) = (1usize, steps.len().max(1));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if oracle.check_prefix(&steps[..mid]).await?.0 {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo as u32)
+}
+
+/// The answer key used to compare samples' answers: a number, else normalised text.
+fn vote_key(answer: &str) -> String {
+    match crate::verify::golden::number(answer) {
+        Some(n) => format!("{n}"),
+        None => super::parse::dedup_key(answer),
+    }
+}
+
+async fn solve(
+    ctx: &Ctx,
+    question: &str,
+    golden: Option<&str>,
+    p: &Params,
+) -> Result<Outcome, String> {
+    let prompt = prompts::prompt(ctx.lang, "cot_solve", &[("question", question)])?;
+    let first = ask(
+        ctx.generator.as_ref(),
+        prompt.clone(),
+        p.temperature,
+        Some(0),
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let direct = split_steps(&first.text);
+    let oracle = LlmOracle {
+        ctx,
+        question,
+        golden,
+        temperature: p.temperature,
+    };
+    let mut out = Outcome {
+        direct: direct.clone(),
+        direct_ok: false,
+        first_wrong_step: None,
+        solution: direct.clone(),
+        solved: false,
+        tree: None,
+        consistency: None,
+        judge: None,
+        model: first.model.clone(),
+        prompt: prompt.clone(),
+    };
+    let direct_answer = final_answer(&first.text);
+    out.direct_ok = match golden {
+        Some(g) => direct_answer
+            .as_deref()
+            .is_some_and(|a| answers_match(a, g)),
+        None => {
+            // Self-consistency: the majority answer over N samples, then the judge on the
+            // direct attempt.
+            let mut votes: HashMap<String, u32> = HashMap::new();
+            let mut answers = vec![direct_answer.clone()];
+            for seed in 1..p.samples.max(1) {
+                let r = ask(
+                    ctx.generator.as_ref(),
+                    prompt.clone(),
+                    p.temperature.max(0.7),
+                    Some(u64::from(seed)),
+                    false,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                answers.push(final_answer(&r.text));
+            }
+            for a in answers.iter().flatten() {
+                *votes.entry(vote_key(a)).or_default() += 1;
+            }
+            let (top, n) = votes
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(k, n)| (k.clone(), *n))
+                .unwrap_or_default();
+            let agrees = direct_answer.as_deref().is_some_and(|a| vote_key(a) == top);
+            let share = f64::from(n) / answers.len() as f64;
+            out.consistency = Some(
+                json!({ "answers": answers, "majority": top, "share": share, "direct_agrees": agrees }),
+            );
+            let content = solution_content(question, None, &direct);
+            let v = judge::judge(
+                ctx.verifier.as_ref(),
+                ctx.lang,
+                &content,
+                judge::DEFAULT_RUBRIC,
+            )
+            .await?;
+            let ok = v.passed && agrees && share >= 0.5;
+            out.judge = Some(v);
+            ok
+        }
+    };
+    if out.direct_ok {
+        out.solved = true;
+        return Ok(out);
+    }
+    let k = first_wrong(&oracle, &direct).await?;
+    out.first_wrong_step = Some(k);
+    let prefix: Vec<String> = direct[..(k as usize).saturating_sub(1).min(direct.len())].to_vec();
+    let limits = Limits {
+        budget: p.budget,
+        ..Limits::default()
+    };
+    let tree = search::search(&oracle, prefix.clone(), limits).await;
+    if let Some(id) = tree.solved {
+        out.solution = tree.path(id);
+        out.solved = true;
+    } else {
+        // Regenerate the rest from the best prefix the search reached.
+        let best = tree.path(tree.best_leaf());
+        let p2 = prompts::prompt(
+            ctx.lang,
+            "cot_complete",
+            &[("question", question), ("prefix", &number_steps(&best))],
+        )?;
+        let r = ask(ctx.generator.as_ref(), p2, p.temperature, Some(1000), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut steps = best;
+        steps.extend(split_steps(&r.text));
+        let answer = final_answer(&steps.join("\n"));
+        out.solved = match (answer, golden) {
+            (Some(a), Some(g)) => answers_match(&a, g),
+            (Some(_), None) => oracle.check_prefix(&steps).await?.0,
+            (None, _) => false,
+        };
+        out.solution = steps;
+    }
+    out.tree = Some(tree);
+    Ok(out)
+}
+
+fn solution_content(question: &str, golden: Option<&str>, steps: &[String]) -> Content {
+    let answer = final_answer(&steps.join("\n")).unwrap_or_default();
+    Content {
+        turns: vec![
+            Turn::user(question),
+            Turn::assistant(answer).with_reasoning(steps.join("\n")),
+        ],
+        golden: golden.map(str::to_string),
+        ..Content::default()
+    }
+}
+
+pub async fn run(
+    store: &mut Store,
+    ctx: &Ctx,
+    p: &Params,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+) -> anyhow::Result<RunSummary> {
+    let input_id = store.require_dataset(&p.input)?;
+    let out_id = store.ensure_dataset(&p.output)?;
+    let params = json!({ "params": p, "lang": ctx.lang, "generator": ctx.generator.describe(),
+        "verifier": ctx.verifier.describe() });
+    let (info, _) = store.open_job(&job_key("cot", &params), "cot", Some(out_id), &params)?;
+    let mut items = Vec::new();
+    store.for_each_sample(&Filter::dataset(input_id), |s| {
+        if let Some(q) = s.head.content.question().filter(|q| !q.trim().is_empty()) {
+            items.push((
+                s.id.to_string(),
+                json!({ "question": q, "golden": s.head.content.golden }),
+            ));
+        }
+        Ok(())
+    })?;
+    if items.is_empty() {
+        anyhow::bail!("dataset {:?} has no samples with a question", p.input);
+    }
+    store.add_job_items(info.id, &items)?;
+    let work = |item: JobItem| {
+        let ctx = ctx.clone();
+        async move {
+            let q = item.input["question"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let g = item.input["golden"].as_str().map(str::to_string);
+            solve(&ctx, &q, g.as_deref(), p).await
+        }
+    };
+    let commit = |store: &mut Store, item: &JobItem, o: Outcome| commit(store, out_id, item, o);
+    job::run_items(
+        store,
+        info.id,
+        &ctx.meter,
+        ctx.concurrency,
+        &ctx.cancel,
+        on_progress,
+        work,
+        commit,
+    )
+    .await
+}
+
+fn commit(
+    store: &mut Store,
+    out_id: i64,
+    item: &JobItem,
+    o: Outcome,
+) -> anyhow::Result<serde_json::Value> {
+    let q = item.input["question"].as_str().unwrap_or_default();
+    let golden = item.input["golden"].as_str();
+    let mut meta = SampleMeta {
+        tags: vec!["cot".into()],
+        ..SampleMeta::default()
+    };
+    if !o.solved {
+        meta.tags.push("unsolved".into());
+    }
+    meta.extra.insert(
+        "cot".into(),
+        json!({ "source_sample": item.key, "direct_ok": o.direct_ok, "first_wrong_step": o.first_wrong_step,
+                "tree": o.tree, "self_consistency": o.consistency, "solved": o.solved }),
+    );
+    let sample = NewSample {
+        kind: SampleKind::Cot,
+        content: solution_content(q, golden, &o.direct),
+        source: Source::Generated {
+            generator: "cot".into(),
+            model: o.model.clone(),
+            prompt: o.prompt.clone(),
+        },
+        meta,
+    };
+    let ids = job::store_samples(store, out_id, "gen:cot", vec![sample])?;
+    let Some(&id) = ids.first() else {
+        // Stored by a run that was killed before it marked the item done.
+        return Ok(json!({ "samples": [], "note": "already stored" }));
+    };
+    let rev1 = store.sample(id)?.head.id;
+    let verifier = if golden.is_some() {
+        "golden_match"
+    } else {
+        "self_consistency"
+    };
+    store.add_verdict(
+        rev1,
+        &NewVerdict {
+            verifier: verifier.into(),
+            model: None,
+            passed: o.direct_ok,
+            score: Some(if o.direct_ok { 1.0 } else { 0.0 }),
+            rationale: if o.direct_ok {
+                "direct attempt correct".into()
+            } else {
+                "direct attempt wrong; binary search located the first wrong step".into()
+            },
+            first_wrong_step: o.first_wrong_step,
+        },
+    )?;
+    if let Some(j) = &o.judge {
+        store.add_verdict(rev1, j)?;
+    }
+    if !o.direct_ok {
+        let rev2 = store.add_revision(
+            id,
+            &solution_content(q, golden, &o.solution),
+            "gen:cot-search",
+        )?;
+        store.add_verdict(
+            rev2.id,
+            &NewVerdict {
+                verifier: verifier.into(),
+                model: None,
+                passed: o.solved,
+                score: Some(if o.solved { 1.0 } else { 0.0 }),
+                rationale: format!(
+                    "after tree search ({} calls){}",
+                    o.tree.as_ref().map(|t| t.calls).unwrap_or(0),
+                    if o.solved { "" } else { ": still wrong" }
+                ),
+                first_wrong_step: None,
+            },
+        )?;
+    }
+    Ok(json!({ "samples": [id], "solved": o.solved, "direct_ok": o.direct_ok }))
+}

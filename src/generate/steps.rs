@@ -1,0 +1,133 @@
+//! The one step splitter, used by CoT generation, the tree search, the judge's first-wrong-step
+//! and the TUI: numbered or marked lines (`Step 3:`, `步骤3：`, `3.`, `- `) are steps; text
+//! without such markers is split at sentence ends (`。！？`, and `.!?` before a space).
+
+/// Splits reasoning into steps, trimmed, none empty.
+pub fn split_steps(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.iter().any(|l| is_marked(l)) {
+        let mut steps: Vec<String> = Vec::new();
+        for line in lines {
+            match steps.last_mut() {
+                Some(last) if !is_marked(line) => {
+                    last.push('\n');
+                    last.push_str(line);
+                }
+                _ => steps.push(line.to_string()),
+            }
+        }
+        return steps;
+    }
+    lines.iter().flat_map(|l| sentences(l)).collect()
+}
+
+/// Steps numbered from 1, one per line, as prompts show them.
+pub fn number_steps(steps: &[String]) -> String {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {}", i + 1, s.replace('\n', " ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether a line starts a new step by its marker.
+fn is_marked(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    for prefix in ["step ", "步骤", "第"] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            let rest = rest.trim_start();
+            if rest.starts_with(|c: char| c.is_ascii_digit() || "一二三四五六七八九十".contains(c))
+            {
+                return true;
+            }
+        }
+    }
+    if line.starts_with("- ") || line.starts_with("* ") || line.starts_with("• ") {
+        return true;
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits <= 3 {
+        let after = &line[digits..];
+        return after.starts_with(". ")
+            || after.starts_with(')')
+            || after.starts_with('、')
+            || after.starts_with("．")
+            || (after.starts_with('.')
+                && after.len() > 1
+                && !after[1..].starts_with(|c: char| c.is_ascii_digit()));
+    }
+    false
+}
+
+/// Sentences of one line: ends at `。！？` or at `.!?` followed by whitespace or the end.
+fn sentences(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        cur.push(c);
+        let end = match c {
+            '。' | '！' | '？' => true,
+            '.' | '!' | '?' => chars.peek().is_none_or(|n| n.is_whitespace()),
+            _ => false,
+        };
+        if end {
+            let s = cur.trim();
+            if !s.is_empty() {
+                out.push(s.to_string());
+            }
+            cur.clear();
+        }
+    }
+    let s = cur.trim();
+    if !s.is_empty() {
+        out.push(s.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marked_lines_are_steps_and_continuations_stay_with_them() {
+        let t = "步骤1：设 x=2。\n步骤2：则 2x=4。\n继续说明。\n答案是：4";
+        let s = split_steps(t);
+        assert_eq!(
+            s,
+            vec!["步骤1：设 x=2。", "步骤2：则 2x=4。\n继续说明。\n答案是：4"]
+        );
+        let t = "Step 1: a.\nStep 2: b.\n1. not\n";
+        assert_eq!(split_steps(t).len(), 3);
+        assert_eq!(split_steps("1. one\n2) two\n3、three").len(), 3);
+    }
+
+    #[test]
+    fn plain_text_splits_at_sentence_ends_not_decimals() {
+        let s = split_steps("先算 3.5 加 1.5。得 5！所以呢？ It is 5. Done");
+        assert_eq!(
+            s,
+            vec![
+                "先算 3.5 加 1.5。",
+                "得 5！",
+                "所以呢？",
+                "It is 5.",
+                "Done"
+            ]
+        );
+        assert!(split_steps("").is_empty());
+        assert!(split_steps("\n \n").is_empty());
+    }
+
+    #[test]
+    fn numbering_round_trips_through_the_splitter() {
+        let steps = vec!["a b".to_string(), "c".to_string()];
+        assert_eq!(split_steps(&number_steps(&steps)), vec!["1. a b", "2. c"]);
+    }
+}

@@ -1,0 +1,157 @@
+//! The LLM judge: a rubric prompt that returns `{pass, score, rationale, first_wrong_step}` as
+//! JSON, parsed robustly (fences, prose around it, Python literals, numbers as strings), with
+//! the first wrong step checked against the steps the judge was shown.
+
+use crate::generate::parse::parse_json_object;
+use crate::generate::prompts::{self, Lang};
+use crate::generate::steps::{number_steps, split_steps};
+use crate::generate::{ask, excerpt};
+use crate::llm::Llm;
+use crate::model::Content;
+use crate::store::NewVerdict;
+use serde_json::Value;
+
+pub const DEFAULT_RUBRIC: &str =
+    "correct, complete, relevant to the question, and every step follows from the previous ones";
+
+/// The steps a judge sees for a sample: its reasoning, then its answer.
+pub fn judged_steps(content: &Content) -> Vec<String> {
+    let Some(turn) = content.answer_turn() else {
+        return Vec::new();
+    };
+    let mut steps = turn
+        .reasoning
+        .as_deref()
+        .map(split_steps)
+        .unwrap_or_default();
+    steps.extend(split_steps(&turn.content));
+    steps
+}
+
+/// Asks the judge about one sample.
+pub async fn judge(
+    llm: &dyn Llm,
+    lang: Lang,
+    content: &Content,
+    rubric: &str,
+) -> Result<NewVerdict, String> {
+    let question = content.question().unwrap_or_default();
+    let steps = judged_steps(content);
+    if steps.is_empty() {
+        return Err("the sample has no answer to judge".into());
+    }
+    let golden = golden_line(lang, content.golden.as_deref());
+    let prompt = prompts::prompt(
+        lang,
+        "judge",
+        &[
+            ("rubric", rubric),
+            ("golden", &golden),
+            ("question", question),
+            ("answer", &number_steps(&steps)),
+        ],
+    )?;
+    let r = ask(llm, prompt, 0.0, None, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut v = parse_verdict(&r.text, steps.len())?;
+    v.model = Some(r.model);
+    Ok(v)
+}
+
+/// The line telling the judge the reference answer, if there is one.
+pub fn golden_line(lang: Lang, golden: Option<&str>) -> String {
+    match (golden, lang) {
+        (Some(g), Lang::Zh) => format!("参考答案：{g}"),
+        (Some(g), Lang::En) => format!("Reference answer: {g}"),
+        (None, _) => String::new(),
+    }
+}
+
+/// Reads a judge's answer; `n_steps` bounds the first wrong step.
+pub fn parse_verdict(text: &str, n_steps: usize) -> Result<NewVerdict, String> {
+    let m = parse_json_object(text).ok_or_else(|| {
+        format!(
+            "the judge did not answer with a JSON object: {}",
+            excerpt(text)
+        )
+    })?;
+    let passed = m
+        .get("pass")
+        .or_else(|| m.get("passed"))
+        .or_else(|| m.get("correct"))
+        .and_then(boolish)
+        .ok_or_else(|| {
+            format!(
+                "the judge's JSON has no true/false \"pass\": {}",
+                excerpt(text)
+            )
+        })?;
+    let score = m
+        .get("score")
+        .and_then(numberish)
+        .map(|s| if s > 1.0 && s <= 10.0 { s / 10.0 } else { s }.clamp(0.0, 1.0));
+    let first_wrong_step = m
+        .get("first_wrong_step")
+        .and_then(numberish)
+        .map(|n| n as u32)
+        .filter(|&n| n >= 1 && (n as usize) <= n_steps.max(1));
+    Ok(NewVerdict {
+        verifier: "llm_judge".into(),
+        model: None,
+        passed,
+        score,
+        rationale: m
+            .get("rationale")
+            .or_else(|| m.get("reason"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        first_wrong_step: if passed { None } else { first_wrong_step },
+    })
+}
+
+pub(crate) fn boolish(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_lowercase().as_str() {
+            "true" | "yes" | "pass" | "是" | "正确" => Some(true),
+            "false" | "no" | "fail" | "否" | "错误" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_f64().map(|x| x != 0.0),
+        _ => None,
+    }
+}
+
+pub(crate) fn numberish(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|x: &f64| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_parse_from_messy_answers() {
+        let v = parse_verdict("```json\n{\"pass\": \"false\", \"score\": \"7\", \"rationale\": \"step 2 wrong\", \"first_wrong_step\": 2}\n```", 3).unwrap();
+        assert!(!v.passed);
+        assert_eq!(v.score, Some(0.7));
+        assert_eq!(v.first_wrong_step, Some(2));
+        let v = parse_verdict(
+            "Here: {\"pass\": True, \"score\": 1, \"first_wrong_step\": None}",
+            3,
+        )
+        .unwrap();
+        assert!(v.passed && v.first_wrong_step.is_none());
+        let v = parse_verdict("{\"pass\": false, \"first_wrong_step\": 9}", 3).unwrap();
+        assert_eq!(v.first_wrong_step, None);
+        assert!(parse_verdict("I think it is fine", 3).is_err());
+        assert!(parse_verdict("{\"score\": 1}", 3).is_err());
+    }
+}

@@ -3,6 +3,7 @@
 //! A seeded, stratified draw without replacement is stored with the dataset; its progress and the
 //! exact upper bound on the defect rate tell export and training whether the data was looked at.
 
+pub mod agreement;
 mod draw;
 mod gate;
 mod stats;

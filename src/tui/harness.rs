@@ -1,0 +1,147 @@
+//! Drives the app without a terminal or threads: keys in, effects run synchronously against a
+//! real `Store`, frames drawn on a `TestBackend`. Used by the key-sequence and snapshot tests
+//! and by the benchmark (which also measures the threaded path).
+
+use super::app::{App, Effect, Msg};
+use super::keymap::Keymap;
+use super::theme::Theme;
+use super::worker;
+use crate::llm::Llm;
+use crate::store::Store;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::sync::Arc;
+
+pub struct Harness {
+    pub app: App,
+    pub store: Store,
+    pub terminal: Terminal<TestBackend>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    /// An app on `store`, `width` x `height`, the default keymap, theme `none` (stable output).
+    pub fn new(store: Store, width: u16, height: u16, llm: Option<Arc<dyn Llm>>) -> anyhow::Result<Harness> {
+        let keymap = Keymap::shipped(false)?;
+        let theme = Theme::parse("themes/none.toml", include_str!("../../themes/none.toml"), 0)?;
+        let db = store.path().to_path_buf();
+        let mut app = App::new(keymap, theme, "tester".into(), db, llm, Arc::new(|| {}));
+        app.update(Msg::Resize(width, height));
+        let terminal = Terminal::new(TestBackend::new(width, height))?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut h = Harness {
+            app,
+            store,
+            terminal,
+            rt,
+        };
+        h.settle();
+        Ok(h)
+    }
+
+    /// Runs every queued effect (and the effects they cause) until the app is idle.
+    pub fn settle(&mut self) {
+        for _ in 0..1000 {
+            let effects = std::mem::take(&mut self.app.outbox);
+            if effects.is_empty() {
+                if self.app.search.running || self.app.search.loading {
+                    self.app.search.tick(10);
+                    self.app.search.running = self.app.search.matcher.tick(10).running;
+                    if !self.app.search.running {
+                        self.app.search.loading = false;
+                    }
+                    continue;
+                }
+                return;
+            }
+            for e in effects {
+                match e {
+                    Effect::Db(req) => {
+                        let reply = worker::handle(&mut self.store, req);
+                        self.app.update(Msg::Reply(reply));
+                    }
+                    Effect::Regenerate {
+                        sample_id,
+                        llm,
+                        request,
+                    } => {
+                        let result = self
+                            .rt
+                            .block_on(llm.chat(request, None))
+                            .map_err(|e| e.to_string());
+                        self.app.update(Msg::Regenerated { sample_id, result });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Presses keys written as in keymap files, separated by spaces (`j j a`, `ctrl-s`), or a
+    /// literal text with `type_text`.
+    pub fn keys(&mut self, keys: &str) {
+        for k in keys.split_whitespace() {
+            self.app.update(Msg::Key(key_event(k)));
+            self.settle();
+        }
+    }
+
+    /// Types text character by character (search queries, editor input).
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.app.update(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+            self.settle();
+        }
+    }
+
+    /// Draws a frame and returns it as text, one line per row.
+    pub fn frame(&mut self) -> String {
+        let app = &self.app;
+        if let Err(e) = self.terminal.draw(|f| super::ui::draw(app, f)) {
+            return format!("draw failed: {e}");
+        }
+        let buf = self.terminal.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in 0..buf.area.width {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let s = buf[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(s).saturating_sub(1);
+                line.push_str(s);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A key event from its keymap name (`a`, `G`, `ctrl-s`, `enter`...).
+pub fn key_event(name: &str) -> KeyEvent {
+    let Some(k) = super::keymap::Key::parse(name) else {
+        return KeyEvent::new(KeyCode::Null, KeyModifiers::NONE);
+    };
+    let mut mods = KeyModifiers::NONE;
+    if k.ctrl {
+        mods |= KeyModifiers::CONTROL;
+    }
+    if k.alt {
+        mods |= KeyModifiers::ALT;
+    }
+    let code = match k.code {
+        super::keymap::KeyCodeOrd::Char(c) => {
+            if c.is_uppercase() {
+                mods |= KeyModifiers::SHIFT;
+            }
+            KeyCode::Char(c)
+        }
+        super::keymap::KeyCodeOrd::F(n) => KeyCode::F(n),
+        super::keymap::KeyCodeOrd::Named(n) => super::keymap::named_code(n),
+    };
+    KeyEvent::new(code, mods)
+}

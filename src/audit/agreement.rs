@@ -46,7 +46,12 @@ pub fn agreements(decisions: &[(i64, String, ReviewStatus)]) -> Vec<Agreement> {
     for (id, who, s) in decisions {
         by.entry(who.as_str()).or_default().insert(*id, *s);
     }
-    let names: Vec<&str> = by.keys().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let names: Vec<&str> = by
+        .keys()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut out = Vec::new();
     for (i, a) in names.iter().enumerate() {
         for b in &names[i + 1..] {
@@ -101,7 +106,10 @@ mod tests {
         ];
         let a = agreements(&d);
         assert_eq!(a.len(), 1);
-        assert_eq!((a[0].a.as_str(), a[0].b.as_str(), a[0].shared), ("ana", "bo", 3));
+        assert_eq!(
+            (a[0].a.as_str(), a[0].b.as_str(), a[0].shared),
+            ("ana", "bo", 3)
+        );
         assert!((a[0].kappa.unwrap() - 0.4).abs() < 1e-9, "{a:?}");
     }
 }

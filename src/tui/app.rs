@@ -77,6 +77,8 @@ pub struct App {
     pub theme: Theme,
     pub reviewer: String,
     pub db_path: PathBuf,
+    /// Where editor drafts are autosaved.
+    pub drafts_dir: PathBuf,
     pub llm: Option<Arc<dyn Llm>>,
     pub screen: Screen,
     /// Where Back goes from the review screen.
@@ -128,6 +130,10 @@ impl App {
             keymap,
             theme,
             reviewer,
+            drafts_dir: db_path
+                .parent()
+                .map(|p| p.join("drafts"))
+                .unwrap_or_else(|| PathBuf::from("drafts")),
             db_path,
             llm,
             screen: Screen::List,
@@ -388,7 +394,9 @@ impl App {
                 }
             }
             Action::Undo => self.undo_last(),
-            Action::NextUnreviewed => self.find_next(|f| f.statuses = vec![ReviewStatus::Unreviewed]),
+            Action::NextUnreviewed => {
+                self.find_next(|f| f.statuses = vec![ReviewStatus::Unreviewed])
+            }
             Action::NextFailing => self.find_next(|f| {
                 f.verdicts = vec![
                     crate::model::VerdictSummary::Fail,
@@ -482,7 +490,10 @@ impl App {
         let sample_id = d.record.id;
         self.regenerating = Some(sample_id);
         self.jobs += 1;
-        self.say(format!("regenerating #{sample_id} with {}…", llm.describe()));
+        self.say(format!(
+            "regenerating #{sample_id} with {}…",
+            llm.describe()
+        ));
         self.outbox.push(Effect::Regenerate {
             sample_id,
             llm,

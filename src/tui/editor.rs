@@ -31,15 +31,14 @@ pub struct Editor {
     pub restored: bool,
 }
 
-/// The draft file of a sample: `<data dir>/drafts/<db file stem>-<sample id>.json`.
-pub fn draft_path(db: &std::path::Path, sample_id: i64) -> PathBuf {
+/// The draft file of a sample: `<drafts dir>/<db file stem>-<sample id>.json` (the drafts dir
+/// is `<data dir>/drafts` in the app).
+pub fn draft_path(drafts: &std::path::Path, db: &std::path::Path, sample_id: i64) -> PathBuf {
     let stem = db
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "db".into());
-    crate::paths::data_dir()
-        .join("drafts")
-        .join(format!("{stem}-{sample_id}.json"))
+    drafts.join(format!("{stem}-{sample_id}.json"))
 }
 
 fn fields_of(c: &Content) -> [String; 4] {
@@ -157,7 +156,10 @@ mod tests {
         let c = e.content();
         assert_eq!(c.question(), Some("增值税率？"));
         assert_eq!(c.answer(), Some("百分之十三"));
-        assert_eq!(c.answer_turn().and_then(|t| t.reasoning.as_deref()), Some("先查表。"));
+        assert_eq!(
+            c.answer_turn().and_then(|t| t.reasoning.as_deref()),
+            Some("先查表。")
+        );
     }
 
     #[test]

@@ -215,10 +215,9 @@ impl Keymap {
             }
         };
         let env_vim = std::env::var("ASSAY_KEYMAP").is_ok_and(|v| v == "vim");
-        let user_vim = user.as_deref().is_some_and(|t| {
-            t.lines()
-                .any(|l| l.replace(' ', "") == "base=\"vim\"")
-        });
+        let user_vim = user
+            .as_deref()
+            .is_some_and(|t| t.lines().any(|l| l.replace(' ', "") == "base=\"vim\""));
         let mut k = Keymap::shipped(env_vim || user_vim)?;
         if let Some(text) = user {
             k.merge(&path.display().to_string(), &text)?;
@@ -242,7 +241,10 @@ impl Keymap {
             text_no_base.push('\n');
         }
         let raw: RawMap = toml::from_str(&text_no_base).map_err(|e| {
-            err(e.span().map(|s| s.start).unwrap_or(0), e.message().to_string())
+            err(
+                e.span().map(|s| s.start).unwrap_or(0),
+                e.message().to_string(),
+            )
         })?;
         for (mode_name, entries) in raw {
             let mode = Mode::ALL
@@ -293,7 +295,10 @@ impl Keymap {
         if own.is_some() || mode.takes_text() {
             return own;
         }
-        self.modes.get(&Mode::Global).and_then(|m| m.get(key)).copied()
+        self.modes
+            .get(&Mode::Global)
+            .and_then(|m| m.get(key))
+            .copied()
     }
 
     /// (key label, action) of a mode's bindings, its own first then global, for the help.
@@ -336,7 +341,11 @@ mod tests {
         assert_eq!(k.action(Mode::List, &key("a")), Some(Action::Accept));
         assert_eq!(k.action(Mode::List, &key("space")), Some(Action::Skip));
         assert_eq!(k.action(Mode::Review, &key("?")), Some(Action::Help));
-        assert_eq!(k.action(Mode::Search, &key("q")), None, "q is text in search");
+        assert_eq!(
+            k.action(Mode::Search, &key("q")),
+            None,
+            "q is text in search"
+        );
         let v = Keymap::shipped(true).unwrap();
         assert_eq!(v.action(Mode::List, &key("x")), None, "vim unbinds x");
         assert_eq!(v.action(Mode::List, &key("y")), Some(Action::Accept));
@@ -345,20 +354,29 @@ mod tests {
     #[test]
     fn user_file_merges_key_by_key() {
         let mut k = Keymap::shipped(false).unwrap();
-        k.merge("user.toml", "[list]\nz = \"accept\"\na = \"no_op\"\n").unwrap();
+        k.merge("user.toml", "[list]\nz = \"accept\"\na = \"no_op\"\n")
+            .unwrap();
         assert_eq!(k.action(Mode::List, &key("z")), Some(Action::Accept));
         assert_eq!(k.action(Mode::List, &key("a")), None);
         assert_eq!(k.action(Mode::List, &key("x")), Some(Action::Reject));
-        assert!(k.bindings(Mode::List).iter().any(|(l, a)| l == "z" && *a == Action::Accept));
+        assert!(
+            k.bindings(Mode::List)
+                .iter()
+                .any(|(l, a)| l == "z" && *a == Action::Accept)
+        );
     }
 
     #[test]
     fn errors_name_file_and_line() {
         let mut k = Keymap::default();
-        let e = k.merge("my.toml", "[list]\na = \"accept\"\nb = \"acept\"\n").unwrap_err();
+        let e = k
+            .merge("my.toml", "[list]\na = \"accept\"\nb = \"acept\"\n")
+            .unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("my.toml", 3), "{e}");
         assert!(e.message.contains("unknown action \"acept\""), "{e}");
-        let e = k.merge("my.toml", "[list]\n\nmeta-q = \"quit\"\n").unwrap_err();
+        let e = k
+            .merge("my.toml", "[list]\n\nmeta-q = \"quit\"\n")
+            .unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("unknown key"), "{e}");
         let e = k.merge("my.toml", "\n[lsit]\nq = \"quit\"\n").unwrap_err();
@@ -369,7 +387,16 @@ mod tests {
 
     #[test]
     fn keys_parse_and_label() {
-        for s in ["a", "G", "space", "ctrl-s", "alt-enter", "f5", "pagedown", "?"] {
+        for s in [
+            "a",
+            "G",
+            "space",
+            "ctrl-s",
+            "alt-enter",
+            "f5",
+            "pagedown",
+            "?",
+        ] {
             assert_eq!(key(s).label(), s);
         }
         assert!(Key::parse("f13").is_none());

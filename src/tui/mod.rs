@@ -58,7 +58,15 @@ pub fn run_with_llm(global: &GlobalArgs, llm: Option<Arc<dyn Llm>>) -> anyhow::R
         let mut app = new_app(keymap, theme, global, store, llm, tx.clone());
         let size = terminal.size()?;
         app.0.update(Msg::Resize(size.width, size.height));
-        event_loop(&mut terminal, &mut app.0, &app.1, rx, tx, EventStream::new()).await
+        event_loop(
+            &mut terminal,
+            &mut app.0,
+            &app.1,
+            rx,
+            tx,
+            EventStream::new(),
+        )
+        .await
     });
     ratatui::restore();
     result
@@ -81,14 +89,8 @@ pub fn new_app(
     let worker = Worker::spawn(store, move |reply| {
         let _ = tx.send(Msg::Reply(reply));
     });
-    let app = App::new(
-        keymap,
-        theme,
-        global.reviewer.clone(),
-        db_path,
-        llm,
-        notify,
-    );
+    let mut app = App::new(keymap, theme, global.reviewer.clone(), db_path, llm, notify);
+    app.drafts_dir = crate::paths::data_dir().join("drafts");
     (app, worker)
 }
 

@@ -13,9 +13,15 @@ impl App {
                 self.datasets = ds;
                 let idx = keep
                     .and_then(|id| self.datasets.iter().position(|d| d.id == id))
-                    .or(if self.datasets.is_empty() { None } else { Some(0) });
+                    .or(if self.datasets.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    });
                 match idx {
-                    Some(i) if self.dataset != Some(i) || !self.list.loaded => self.select_dataset(i),
+                    Some(i) if self.dataset != Some(i) || !self.list.loaded => {
+                        self.select_dataset(i)
+                    }
                     Some(_) => {}
                     None => self.say("no datasets yet: import one with `assay import FILE`"),
                 }
@@ -77,7 +83,11 @@ impl App {
                         self.list.move_by(1, h);
                     }
                 }
-                if self.detail.as_ref().is_some_and(|d| d.record.id == review.sample_id) {
+                if self
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d.record.id == review.sample_id)
+                {
                     self.detail = None;
                 }
                 if self.screen == Screen::Review {
@@ -144,7 +154,7 @@ impl App {
         let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
             return;
         };
-        let path = draft_path(&self.db_path, sample_id);
+        let path = draft_path(&self.drafts_dir, &self.db_path, sample_id);
         let e = Editor::open(
             sample_id,
             d.record.head.id,

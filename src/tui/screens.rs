@@ -16,7 +16,7 @@ impl App {
             self.load_detail();
             return self.say("loading the sample; press edit again");
         }
-        let path = super::editor::draft_path(&self.db_path, id);
+        let path = super::editor::draft_path(&self.drafts_dir, &self.db_path, id);
         self.db(Request::ReadDraft {
             sample_id: id,
             path,

@@ -40,9 +40,11 @@ pub fn parse_query(
                 "status" => filter.statuses.push(ReviewStatus::parse(v).ok_or_else(|| {
                     format!("status:{v}? statuses: unreviewed, accepted, rejected, flagged")
                 })?),
-                "verdict" => filter.verdicts.push(VerdictSummary::parse(v).ok_or_else(|| {
-                    format!("verdict:{v}? verdicts: none, pass, fail, mixed")
-                })?),
+                "verdict" => filter
+                    .verdicts
+                    .push(VerdictSummary::parse(v).ok_or_else(|| {
+                        format!("verdict:{v}? verdicts: none, pass, fail, mixed")
+                    })?),
                 "kind" => filter.kinds.push(SampleKind::parse(v).ok_or_else(|| {
                     format!(
                         "kind:{v}? kinds: {}",
@@ -55,7 +57,11 @@ pub fn parse_query(
                     let d = datasets.iter().find(|d| d.name == v).ok_or_else(|| {
                         format!(
                             "dataset:{v}? datasets: {}",
-                            datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                            datasets
+                                .iter()
+                                .map(|d| d.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     })?;
                     filter.dataset_id = Some(d.id);
@@ -100,13 +106,9 @@ impl Search {
     /// Sets the fuzzy text; appending to the old text lets nucleo search only previous matches.
     pub fn set_text(&mut self, text: &str) {
         let append = text.starts_with(&self.text) && !self.text.is_empty();
-        self.matcher.pattern.reparse(
-            0,
-            text,
-            CaseMatching::Smart,
-            Normalization::Smart,
-            append,
-        );
+        self.matcher
+            .pattern
+            .reparse(0, text, CaseMatching::Smart, Normalization::Smart, append);
         self.text = text.to_string();
         self.cursor = 0;
     }
@@ -170,25 +172,45 @@ mod tests {
         assert_eq!(f.kinds, vec![SampleKind::Cot]);
         assert_eq!(f.dataset_id, Some(1));
         assert_eq!(t, "税 率");
-        let (f, _) = parse_query("dataset:tax verdict:fail,mixed tag:a aspect:b", &ds(), None).unwrap();
+        let (f, _) =
+            parse_query("dataset:tax verdict:fail,mixed tag:a aspect:b", &ds(), None).unwrap();
         assert_eq!(f.dataset_id, Some(7));
-        assert_eq!(f.verdicts, vec![VerdictSummary::Fail, VerdictSummary::Mixed]);
+        assert_eq!(
+            f.verdicts,
+            vec![VerdictSummary::Fail, VerdictSummary::Mixed]
+        );
         assert_eq!((f.tags.len(), f.aspects.len()), (1, 1));
         assert!(parse_query("status:", &ds(), None).is_ok());
     }
 
     #[test]
     fn bad_filters_are_errors() {
-        assert!(parse_query("status:done", &ds(), None).unwrap_err().contains("unreviewed"));
-        assert!(parse_query("colour:red", &ds(), None).unwrap_err().contains("filter keys"));
-        assert!(parse_query("dataset:nope", &ds(), None).unwrap_err().contains("tax"));
+        assert!(
+            parse_query("status:done", &ds(), None)
+                .unwrap_err()
+                .contains("unreviewed")
+        );
+        assert!(
+            parse_query("colour:red", &ds(), None)
+                .unwrap_err()
+                .contains("filter keys")
+        );
+        assert!(
+            parse_query("dataset:nope", &ds(), None)
+                .unwrap_err()
+                .contains("tax")
+        );
     }
 
     #[test]
     fn matches_incrementally() {
         let mut s = Search::new(Arc::new(|| {}));
         let inj = s.matcher.injector();
-        for (id, t) in [(1, "增值税的税率是多少"), (2, "企业所得税"), (3, "how to file taxes")] {
+        for (id, t) in [
+            (1, "增值税的税率是多少"),
+            (2, "企业所得税"),
+            (3, "how to file taxes"),
+        ] {
             inj.push(id, |_, c| c[0] = t.into());
         }
         s.set_text("税率");

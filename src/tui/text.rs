@@ -91,8 +91,7 @@ pub fn split_steps(reasoning: &str) -> Vec<String> {
         }
         cur.push(c);
         let ends = matches!(c, '。' | '！' | '？' | '；')
-            || (matches!(c, '.' | '!' | '?')
-                && chars.peek().is_none_or(|n| n.is_whitespace()));
+            || (matches!(c, '.' | '!' | '?') && chars.peek().is_none_or(|n| n.is_whitespace()));
         if ends {
             steps.push(cur.trim().to_string());
             cur.clear();
@@ -157,7 +156,10 @@ mod tests {
 
     #[test]
     fn wraps_words_and_keeps_paragraphs() {
-        assert_eq!(wrap("the quick brown fox", 10), vec!["the quick", "brown fox"]);
+        assert_eq!(
+            wrap("the quick brown fox", 10),
+            vec!["the quick", "brown fox"]
+        );
         assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
         assert_eq!(wrap("", 5), vec![""]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
@@ -179,8 +181,14 @@ mod tests {
             split_steps("1. add 2 and 3\n2. that is 5.\n   so five\n3. done"),
             vec!["1. add 2 and 3", "2. that is 5.\nso five", "3. done"]
         );
-        assert_eq!(split_steps("It is 3.5 dollars. Then pay."), vec!["It is 3.5 dollars.", "Then pay."]);
-        assert_eq!(split_steps("第1步：算收入\n第2步：乘税率"), vec!["第1步：算收入", "第2步：乘税率"]);
+        assert_eq!(
+            split_steps("It is 3.5 dollars. Then pay."),
+            vec!["It is 3.5 dollars.", "Then pay."]
+        );
+        assert_eq!(
+            split_steps("第1步：算收入\n第2步：乘税率"),
+            vec!["第1步：算收入", "第2步：乘税率"]
+        );
     }
 
     #[test]

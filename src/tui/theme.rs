@@ -168,10 +168,20 @@ mod tests {
 
     #[test]
     fn inherit_and_errors() {
-        let t = Theme::parse("t.toml", "inherit = \"dark\"\n[roles]\naccepted = { fg = \"#00ff00\" }\n", 0).unwrap();
+        let t = Theme::parse(
+            "t.toml",
+            "inherit = \"dark\"\n[roles]\naccepted = { fg = \"#00ff00\" }\n",
+            0,
+        )
+        .unwrap();
         assert_eq!(t.accepted.fg, Some(Color::Rgb(0, 255, 0)));
         assert_eq!(t.rejected, Theme::resolve("dark", 0).unwrap().rejected);
-        let e = Theme::parse("t.toml", "[roles]\naccepted = { fg = \"ultraviolet\" }\n", 0).unwrap_err();
+        let e = Theme::parse(
+            "t.toml",
+            "[roles]\naccepted = { fg = \"ultraviolet\" }\n",
+            0,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown colour"), "{e}");
         let e = Theme::parse("t.toml", "[roles]\nbogus = { fg = \"red\" }\n", 0).unwrap_err();
         assert!(e.to_string().contains("unknown role"), "{e}");

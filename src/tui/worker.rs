@@ -32,18 +32,58 @@ pub struct Detail {
 
 pub enum Request {
     Datasets,
-    Summary { dataset_id: i64 },
-    Page { seq: u64, filter: Filter, at: PageAt, limit: usize },
-    Detail { seq: u64, sample_id: i64 },
-    Decide { sample_id: i64, decision: Decision, reason: String, reviewer: String, undo: bool },
-    SaveRevision { sample_id: i64, content: Box<Content>, author: String },
-    Find { seq: u64, filter: Filter, after: i64 },
-    Audit { dataset_id: i64 },
-    Stats { dataset_id: i64 },
-    SearchIndex { seq: u64, filter: Filter, injector: nucleo::Injector<i64> },
-    ReadDraft { sample_id: i64, path: PathBuf },
-    WriteDraft { path: PathBuf, json: String },
-    RemoveDraft { path: PathBuf },
+    Summary {
+        dataset_id: i64,
+    },
+    Page {
+        seq: u64,
+        filter: Filter,
+        at: PageAt,
+        limit: usize,
+    },
+    Detail {
+        seq: u64,
+        sample_id: i64,
+    },
+    Decide {
+        sample_id: i64,
+        decision: Decision,
+        reason: String,
+        reviewer: String,
+        undo: bool,
+    },
+    SaveRevision {
+        sample_id: i64,
+        content: Box<Content>,
+        author: String,
+    },
+    Find {
+        seq: u64,
+        filter: Filter,
+        after: i64,
+    },
+    Audit {
+        dataset_id: i64,
+    },
+    Stats {
+        dataset_id: i64,
+    },
+    SearchIndex {
+        seq: u64,
+        filter: Filter,
+        injector: nucleo::Injector<i64>,
+    },
+    ReadDraft {
+        sample_id: i64,
+        path: PathBuf,
+    },
+    WriteDraft {
+        path: PathBuf,
+        json: String,
+    },
+    RemoveDraft {
+        path: PathBuf,
+    },
 }
 
 impl Request {
@@ -62,18 +102,52 @@ impl Request {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Datasets(Vec<DatasetInfo>),
-    Summary { dataset_id: i64, stats: Option<Stats> },
-    Page { seq: u64, at: PageAt, rows: Vec<SampleRow> },
-    Detail { seq: u64, detail: Box<Detail> },
-    Decided { review: Review, status: ReviewStatus, undo: bool },
-    Saved { revision: Box<Revision> },
-    Found { seq: u64, row: Option<SampleRow> },
-    Audit { status: Box<AuditStatus>, rows: Vec<SampleRow> },
-    Stats { stats: Option<Stats>, agreement: Vec<Agreement> },
-    SearchLoaded { seq: u64, count: u64 },
+    Summary {
+        dataset_id: i64,
+        stats: Option<Stats>,
+    },
+    Page {
+        seq: u64,
+        at: PageAt,
+        rows: Vec<SampleRow>,
+    },
+    Detail {
+        seq: u64,
+        detail: Box<Detail>,
+    },
+    Decided {
+        review: Review,
+        status: ReviewStatus,
+        undo: bool,
+    },
+    Saved {
+        revision: Box<Revision>,
+    },
+    Found {
+        seq: u64,
+        row: Option<SampleRow>,
+    },
+    Audit {
+        status: Box<AuditStatus>,
+        rows: Vec<SampleRow>,
+    },
+    Stats {
+        stats: Option<Stats>,
+        agreement: Vec<Agreement>,
+    },
+    SearchLoaded {
+        seq: u64,
+        count: u64,
+    },
     DraftWritten,
-    DraftRead { sample_id: i64, draft: Option<super::editor::Draft> },
-    Failed { what: String, error: String },
+    DraftRead {
+        sample_id: i64,
+        draft: Option<super::editor::Draft>,
+    },
+    Failed {
+        what: String,
+        error: String,
+    },
 }
 
 /// The app's handle on the worker thread.
@@ -114,7 +188,9 @@ fn latest_only(batch: Vec<Request>) -> Vec<Request> {
     let mut keep = vec![true; batch.len()];
     for (i, r) in batch.iter().enumerate() {
         if let Some(k) = r.latest_wins_kind()
-            && batch[i + 1..].iter().any(|l| l.latest_wins_kind() == Some(k))
+            && batch[i + 1..]
+                .iter()
+                .any(|l| l.latest_wins_kind() == Some(k))
         {
             keep[i] = false;
         }
@@ -177,7 +253,9 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                 PageAt::End => store.list_page_before(&filter, i64::MAX, limit)?,
                 PageAt::After(id) => store.list_page(&filter, Some(id), limit)?,
                 PageAt::Before(id) => store.list_page_before(&filter, id, limit)?,
-                PageAt::Around(id) => store.rows_around(&filter, id, limit / 2, limit - limit / 2)?,
+                PageAt::Around(id) => {
+                    store.rows_around(&filter, id, limit / 2, limit - limit / 2)?
+                }
             };
             Reply::Page { seq, at, rows }
         }
@@ -291,4 +369,3 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
         }
     })
 }
-

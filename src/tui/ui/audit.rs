@@ -29,9 +29,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         )));
     } else {
         let bar_w = w.saturating_sub(24).min(50);
-        let filled = (bar_w as u64 * s.reviewed).checked_div(s.drawn).unwrap_or(0) as usize;
+        let filled = (bar_w as u64 * s.reviewed)
+            .checked_div(s.drawn)
+            .unwrap_or(0) as usize;
         lines.push(Line::from(vec![
-            Span::styled(format!("reviewed {:>4} of {:<4} ", s.reviewed, s.drawn), t.heading),
+            Span::styled(
+                format!("reviewed {:>4} of {:<4} ", s.reviewed, s.drawn),
+                t.heading,
+            ),
             Span::styled("█".repeat(filled), t.accepted),
             Span::styled("░".repeat(bar_w - filled), t.muted),
         ]));
@@ -55,9 +60,15 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
                 t.flagged,
             )
         } else if s.complete {
-            Span::styled("complete: export and training may use this dataset", t.accepted)
+            Span::styled(
+                "complete: export and training may use this dataset",
+                t.accepted,
+            )
         } else {
-            Span::styled("incomplete: export and training refuse this dataset", t.flagged)
+            Span::styled(
+                "incomplete: export and training refuse this dataset",
+                t.flagged,
+            )
         };
         lines.push(Line::from(cover));
     }
@@ -71,7 +82,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         let y = top + (i - first) as u16;
         let selected = i == app.audit_cursor;
         if selected {
-            buf.set_style(Rect { y, height: 1, ..inner }, t.selection);
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                t.selection,
+            );
         }
         buf.set_line(inner.x, y, &row_line(app, r, w, selected), inner.width);
     }

@@ -44,7 +44,12 @@ pub fn frame(title: &str, area: Rect, buf: &mut Buffer, border: Style, title_sty
 
 /// Draws `lines` into `area` from line `skip`, one line per row, no wrapping (already wrapped).
 pub fn draw_lines(lines: &[Line<'_>], skip: usize, area: Rect, buf: &mut Buffer) {
-    for (i, line) in lines.iter().skip(skip).take(area.height as usize).enumerate() {
+    for (i, line) in lines
+        .iter()
+        .skip(skip)
+        .take(area.height as usize)
+        .enumerate()
+    {
         buf.set_line(area.x, area.y + i as u16, line, area.width);
     }
 }

@@ -40,7 +40,11 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     area.set_style(t.text);
     area.set_cursor_line_style(ratatui::style::Style::default());
     (&area).render(body, buf);
-    let k = |a| app.keymap.key_for(Mode::Editor, a).unwrap_or_else(|| "?".into());
+    let k = |a| {
+        app.keymap
+            .key_for(Mode::Editor, a)
+            .unwrap_or_else(|| "?".into())
+    };
     let hint_text = format!(
         "{}: save · {}: next field · {}: leave · drafts autosave every 2 s",
         k(Action::Save),

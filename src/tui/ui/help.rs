@@ -51,7 +51,11 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Two columns when the list is long.
     let rows = inner.height as usize;
-    let col_w = if lines.len() > rows { inner.width / 2 } else { inner.width };
+    let col_w = if lines.len() > rows {
+        inner.width / 2
+    } else {
+        inner.width
+    };
     for (i, l) in lines.iter().enumerate() {
         let (col, row) = (i / rows.max(1), i % rows.max(1));
         if col > 1 {

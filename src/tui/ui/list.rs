@@ -58,7 +58,10 @@ pub fn row_line(app: &App, r: &SampleRow, width: usize, selected: bool) -> Line<
             format!("{} {:<10}", status_glyph(r.status), r.status.as_str()),
             status_style(app, r.status),
         ),
-        Span::styled(format!("{:<7}", r.verdict.as_str()), verdict_style(app, r.verdict)),
+        Span::styled(
+            format!("{:<7}", r.verdict.as_str()),
+            verdict_style(app, r.verdict),
+        ),
         Span::styled(kind, app.theme.muted),
         Span::styled(pad(&aspect, aspect_w + 1), app.theme.muted),
         Span::styled(preview, app.theme.text),

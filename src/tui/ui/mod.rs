@@ -45,9 +45,36 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
             ),
             Prompt::Discard => "discard your changes? (enter: discard, esc: keep editing)".into(),
         };
-        buf.set_stringn(prompt.x, prompt.y, text, prompt.width as usize, app.theme.message);
+        buf.set_stringn(
+            prompt.x,
+            prompt.y,
+            text,
+            prompt.width as usize,
+            app.theme.message,
+        );
     }
     status::draw(app, bar, buf);
+    if let Some(m) = &app.message {
+        // On the main frame's bottom border, right-aligned, so it never crowds the status bar.
+        let style = if m.error {
+            app.theme.error
+        } else {
+            app.theme.message
+        };
+        let text = super::text::fit(
+            &format!(" {} ", safe_line(&m.text)),
+            main.width.saturating_sub(4) as usize,
+        );
+        let w = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
+        if main.height > 0 {
+            buf.set_string(
+                main.right().saturating_sub(w + 2),
+                main.bottom() - 1,
+                text,
+                style,
+            );
+        }
+    }
     if app.help {
         help::draw(app, full, buf);
     }

@@ -57,7 +57,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let w = inner.width as usize;
     let mut v = Vec::new();
     if d.verdicts.is_empty() {
-        v.push(Line::from(Span::styled("no verdict on this revision", t.muted)));
+        v.push(Line::from(Span::styled(
+            "no verdict on this revision",
+            t.muted,
+        )));
     }
     for verdict in &d.verdicts {
         v.extend(verdict_lines(app, verdict, w));
@@ -103,7 +106,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             .take(3)
             .map(|rev| {
                 Line::from(Span::styled(
-                    fit(&format!("rev {} by {}", rev.number, safe_line(&rev.author)), w),
+                    fit(
+                        &format!("rev {} by {}", rev.number, safe_line(&rev.author)),
+                        w,
+                    ),
                     t.muted,
                 ))
             })
@@ -111,7 +117,11 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         let n = d.revisions.len();
         if n >= 2 {
             h.push(heading(
-                &format!("diff rev {} → {}:", d.revisions[n - 2].number, d.revisions[n - 1].number),
+                &format!(
+                    "diff rev {} → {}:",
+                    d.revisions[n - 2].number,
+                    d.revisions[n - 1].number
+                ),
                 t.heading,
             ));
             let old = flatten(&d.revisions[n - 2].content);
@@ -127,7 +137,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
                 }
             }
         } else {
-            h.push(Line::from(Span::styled("only the original revision", t.muted)));
+            h.push(Line::from(Span::styled(
+                "only the original revision",
+                t.muted,
+            )));
         }
         draw_lines(&h, 0, inner, buf);
     }
@@ -190,14 +203,24 @@ fn sample_lines(
         };
         if let Some(reasoning) = &turn.reasoning {
             let steps = split_steps(reasoning);
-            out.push(heading(&format!("reasoning ({} steps)", steps.len()), t.heading));
+            out.push(heading(
+                &format!("reasoning ({} steps)", steps.len()),
+                t.heading,
+            ));
             for (n, step) in steps.iter().enumerate() {
                 let n = n as u32 + 1;
                 let is_wrong = wrong.as_ref().is_some_and(|(w, _)| *w == n);
                 let style = if is_wrong { t.wrong_step } else { t.text };
                 let label = format!("{n:>3}. ");
-                for (j, l) in wrap(&safe(step), width.saturating_sub(5)).into_iter().enumerate() {
-                    let prefix = if j == 0 { label.clone() } else { "     ".into() };
+                for (j, l) in wrap(&safe(step), width.saturating_sub(5))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let prefix = if j == 0 {
+                        label.clone()
+                    } else {
+                        "     ".into()
+                    };
                     out.push(Line::from(vec![
                         Span::styled(prefix, t.step_number),
                         Span::styled(l, style),
@@ -205,7 +228,10 @@ fn sample_lines(
                 }
                 if is_wrong && let Some((_, by)) = &wrong {
                     out.push(Line::from(Span::styled(
-                        fit(&format!("     ↑ first wrong step, per {}", safe_line(by)), width),
+                        fit(
+                            &format!("     ↑ first wrong step, per {}", safe_line(by)),
+                            width,
+                        ),
                         t.verdict_fail,
                     )));
                 }

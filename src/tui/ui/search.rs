@@ -53,7 +53,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             spans.push(Span::styled(c.to_string(), style));
         }
         if selected {
-            buf.set_style(Rect { y, height: 1, ..inner }, t.selection);
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                t.selection,
+            );
         }
         buf.set_line(inner.x, y, &Line::from(spans), inner.width);
     }

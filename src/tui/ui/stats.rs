@@ -32,7 +32,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             ("verdict", &s.by_verdict),
             ("kind   ", &s.by_kind),
         ] {
-            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{} {v}", safe_line(k))).collect();
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{} {v}", safe_line(k)))
+                .collect();
             lines.push(Line::from(vec![
                 Span::styled(format!("{name}  "), t.muted),
                 Span::styled(parts.join(" · "), t.text),
@@ -48,7 +51,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         )));
     }
     for a in agreement {
-        let kappa = a.kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"));
+        let kappa = a
+            .kappa
+            .map_or("undefined".to_string(), |k| format!("{k:.3}"));
         lines.push(Line::from(Span::styled(
             format!(
                 "{} & {}: κ = {kappa}, agree {:.0}% on {} shared samples",

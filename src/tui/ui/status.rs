@@ -1,7 +1,7 @@
 //! The status bar: dataset, review progress, model backend, jobs, the last message, a hint.
 
-use super::super::app::App;
 use super::super::action::Action;
+use super::super::app::App;
 use super::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -16,7 +16,11 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         .unwrap_or_else(|| "no dataset".into());
     let progress = app.summary.as_ref().map(|s| {
         let unreviewed = s.by_status.get("unreviewed").copied().unwrap_or(0);
-        format!("{}/{} reviewed", s.samples - unreviewed.min(s.samples), s.samples)
+        format!(
+            "{}/{} reviewed",
+            s.samples - unreviewed.min(s.samples),
+            s.samples
+        )
     });
     let backend = app
         .llm
@@ -28,7 +32,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         .key_for(app.mode(), Action::Help)
         .map(|k| format!("{k}:help"))
         .unwrap_or_default();
-    let mut spans = vec![
+    let spans = vec![
         Span::styled(format!(" {dataset} "), t.status_key),
         Span::styled(format!(" {} ", progress.unwrap_or_default()), t.status_bar),
         Span::styled(format!("│ {backend} "), t.status_bar),
@@ -37,10 +41,6 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             t.status_bar,
         ),
     ];
-    if let Some(m) = &app.message {
-        let style = if m.error { t.error } else { t.message };
-        spans.push(Span::styled(format!("│ {} ", safe_line(&m.text)), style.patch(t.status_bar).patch(style)));
-    }
     let line = Line::from(spans);
     buf.set_line(area.x, area.y, &line, area.width);
     let hint_w = help.chars().count() as u16 + 1;

@@ -78,17 +78,22 @@ impl Store {
              ORDER BY v.sample_id, v.reviewer, v.id",
         )?;
         let rows = stmt.query_map([dataset_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out: Vec<(i64, String, ReviewStatus)> = Vec::new();
         let mut stack: Vec<ReviewStatus> = Vec::new();
         let mut current: Option<(i64, String)> = None;
-        let flush = |cur: &Option<(i64, String)>, stack: &mut Vec<ReviewStatus>, out: &mut Vec<_>| {
-            if let (Some((id, who)), Some(s)) = (cur, stack.last()) {
-                out.push((*id, who.clone(), *s));
-            }
-            stack.clear();
-        };
+        let flush =
+            |cur: &Option<(i64, String)>, stack: &mut Vec<ReviewStatus>, out: &mut Vec<_>| {
+                if let (Some((id, who)), Some(s)) = (cur, stack.last()) {
+                    out.push((*id, who.clone(), *s));
+                }
+                stack.clear();
+            };
         for row in rows {
             let (id, who, decision) = row?;
             if current.as_ref() != Some(&(id, who.clone())) {

@@ -17,6 +17,8 @@ pub struct Harness {
     pub app: App,
     pub store: Store,
     pub terminal: Terminal<TestBackend>,
+    /// The last frame drawn, whole (the backend's buffer only receives diffs).
+    pub last: ratatui::buffer::Buffer,
     rt: tokio::runtime::Runtime,
 }
 
@@ -45,6 +47,7 @@ impl Harness {
             app,
             store,
             terminal,
+            last: ratatui::buffer::Buffer::default(),
             rt,
         };
         h.settle();
@@ -111,10 +114,11 @@ impl Harness {
     /// Draws a frame and returns it as text, one line per row.
     pub fn frame(&mut self) -> String {
         let app = &self.app;
-        if let Err(e) = self.terminal.draw(|f| super::ui::draw(app, f)) {
-            return format!("draw failed: {e}");
+        match self.terminal.draw(|f| super::ui::draw(app, f)) {
+            Ok(done) => self.last = done.buffer.clone(),
+            Err(e) => return format!("draw failed: {e}"),
         }
-        let buf = self.terminal.backend().buffer();
+        let buf = &self.last;
         let mut out = String::new();
         for y in 0..buf.area.height {
             let mut line = String::new();

@@ -44,7 +44,7 @@ pub fn status_glyph(s: ReviewStatus) -> &'static str {
 pub fn row_line(app: &App, r: &SampleRow, width: usize, selected: bool) -> Line<'static> {
     let wide = width >= 100;
     let aspect_w = if wide { 14 } else { 8 };
-    let fixed = 8 + 12 + 7 + if wide { 17 } else { 5 } + aspect_w + 1;
+    let fixed = 8 + 13 + 8 + if wide { 17 } else { 5 } + aspect_w + 1;
     let kind = if wide {
         format!("{:<16} ", r.kind.as_str())
     } else {
@@ -55,7 +55,7 @@ pub fn row_line(app: &App, r: &SampleRow, width: usize, selected: bool) -> Line<
     let mut line = Line::from(vec![
         Span::styled(format!("{:>7} ", r.id), app.theme.muted),
         Span::styled(
-            format!("{} {:<10}", status_glyph(r.status), r.status.as_str()),
+            format!("{} {:<11}", status_glyph(r.status), r.status.as_str()),
             status_style(app, r.status),
         ),
         Span::styled(
@@ -101,7 +101,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let (kind_w, aspect_w) = if inner.width >= 100 { (17, 15) } else { (5, 9) };
     let header = format!(
-        "{:>7} {:<12}{:<7}{:<kind_w$}{:<aspect_w$}first line",
+        "{:>7} {:<13}{:<8}{:<kind_w$}{:<aspect_w$}first line",
         "id", "status", "verdict", "kind", "aspect"
     );
     buf.set_stringn(inner.x, inner.y, header, inner.width as usize, t.heading);

@@ -105,6 +105,8 @@ pub struct App {
     /// Requests in flight, for the status bar's jobs.
     pub jobs: usize,
     pub regenerating: Option<i64>,
+    /// Edit was asked for before the sample had loaded: open the editor when it arrives.
+    pub pending_edit: Option<i64>,
     /// A decision is being committed; keys that depend on its outcome wait in `queued`.
     pub deciding: bool,
     pub queued: VecDeque<Msg>,
@@ -158,6 +160,7 @@ impl App {
             message: None,
             jobs: 0,
             regenerating: None,
+            pending_edit: None,
             deciding: false,
             queued: VecDeque::new(),
             seq: 0,

@@ -45,7 +45,11 @@ impl App {
                 // Latest wins: only the sample under the cursor is shown.
                 let _ = seq;
                 if self.list.current().map(|r| r.id) == Some(detail.record.id) {
+                    let id = detail.record.id;
                     self.detail = Some(*detail);
+                    if self.pending_edit.take() == Some(id) {
+                        self.open_editor();
+                    }
                 }
             }
             Reply::Decided {

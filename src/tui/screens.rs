@@ -13,8 +13,10 @@ impl App {
             return;
         };
         if self.detail.as_ref().map(|d| d.record.id) != Some(id) {
-            self.load_detail();
-            return self.say("loading the sample; press edit again");
+            self.pending_edit = Some(id);
+            let seq = self.next_seq();
+            self.db(Request::Detail { seq, sample_id: id });
+            return;
         }
         let path = super::editor::draft_path(&self.drafts_dir, &self.db_path, id);
         self.db(Request::ReadDraft {

@@ -224,3 +224,84 @@ fn audit_screen_and_stats_with_kappa() {
     let f = h.frame();
     assert!(f.contains("bo & cy: κ = 0.000"), "{f}");
 }
+
+/// A model that answers every question the same way, through the real `Llm` trait object.
+struct FixedModel;
+
+impl assay::llm::Llm for FixedModel {
+    fn describe(&self) -> String {
+        "fixed-model (test)".into()
+    }
+
+    fn chat<'a>(
+        &'a self,
+        req: assay::llm::ChatRequest,
+        _on_token: Option<assay::llm::TokenSink<'a>>,
+    ) -> futures::future::BoxFuture<'a, Result<assay::llm::ChatResponse, assay::llm::LlmError>>
+    {
+        Box::pin(async move {
+            let q = req
+                .messages
+                .last()
+                .map(|m| m.content.clone())
+                .unwrap_or_default();
+            Ok(assay::llm::ChatResponse {
+                text: format!("重新回答：{}", q.chars().take(6).collect::<String>()),
+                model: "fixed-model".into(),
+                usage: assay::llm::Usage::default(),
+                finish_reason: Some("stop".into()),
+            })
+        })
+    }
+}
+
+#[test]
+fn regenerate_adds_a_revision_shown_beside_the_old_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture_store(&dir.path().join("g.db"), 3).unwrap();
+    let llm: std::sync::Arc<dyn assay::llm::Llm> = std::sync::Arc::new(FixedModel);
+    let mut h = Harness::new(store, 160, 48, Some(llm)).unwrap();
+    h.keys("j enter r");
+    let revs = h.store.revisions(2).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(revs[1].author, "gen:regenerate fixed-model");
+    assert!(
+        revs[1]
+            .content
+            .answer()
+            .unwrap()
+            .starts_with("重新回答：小微企业")
+    );
+    let f = h.frame();
+    assert!(f.contains("before (previous revision):"), "{f}");
+    assert!(f.contains("+ assistant: 重新回答"), "{f}");
+    assert!(f.contains("fixed-model (test)"), "{f}");
+}
+
+#[test]
+fn two_reviewers_on_one_database_lose_no_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.db");
+    drop(fixture_store(&path, 10).unwrap());
+    let open = || {
+        let s = assay::store::Store::open(&path).unwrap();
+        let mut h = Harness::new(s, 80, 24, None).unwrap();
+        h.app.reviewer = "other".into();
+        h
+    };
+    let mut a = open();
+    let mut b = open();
+    b.app.reviewer = "bo".into();
+    for _ in 0..5 {
+        a.keys("a");
+        b.keys("x");
+    }
+    let store = assay::store::Store::open(&path).unwrap();
+    let mut n = 0;
+    for id in 1..=5 {
+        let r = store.reviews(id).unwrap();
+        assert_eq!(r.len(), 2, "#{id}: {r:?}");
+        n += r.len();
+    }
+    assert_eq!(n, 10);
+}

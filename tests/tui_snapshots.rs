@@ -59,3 +59,28 @@ fn live_resize_keeps_the_cursor_visible() {
     assert!(f.contains("     40 "), "{f}");
     assert_eq!(f.lines().count(), 10);
 }
+
+#[test]
+fn tiny_terminals_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hs = harness(&dir, 80, 24);
+    hs.keys("j enter h");
+    for keys in ["", "e", "esc esc /", "esc A", "S", "?"] {
+        hs.keys(keys);
+        for (w, h) in [
+            (1, 1),
+            (5, 2),
+            (12, 4),
+            (24, 6),
+            (25, 7),
+            (33, 9),
+            (80, 3),
+            (80, 6),
+        ] {
+            hs.app.update(assay::tui::app::Msg::Resize(w, h));
+            hs.terminal.backend_mut().resize(w, h);
+            let f = hs.frame();
+            assert_eq!(f.lines().count(), h as usize, "{keys} at {w}x{h}");
+        }
+    }
+}

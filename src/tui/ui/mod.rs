@@ -19,9 +19,18 @@ use ratatui::layout::{Constraint, Layout};
 
 pub use common::{safe, safe_line};
 
+/// Below this size (columns, rows) only a request to enlarge the terminal is shown.
+pub const MIN_SIZE: (u16, u16) = (24, 6);
+
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame<'_>) {
     let full = frame.area();
+    if full.width < MIN_SIZE.0 || full.height < MIN_SIZE.1 {
+        let buf = frame.buffer_mut();
+        let text = format!("enlarge to {}x{}", MIN_SIZE.0, MIN_SIZE.1);
+        buf.set_stringn(full.x, full.y, text, full.width as usize, app.theme.error);
+        return;
+    }
     let [main, prompt, bar] = Layout::vertical([
         Constraint::Min(1),
         Constraint::Length(u16::from(app.prompt.is_some())),

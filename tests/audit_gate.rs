@@ -158,8 +158,9 @@ fn small_dataset_is_audited_whole_and_cli_prints_json() {
         let ds = store.ensure_dataset("tiny").unwrap();
         add(&mut store, ds, 0, 12);
     }
-    let bin = env!("CARGO_BIN_EXE_assay");
-    let out = std::process::Command::new(bin)
+    // ASSAY_BIN overrides the binary (a shared target directory may be rebuilt meanwhile).
+    let bin = std::env::var("ASSAY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_assay").into());
+    let out = std::process::Command::new(&bin)
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -178,7 +179,7 @@ fn small_dataset_is_audited_whole_and_cli_prints_json() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = std::process::Command::new(bin)
+    let out = std::process::Command::new(&bin)
         .args([
             "--db",
             db.to_str().unwrap(),

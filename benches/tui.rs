@@ -310,3 +310,49 @@ fn main() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The peer: fzf's non-interactive filter over the same texts, once per keystroke's query.
+fn fzf_peer(db: &Path, dir: &Path) -> anyhow::Result<()> {
+    if std::process::Command::new("fzf")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("peer: fzf not installed (apt-get install fzf), no comparison");
+        return Ok(());
+    }
+    let store = Store::open(db)?;
+    let file = dir.join("texts.txt");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    store.for_each_search_text(&assay::store::Filter::default(), 120, |id, text| {
+        use std::io::Write;
+        writeln!(out, "{id} {}", text.replace('\n', " ")).is_ok()
+    })?;
+    drop(out);
+    let mut times = Vec::new();
+    let query = "增值税 税率 refund";
+    let mut prefix = String::new();
+    for c in query.chars() {
+        prefix.push(c);
+        if prefix.ends_with(' ') {
+            continue;
+        }
+        let t = Instant::now();
+        let o = std::process::Command::new("fzf")
+            .args(["--filter", &prefix])
+            .stdin(std::fs::File::open(&file)?)
+            .output()?;
+        times.push(t.elapsed());
+        if prefix == query {
+            println!(
+                "peer fzf matches       {}",
+                o.stdout
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            );
+        }
+    }
+    report("peer fzf --filter", times);
+    Ok(())
+}

@@ -308,6 +308,7 @@ fn main() -> anyhow::Result<()> {
         "peak memory (VmHWM)    {:.1} MB (goal < 150 MB)",
         peak_rss_mb()
     );
+    fzf_peer(&db, tmp.path())?;
     Ok(())
 }
 

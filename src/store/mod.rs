@@ -4,6 +4,8 @@
 //! busy timeout let several processes (two reviewers over SSH, a generator) share it; writes use
 //! `BEGIN IMMEDIATE` so that two writers queue instead of failing with "database is locked".
 
+mod audit;
+mod browse;
 mod datasets;
 mod dedup;
 mod error;
@@ -14,6 +16,8 @@ mod reviews;
 mod samples;
 mod schema;
 mod stats;
+
+pub use audit::{AuditCounts, AuditRecord, Waiver};
 
 pub use datasets::DatasetInfo;
 pub use dedup::{DupCounts, Grouping};

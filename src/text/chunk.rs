@@ -166,10 +166,39 @@ fn is_grapheme_boundary(text: &str, at: usize) -> bool {
     if at == 0 || at >= text.len() {
         return true;
     }
+    if let Some(answer) = quick_boundary(text, at) {
+        return answer;
+    }
     // With the whole text as the chunk, the cursor never asks for more context.
     GraphemeCursor::new(at, text.len(), true)
         .is_boundary(text, 0)
         .unwrap_or(true)
+}
+
+/// Answers the common cases without the full segmentation tables (most of the splitting time
+/// otherwise): a following ASCII or CJK ideograph is always a cluster of its own (UAX #29 class
+/// Other or Control), unless the preceding character is a Prepend (all in U+0600..U+0D4F or above
+/// U+FFFF) or the pair is CR LF. Everything else goes to the full rules.
+fn quick_boundary(text: &str, at: usize) -> Option<bool> {
+    let bytes = text.as_bytes();
+    if !text.is_char_boundary(at) {
+        return Some(false);
+    }
+    let next = text[at..].chars().next()?;
+    let next_simple = next.is_ascii() || ('\u{3400}'..='\u{9FFF}').contains(&next);
+    if !next_simple {
+        return None;
+    }
+    let mut start = at - 1;
+    while start > 0 && (bytes[start] as i8) < -0x40 {
+        start -= 1;
+    }
+    let prev = text[start..at].chars().next()?;
+    let prev_simple = prev.is_ascii() || ('\u{1000}'..='\u{FFFF}').contains(&prev);
+    if !prev_simple {
+        return None;
+    }
+    Some(!(prev == '\r' && next == '\n'))
 }
 
 /// The first grapheme boundary at or after `at`.
@@ -248,7 +277,14 @@ impl Splitter {
     /// Cuts `text` into chunks of at most `size` characters. Empty text gives no chunk.
     pub fn split<'a>(&self, text: &'a str) -> Vec<Chunk<'a>> {
         let mut pieces = Vec::with_capacity(text.len() / (self.size * 2) + 4);
-        self.pieces(text, 0, text.len(), char_count(text), 0, &mut pieces);
+        // A text of more than four bytes per allowed character is too long whatever it holds,
+        // which spares counting a large input as a whole.
+        let chars = if text.len() > 4 * self.size {
+            usize::MAX
+        } else {
+            char_count(text)
+        };
+        self.pieces(text, 0, text.len(), chars, 0, &mut pieces);
         self.merge(text, &pieces)
     }
 

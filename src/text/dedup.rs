@@ -243,10 +243,12 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 }
 
 fn cluster(prints: Vec<Prints>, bands: Bands, threshold: f64) -> Clusters {
-    let mut ids = Vec::new();
-    let mut exact = Vec::new();
-    let mut band_hashes = Vec::new();
-    let mut sketches = Vec::new();
+    // Sized up front so that gathering the batches never holds two copies of the fingerprints.
+    let total: usize = prints.iter().map(|p| p.ids.len()).sum();
+    let mut ids = Vec::with_capacity(total);
+    let mut exact = Vec::with_capacity(total);
+    let mut band_hashes = Vec::with_capacity(total * bands.bands);
+    let mut sketches = Vec::with_capacity(total * NUM_PERM);
     let mut empty = 0;
     for p in prints {
         ids.extend(p.ids);

@@ -4,3 +4,4 @@ pub mod chunk;
 pub mod dedup;
 pub mod diversity;
 pub mod minhash;
+pub mod sanitize;

@@ -1,6 +1,164 @@
 //! The terminal workbench: app state, actions, reducer, keymap, theme, screens.
+//!
+//! One `tokio::select!` loop over terminal events and a channel of results; keys become
+//! `Action`s, `App::update` is the only place state changes, rendering is a pure function of
+//! `&App`, SQLite runs on a worker thread, and a frame is drawn only when something changed.
+
+pub mod action;
+pub mod app;
+pub mod editor;
+pub mod harness;
+pub mod keymap;
+pub mod list;
+mod reply;
+mod screens;
+pub mod search;
+pub mod text;
+pub mod theme;
+pub mod ui;
+pub mod worker;
+
+use crate::cli::GlobalArgs;
+use crate::llm::Llm;
+use crate::store::Store;
+use anyhow::Context;
+use app::{App, Effect, Msg};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use worker::Worker;
+
+/// How often the editor's draft is written when something was typed.
+pub const AUTOSAVE: Duration = Duration::from_secs(2);
 
 /// Opens the TUI on the database named by `global`.
-pub fn run(_global: &crate::cli::GlobalArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the TUI is not built yet (issue 3); try `assay stats`")
+pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
+    run_with_llm(global, None)
+}
+
+/// Opens the TUI with a model for `regenerate` (the lead's backend selection passes it in).
+pub fn run_with_llm(global: &GlobalArgs, llm: Option<Arc<dyn Llm>>) -> anyhow::Result<()> {
+    let keymap = keymap::Keymap::load(&crate::paths::data_dir())?;
+    let theme_name = std::env::var("ASSAY_THEME").unwrap_or_else(|_| "dark".into());
+    let theme = theme::Theme::named(&theme_name)?;
+    let store = Store::open(&global.db)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    // ratatui::init enters raw mode and the alternate screen, and installs a panic hook that
+    // restores the terminal before chaining to the previous hook.
+    let mut terminal = ratatui::init();
+    let result = rt.block_on(async {
+        let (tx, rx) = unbounded_channel();
+        let mut app = new_app(keymap, theme, global, store, llm, tx.clone());
+        let size = terminal.size()?;
+        app.0.update(Msg::Resize(size.width, size.height));
+        event_loop(
+            &mut terminal,
+            &mut app.0,
+            &app.1,
+            rx,
+            tx,
+            EventStream::new(),
+        )
+        .await
+    });
+    ratatui::restore();
+    result
+}
+
+/// Builds the app and its worker thread; results come back on `tx`.
+pub fn new_app(
+    keymap: keymap::Keymap,
+    theme: theme::Theme,
+    global: &GlobalArgs,
+    store: Store,
+    llm: Option<Arc<dyn Llm>>,
+    tx: UnboundedSender<Msg>,
+) -> (App, Worker) {
+    let notify_tx = tx.clone();
+    let notify: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        let _ = notify_tx.send(Msg::SearchTick);
+    });
+    let db_path = store.path().to_path_buf();
+    let worker = Worker::spawn(store, move |reply| {
+        let _ = tx.send(Msg::Reply(reply));
+    });
+    let mut app = App::new(keymap, theme, global.reviewer.clone(), db_path, llm, notify);
+    app.drafts_dir = crate::paths::data_dir().join("drafts");
+    (app, worker)
+}
+
+/// The event loop, generic over the backend so that tests and benchmarks can drive it.
+pub async fn event_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    worker: &Worker,
+    mut rx: UnboundedReceiver<Msg>,
+    tx: UnboundedSender<Msg>,
+    mut events: S,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: futures::Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    let mut autosave = tokio::time::interval(AUTOSAVE);
+    loop {
+        run_effects(app, worker, &tx);
+        if app.quit && !app.deciding {
+            return Ok(());
+        }
+        if app.dirty {
+            terminal.draw(|f| ui::draw(app, f))?;
+            app.dirty = false;
+        }
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => app.update(Msg::Key(k)),
+                Some(Ok(Event::Resize(w, h))) => {
+                    terminal.autoresize()?;
+                    app.update(Msg::Resize(w, h));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => app.update(msg),
+            _ = autosave.tick() => {
+                let was = app.dirty;
+                app.update(Msg::Tick);
+                app.dirty = was || app.editor.as_ref().is_some_and(|e| e.draft_dirty);
+            }
+        }
+        // Take everything already waiting before drawing once (yazi's drain-then-draw).
+        while let Ok(msg) = rx.try_recv() {
+            app.update(msg);
+        }
+    }
+}
+
+/// Hands queued work to the worker thread or to async tasks.
+pub fn run_effects(app: &mut App, worker: &Worker, tx: &UnboundedSender<Msg>) {
+    for effect in std::mem::take(&mut app.outbox) {
+        match effect {
+            Effect::Db(req) => worker.send(req),
+            Effect::Regenerate {
+                sample_id,
+                llm,
+                request,
+            } => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let result = llm.chat(request, None).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Regenerated { sample_id, result });
+                });
+            }
+        }
+    }
 }

@@ -1,0 +1,362 @@
+//! The review workbench on a generated database of 1,000,000 samples: time to first frame,
+//! keypress-to-frame p50/p99 for j, k, PageDown, G and typing a search, and peak memory.
+//! Goals: first frame < 100 ms, p99 < 16 ms, search < 30 ms per keystroke (median), < 150 MB.
+//!
+//! Runs the real app with its real database thread; frames are encoded by the crossterm backend
+//! into a sink (what a terminal would receive). `ASSAY_BENCH_DB=path` reuses a generated file;
+//! `ASSAY_BENCH_N` changes the size. The database is generated in a child process so that the
+//! peak memory printed is the workbench's own.
+
+use assay::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use assay::store::{ImportRecord, Store};
+use assay::tui::app::{App, Msg};
+use assay::tui::harness::key_event;
+use assay::tui::keymap::Keymap;
+use assay::tui::theme::Theme;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use std::path::{Path, PathBuf};
+
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+const WORDS: [&str; 16] = [
+    "增值税",
+    "企业所得税",
+    "个人所得税",
+    "税率",
+    "发票",
+    "抵扣",
+    "小规模纳税人",
+    "申报",
+    "invoice",
+    "deduction",
+    "quarterly",
+    "refund",
+    "payroll",
+    "audit",
+    "export",
+    "customs",
+];
+
+fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
+    let mut store = Store::open(path)?;
+    // A cache larger than the random-hash unique index, so that a million inserts do not
+    // re-read index pages from disk (this process only; the bench process keeps the default).
+    store.conn().execute_batch("PRAGMA cache_size = -1000000")?;
+    let ds = store.ensure_dataset("bench")?;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut done = 0;
+    while done < n {
+        let mut b = store.import_batch(ds, "bench")?;
+        for i in done..(done + 100_000).min(n) {
+            let r = next();
+            let w = |k: u64| WORDS[((r >> (k * 4)) % 16) as usize];
+            let q = format!(
+                "第{i}题：{}和{}的{}怎么计算？{} {}",
+                w(0),
+                w(1),
+                w(2),
+                w(3),
+                w(4)
+            );
+            let a = format!("答：按{}计算，{}为{}元。", w(5), w(6), r % 100_000);
+            let cot = r % 3 == 0;
+            let mut ans = Turn::assistant(a);
+            if cot {
+                ans = ans.with_reasoning(format!("先确认{}。再计算{}。", w(7), w(8)));
+            }
+            b.insert(&ImportRecord::new(NewSample {
+                kind: if cot { SampleKind::Cot } else { SampleKind::Qa },
+                content: Content {
+                    turns: vec![Turn::user(q), ans],
+                    ..Content::default()
+                },
+                source: Source::File {
+                    path: "bench.jsonl".into(),
+                    line: i as u64 + 1,
+                },
+                meta: SampleMeta {
+                    aspect: Some(w(9).to_string()),
+                    ..SampleMeta::default()
+                },
+            })?)?;
+        }
+        b.commit()?;
+        done = (done + 100_000).min(n);
+    }
+    Ok(())
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Bench {
+    app: App,
+    worker: assay::tui::worker::Worker,
+    rx: UnboundedReceiver<Msg>,
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    term: Terminal<CrosstermBackend<std::io::Sink>>,
+}
+
+impl Bench {
+    fn draw(&mut self) {
+        let app = &self.app;
+        self.term
+            .draw(|f| assay::tui::ui::draw(app, f))
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("draw: {e}"));
+    }
+
+    /// Hands effects to the worker and applies replies until `done` holds (or 10 s pass).
+    fn pump(&mut self, done: impl Fn(&App) -> bool) {
+        let start = Instant::now();
+        loop {
+            assay::tui::run_effects(&mut self.app, &self.worker, &self.tx);
+            if done(&self.app) || start.elapsed() > Duration::from_secs(10) {
+                return;
+            }
+            match self.rx.try_recv() {
+                Ok(m) => self.app.update(m),
+                Err(_) => std::thread::sleep(Duration::from_micros(50)),
+            }
+        }
+    }
+
+    /// Settles background work (prefetches) outside the timed region, as at a human's pace.
+    fn idle(&mut self) {
+        self.pump(|a| a.jobs == 0);
+        self.draw();
+    }
+
+    fn key(&mut self, k: &str) -> Duration {
+        let before = self.app.list.cursor;
+        let before_id = self.app.list.current().map(|r| r.id);
+        let t = Instant::now();
+        self.app.update(Msg::Key(key_event(k)));
+        self.pump(|a| {
+            a.list.pending.is_none()
+                || (a.list.cursor != before && a.list.current().map(|r| r.id) != before_id)
+        });
+        self.draw();
+        let d = t.elapsed();
+        self.idle();
+        d
+    }
+}
+
+fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i].as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, v: Vec<Duration>) {
+    println!(
+        "{name:<22} n={:<5} p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms",
+        v.len(),
+        pct(v.clone(), 0.5),
+        pct(v.clone(), 0.99),
+        pct(v, 1.0)
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("ASSAY_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    if let Ok(path) = std::env::var("ASSAY_BENCH_GENERATE") {
+        return generate(Path::new(&path), n);
+    }
+    let tmp = tempfile::tempdir()?;
+    let db: PathBuf = match std::env::var("ASSAY_BENCH_DB") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => tmp.path().join("bench.db"),
+    };
+    if !db.exists() {
+        let t = Instant::now();
+        let st = std::process::Command::new(std::env::current_exe()?)
+            .env("ASSAY_BENCH_GENERATE", &db)
+            .status()?;
+        anyhow::ensure!(st.success(), "generating the database failed");
+        println!(
+            "generated {n} samples in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+
+    // Time to first frame: open the store, start the worker, draw the first page of rows.
+    let t0 = Instant::now();
+    let store = Store::open(&db)?;
+    let (tx, rx) = unbounded_channel();
+    let global = assay::cli::GlobalArgs {
+        db: db.clone(),
+        reviewer: "bench".into(),
+    };
+    let (app, worker) = assay::tui::new_app(
+        Keymap::shipped(false)?,
+        Theme::named("dark")?,
+        &global,
+        store,
+        None,
+        tx.clone(),
+    );
+    let term = Terminal::with_options(
+        CrosstermBackend::new(std::io::sink()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, 160, 48)),
+        },
+    )?;
+    let mut b = Bench {
+        app,
+        worker,
+        rx,
+        tx,
+        term,
+    };
+    b.app.update(Msg::Resize(160, 48));
+    b.pump(|a| a.list.loaded);
+    b.draw();
+    let first = t0.elapsed();
+    b.idle();
+    println!("samples                {n}");
+    println!(
+        "time to first frame    {:.1} ms (goal < 100 ms)",
+        first.as_secs_f64() * 1000.0
+    );
+
+    let mut j = Vec::new();
+    for _ in 0..2000 {
+        j.push(b.key("j"));
+    }
+    report("j", j);
+    let mut k = Vec::new();
+    for _ in 0..1000 {
+        k.push(b.key("k"));
+    }
+    report("k", k);
+    let mut pd = Vec::new();
+    for _ in 0..300 {
+        pd.push(b.key("pagedown"));
+    }
+    report("PageDown", pd);
+    let mut g = Vec::new();
+    for _ in 0..50 {
+        g.push(b.key("G"));
+        b.key("g");
+    }
+    report("G (last of 1M)", g);
+    println!("(goal: keypress to frame p99 < 16 ms)");
+
+    // Search: open, index in the background, then type a query one key at a time.
+    let t = Instant::now();
+    b.app.update(Msg::Key(key_event("/")));
+    b.pump(|a| !a.search.loading);
+    println!(
+        "search index load      {:.2} s for {n} samples (background; search works meanwhile)",
+        t.elapsed().as_secs_f64()
+    );
+    let mut typing = Vec::new();
+    for round in 0..5 {
+        for c in "增值税 税率 refund".chars() {
+            let t = Instant::now();
+            b.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )));
+            loop {
+                b.app.search.tick(5);
+                if !b.app.search.running {
+                    break;
+                }
+            }
+            b.draw();
+            typing.push(t.elapsed());
+        }
+        if round == 0 {
+            println!(
+                "matches for \"增值税 税率 refund\": {}",
+                b.app.search.matched()
+            );
+        }
+        for _ in 0.."增值税 税率 refund".chars().count() {
+            b.app.update(Msg::Key(key_event("backspace")));
+        }
+        loop {
+            b.app.search.tick(5);
+            if !b.app.search.running {
+                break;
+            }
+        }
+    }
+    report("search keystroke", typing);
+    println!("(goal: search < 30 ms per keystroke, median)");
+    println!(
+        "peak memory (VmHWM)    {:.1} MB (goal < 150 MB)",
+        peak_rss_mb()
+    );
+    fzf_peer(&db, tmp.path())?;
+    Ok(())
+}
+
+/// The peer: fzf's non-interactive filter over the same texts, once per keystroke's query.
+fn fzf_peer(db: &Path, dir: &Path) -> anyhow::Result<()> {
+    if std::process::Command::new("fzf")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("peer: fzf not installed (apt-get install fzf), no comparison");
+        return Ok(());
+    }
+    let store = Store::open(db)?;
+    let file = dir.join("texts.txt");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    store.for_each_search_text(&assay::store::Filter::default(), 120, |id, text| {
+        use std::io::Write;
+        writeln!(out, "{id} {}", text.replace('\n', " ")).is_ok()
+    })?;
+    drop(out);
+    let mut times = Vec::new();
+    let query = "增值税 税率 refund";
+    let mut prefix = String::new();
+    for c in query.chars() {
+        prefix.push(c);
+        if prefix.ends_with(' ') {
+            continue;
+        }
+        let t = Instant::now();
+        let o = std::process::Command::new("fzf")
+            .args(["--filter", &prefix])
+            .stdin(std::fs::File::open(&file)?)
+            .output()?;
+        times.push(t.elapsed());
+        if prefix == query {
+            println!(
+                "peer fzf matches       {}",
+                o.stdout
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            );
+        }
+    }
+    report("peer fzf --filter", times);
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! SQL of the audit: the population to draw from, audits, their items, progress and waivers.
+//! The rule itself (sizes, strata, statistics) lives in `crate::audit`.
+
+use super::{Result, Store, now};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// A stored audit of one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub seed: u64,
+    pub target: u64,
+    pub population: u64,
+    pub drawn: u64,
+    pub covered_max_id: i64,
+    pub created_at: String,
+}
+
+/// A waiver: someone chose to export or train without a complete audit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiver {
+    pub id: i64,
+    pub reason: String,
+    pub who: String,
+    pub missing: String,
+    pub created_at: String,
+}
+
+/// Progress of an audit's items, from the samples' current review status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AuditCounts {
+    pub drawn: u64,
+    pub reviewed: u64,
+    /// Rejected or flagged.
+    pub defects: u64,
+}
+
+/// The SQL expression naming a sample's stratum: its source file or generator, and aspect.
+const STRATUM: &str = "coalesce(json_extract(s.source, '$.path'),
+        json_extract(s.source, '$.generator'), '') || ' / ' || coalesce(s.aspect, '')";
+
+impl Store {
+    /// (sample id, stratum) of every sample of the dataset with an id above `after`, by id.
+    pub fn audit_population(&self, dataset_id: i64, after: i64) -> Result<Vec<(i64, String)>> {
+        let sql = format!(
+            "SELECT s.id, {STRATUM} FROM samples s WHERE s.dataset_id = ?1 AND s.id > ?2
+             ORDER BY s.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![dataset_id, after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a new audit with its first draw; returns its id.
+    pub fn create_audit(&mut self, audit: &AuditRecord, items: &[(i64, String)]) -> Result<i64> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audits (dataset_id, seed, target, population, drawn, covered_max_id,
+                     created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    audit.dataset_id,
+                    audit.seed as i64,
+                    audit.target as i64,
+                    audit.population as i64,
+                    audit.drawn as i64,
+                    audit.covered_max_id,
+                    audit.created_at
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            insert_items(tx, id, items, 0)?;
+            Ok(id)
+        })
+    }
+
+    /// Adds a top-up draw to an audit and moves its coverage up to `covered_max_id`.
+    pub fn top_up_audit(
+        &mut self,
+        audit_id: i64,
+        items: &[(i64, String)],
+        covered_max_id: i64,
+    ) -> Result<i64> {
+        self.write(|tx| {
+            let round: i64 = tx.query_row(
+                "SELECT coalesce(max(round), 0) + 1 FROM audit_items WHERE audit_id = ?1",
+                [audit_id],
+                |r| r.get(0),
+            )?;
+            insert_items(tx, audit_id, items, round)?;
+            tx.execute(
+                "UPDATE audits SET covered_max_id = ?1 WHERE id = ?2",
+                params![covered_max_id, audit_id],
+            )?;
+            Ok(round)
+        })
+    }
+
+    /// The latest audit of a dataset, if any.
+    pub fn latest_audit(&self, dataset_id: i64) -> Result<Option<AuditRecord>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, seed, target, population, drawn, covered_max_id, created_at
+                 FROM audits WHERE dataset_id = ?1 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([dataset_id], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    dataset_id,
+                    seed: r.get::<_, i64>(1)? as u64,
+                    target: r.get::<_, i64>(2)? as u64,
+                    population: r.get::<_, i64>(3)? as u64,
+                    drawn: r.get::<_, i64>(4)? as u64,
+                    covered_max_id: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Drawn, reviewed and defective items of an audit.
+    pub fn audit_counts(&self, audit_id: i64) -> Result<AuditCounts> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*),
+                    coalesce(sum(s.status <> 'unreviewed'), 0),
+                    coalesce(sum(s.status IN ('rejected', 'flagged')), 0)
+             FROM audit_items a JOIN samples s ON s.id = a.sample_id WHERE a.audit_id = ?1",
+            )?
+            .query_row([audit_id], |r| {
+                Ok(AuditCounts {
+                    drawn: r.get::<_, i64>(0)? as u64,
+                    reviewed: r.get::<_, i64>(1)? as u64,
+                    defects: r.get::<_, i64>(2)? as u64,
+                })
+            })?)
+    }
+
+    /// The sample ids of an audit, in draw order (round, then id).
+    pub fn audit_sample_ids(&self, audit_id: i64) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sample_id FROM audit_items WHERE audit_id = ?1 ORDER BY round, sample_id",
+        )?;
+        let rows = stmt.query_map([audit_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many samples of the dataset have an id above `after` (added after an audit).
+    pub fn count_samples_after(&self, dataset_id: i64, after: i64) -> Result<u64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM samples WHERE dataset_id = ?1 AND id > ?2")?
+            .query_row(params![dataset_id, after], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Records a waiver and returns it.
+    pub fn add_waiver(
+        &mut self,
+        dataset_id: i64,
+        reason: &str,
+        who: &str,
+        missing: &str,
+    ) -> Result<Waiver> {
+        let created_at = now();
+        let id = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audit_waivers (dataset_id, reason, who, missing, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![dataset_id, reason, who, missing, created_at],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        Ok(Waiver {
+            id,
+            reason: reason.into(),
+            who: who.into(),
+            missing: missing.into(),
+            created_at,
+        })
+    }
+
+    /// Every waiver of a dataset, oldest first.
+    pub fn waivers(&self, dataset_id: i64) -> Result<Vec<Waiver>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, reason, who, missing, created_at FROM audit_waivers
+             WHERE dataset_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([dataset_id], |r| {
+            Ok(Waiver {
+                id: r.get(0)?,
+                reason: r.get(1)?,
+                who: r.get(2)?,
+                missing: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn insert_items(
+    tx: &rusqlite::Transaction<'_>,
+    audit_id: i64,
+    items: &[(i64, String)],
+    round: i64,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO audit_items (audit_id, sample_id, stratum, round)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (id, stratum) in items {
+        stmt.execute(params![audit_id, id, stratum, round])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Everything a key can do. A keymap file names these in snake_case; each has the one-line
+//! description that the help overlay and the status-bar hints show.
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal : $desc:literal,)*) => {
+        /// A user-level command, bound to keys by the keymap.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($variant,)* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The name used in keymap files.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name,)* }
+            }
+
+            /// One line for the help overlay.
+            pub fn describe(self) -> &'static str {
+                match self { $(Action::$variant => $desc,)* }
+            }
+
+            pub fn parse(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    NoOp = "no_op": "unbind the key",
+    Quit = "quit": "quit",
+    Accept = "accept": "accept the sample",
+    Reject = "reject": "reject the sample",
+    RejectWithReason = "reject_with_reason": "reject with a reason or tag",
+    Skip = "skip": "skip to the next sample, no decision",
+    Flag = "flag": "flag the sample for a second look",
+    Edit = "edit": "edit the sample (new revision)",
+    Regenerate = "regenerate": "regenerate the answer with the model",
+    Undo = "undo": "undo the last decision (up to 20)",
+    Next = "next": "next sample",
+    Prev = "prev": "previous sample",
+    PageDown = "page_down": "one page down",
+    PageUp = "page_up": "one page up",
+    First = "first": "first sample",
+    Last = "last": "last sample",
+    NextUnreviewed = "next_unreviewed": "next unreviewed sample",
+    NextFailing = "next_failing": "next sample with a failing verdict",
+    Open = "open": "open the selected sample",
+    Back = "back": "go back / close",
+    Search = "search": "search and filter",
+    Help = "help": "show this help",
+    ListScreen = "list_screen": "the sample list",
+    AuditScreen = "audit_screen": "the audit: progress, defects, bound",
+    StatsScreen = "stats_screen": "statistics and reviewer agreement",
+    ToggleHistory = "toggle_history": "show revision history and diff",
+    NextDataset = "next_dataset": "switch to the next dataset",
+    ScrollDown = "scroll_down": "scroll the sample text down",
+    ScrollUp = "scroll_up": "scroll the sample text up",
+    Save = "save": "save the edit as a new revision",
+    NextField = "next_field": "edit the next field",
+    Confirm = "confirm": "confirm",
+    Cancel = "cancel": "cancel",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.name()), Some(*a));
+            assert!(!a.describe().is_empty());
+        }
+        assert_eq!(Action::parse("frobnicate"), None);
+    }
+}

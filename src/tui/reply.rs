@@ -1,0 +1,175 @@
+//! The reducer's half that takes results from the database worker.
+
+use super::app::{App, Screen, UNDO_DEPTH};
+use super::editor::{Editor, draft_path};
+use super::worker::{PageAt, Reply};
+use crate::model::Decision;
+
+impl App {
+    pub(super) fn on_reply(&mut self, r: Reply) {
+        match r {
+            Reply::Datasets(ds) => {
+                let keep = self.dataset_info().map(|d| d.id);
+                self.datasets = ds;
+                let idx = keep
+                    .and_then(|id| self.datasets.iter().position(|d| d.id == id))
+                    .or(if self.datasets.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    });
+                match idx {
+                    Some(i) if self.dataset != Some(i) || !self.list.loaded => {
+                        self.select_dataset(i)
+                    }
+                    Some(_) => {}
+                    None => self.say("no datasets yet: import one with `assay import FILE`"),
+                }
+            }
+            Reply::Summary { dataset_id, stats } => {
+                if self.dataset_info().map(|d| d.id) == Some(dataset_id) {
+                    self.summary = stats;
+                }
+            }
+            Reply::Page { seq, at, rows } => {
+                if self.list.pending.is_none() || seq != self.page_seq {
+                    return;
+                }
+                let h = self.list_height();
+                self.list.apply(at, rows, h * 3, h);
+                if self.screen == Screen::Review {
+                    self.load_detail();
+                }
+            }
+            Reply::Detail { seq, detail } => {
+                // Latest wins: only the sample under the cursor is shown.
+                let _ = seq;
+                if self.list.current().map(|r| r.id) == Some(detail.record.id) {
+                    let id = detail.record.id;
+                    self.detail = Some(*detail);
+                    if self.pending_edit.take() == Some(id) {
+                        self.open_editor();
+                    }
+                }
+            }
+            Reply::Decided {
+                review,
+                status,
+                undo,
+            } => {
+                self.deciding = false;
+                self.committed += 1;
+                self.list.set_status(review.sample_id, status);
+                if let Some(id) = self.dataset_info().map(|d| d.id) {
+                    self.db(super::worker::Request::Summary { dataset_id: id });
+                }
+                if undo {
+                    self.say(format!(
+                        "undone: #{} is {} again (committed)",
+                        review.sample_id,
+                        status.as_str()
+                    ));
+                    self.jump_to(review.sample_id);
+                } else {
+                    self.undo.push_back(review.sample_id);
+                    while self.undo.len() > UNDO_DEPTH {
+                        self.undo.pop_front();
+                    }
+                    let verb = match review.decision {
+                        Decision::Accept => "accepted",
+                        Decision::Reject => "rejected",
+                        Decision::Flag => "flagged",
+                        Decision::Retract => "retracted",
+                    };
+                    self.say(format!("{verb} #{} (committed)", review.sample_id));
+                    if self.list.current().map(|r| r.id) == Some(review.sample_id) {
+                        let h = self.list_height();
+                        self.list.move_by(1, h);
+                    }
+                }
+                if self
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d.record.id == review.sample_id)
+                {
+                    self.detail = None;
+                }
+                if self.screen == Screen::Review {
+                    self.load_detail();
+                }
+                if self.audit.is_some()
+                    && let Some(id) = self.dataset_info().map(|d| d.id)
+                {
+                    self.db(super::worker::Request::Audit { dataset_id: id });
+                }
+            }
+            Reply::Saved { revision } => {
+                self.say(format!(
+                    "saved revision {} of #{} (committed)",
+                    revision.number, revision.sample_id
+                ));
+                self.detail = None;
+                let seq = self.next_seq();
+                self.db(super::worker::Request::Detail {
+                    seq,
+                    sample_id: revision.sample_id,
+                });
+            }
+            Reply::Found { row, .. } => match row {
+                Some(row) => self.jump_to(row.id),
+                None => self.say("no such sample left"),
+            },
+            Reply::Audit { status, rows } => {
+                self.audit_cursor = self.audit_cursor.min(rows.len().saturating_sub(1));
+                self.audit = Some((*status, rows));
+            }
+            Reply::Stats { stats, agreement } => self.stats = Some((stats, agreement)),
+            Reply::SearchLoaded { seq, count } => {
+                if seq == self.search.seq {
+                    self.search.loading = false;
+                    self.say(format!("search: {count} samples indexed"));
+                }
+            }
+            Reply::DraftWritten => {}
+            Reply::DraftRead { sample_id, draft } => self.editor_ready(sample_id, draft),
+            Reply::Failed { what, error } => {
+                self.deciding = false;
+                self.list.pending = None;
+                self.fail(format!("{what} failed: {error}"));
+            }
+        }
+    }
+
+    /// Shows sample `id` in the list (and the review screen if open).
+    pub(super) fn jump_to(&mut self, id: i64) {
+        if let Some(i) = self.list.rows.iter().position(|r| r.id == id) {
+            self.list.cursor = i;
+            let h = self.list_height();
+            self.list.scroll_into_view(h);
+            if self.screen == Screen::Review {
+                self.load_detail();
+            }
+        } else {
+            self.request_page(PageAt::Around(id));
+        }
+    }
+
+    fn editor_ready(&mut self, sample_id: i64, draft: Option<super::editor::Draft>) {
+        let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
+            return;
+        };
+        let path = draft_path(&self.drafts_dir, &self.db_path, sample_id);
+        let e = Editor::open(
+            sample_id,
+            d.record.head.id,
+            d.record.head.content.clone(),
+            path,
+            draft,
+        );
+        if e.restored {
+            self.say("restored an unsaved draft of this sample");
+        }
+        self.editor = Some(e);
+        self.screen = Screen::Editor;
+    }
+}

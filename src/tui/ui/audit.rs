@@ -1,0 +1,96 @@
+//! The audit screen: progress k of n, defects, the 95% upper bound on the defect rate, what the
+//! gate still misses, and the drawn samples.
+
+use super::super::app::App;
+use super::common::frame;
+use super::list::row_line;
+use super::safe_line;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let inner = frame("audit", area, buf, t.border_focus, t.title);
+    let Some((s, rows)) = &app.audit else {
+        buf.set_string(inner.x + 1, inner.y, "loading…", t.muted);
+        return;
+    };
+    let w = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if s.audit_id.is_none() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "no audit of {} yet: run `assay audit draw --dataset {}`",
+                safe_line(&s.dataset),
+                safe_line(&s.dataset)
+            ),
+            t.error,
+        )));
+    } else {
+        let bar_w = w.saturating_sub(24).min(50);
+        let filled = (bar_w as u64 * s.reviewed)
+            .checked_div(s.drawn)
+            .unwrap_or(0) as usize;
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("reviewed {:>4} of {:<4} ", s.reviewed, s.drawn),
+                t.heading,
+            ),
+            Span::styled("█".repeat(filled), t.accepted),
+            Span::styled("░".repeat(bar_w - filled), t.muted),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("defects {} ", s.defects), t.rejected),
+            Span::styled(
+                format!(
+                    "· defect rate ≤ {:.1}% (95% upper bound, Clopper-Pearson, {} reviewed)",
+                    s.defect_rate_upper_95 * 100.0,
+                    s.reviewed
+                ),
+                t.text,
+            ),
+        ]));
+        let cover = if s.not_covered > 0 {
+            Span::styled(
+                format!(
+                    "{} samples added since the draw: run `assay audit draw` for a top-up",
+                    s.not_covered
+                ),
+                t.flagged,
+            )
+        } else if s.complete {
+            Span::styled(
+                "complete: export and training may use this dataset",
+                t.accepted,
+            )
+        } else {
+            Span::styled(
+                "incomplete: export and training refuse this dataset",
+                t.flagged,
+            )
+        };
+        lines.push(Line::from(cover));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        buf.set_line(inner.x, inner.y + i as u16, l, inner.width);
+    }
+    let top = inner.y + lines.len() as u16 + 1;
+    let height = inner.bottom().saturating_sub(top) as usize;
+    let first = app.audit_cursor.saturating_sub(height.saturating_sub(1));
+    for (i, r) in rows.iter().enumerate().skip(first).take(height) {
+        let y = top + (i - first) as u16;
+        let selected = i == app.audit_cursor;
+        if selected {
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+                t.selection,
+            );
+        }
+        buf.set_line(inner.x, y, &row_line(app, r, w, selected), inner.width);
+    }
+}

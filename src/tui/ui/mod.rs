@@ -1,0 +1,100 @@
+//! Rendering: a pure function of `&App` into a frame. Every string that came from a dataset or
+//! a model goes through `text::sanitize` first, and a last pass over the finished buffer
+//! replaces any unsafe cell that slipped through (the editor's text area draws raw text).
+
+mod audit;
+mod common;
+mod editor;
+mod help;
+mod list;
+mod review;
+mod search;
+mod stats;
+mod status;
+
+use super::app::{App, Prompt, Screen};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout};
+
+pub use common::{safe, safe_line};
+
+/// Below this size (columns, rows) only a request to enlarge the terminal is shown.
+pub const MIN_SIZE: (u16, u16) = (24, 6);
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame<'_>) {
+    let full = frame.area();
+    if full.width < MIN_SIZE.0 || full.height < MIN_SIZE.1 {
+        let buf = frame.buffer_mut();
+        let text = format!("enlarge to {}x{}", MIN_SIZE.0, MIN_SIZE.1);
+        buf.set_stringn(full.x, full.y, text, full.width as usize, app.theme.error);
+        return;
+    }
+    let [main, prompt, bar] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(u16::from(app.prompt.is_some())),
+        Constraint::Length(1),
+    ])
+    .areas(full);
+    let buf = frame.buffer_mut();
+    match app.screen {
+        Screen::List => list::draw(app, main, buf),
+        Screen::Review => review::draw(app, main, buf),
+        Screen::Editor => editor::draw(app, main, buf),
+        Screen::Search => search::draw(app, main, buf),
+        Screen::Audit => audit::draw(app, main, buf),
+        Screen::Stats => stats::draw(app, main, buf),
+    }
+    if let Some(p) = &app.prompt {
+        let text = match p {
+            Prompt::RejectReason { sample_id, input } => format!(
+                "reject #{sample_id}, reason or tag (enter: reject, esc: cancel): {}▏",
+                safe_line(input)
+            ),
+            Prompt::Discard => "discard your changes? (enter: discard, esc: keep editing)".into(),
+        };
+        buf.set_stringn(
+            prompt.x,
+            prompt.y,
+            text,
+            prompt.width as usize,
+            app.theme.message,
+        );
+    }
+    status::draw(app, bar, buf);
+    if let Some(m) = &app.message {
+        // On the main frame's bottom border, right-aligned, so it never crowds the status bar.
+        let style = if m.error {
+            app.theme.error
+        } else {
+            app.theme.message
+        };
+        let text = super::text::fit(
+            &format!(" {} ", safe_line(&m.text)),
+            main.width.saturating_sub(4) as usize,
+        );
+        let w = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
+        if main.height > 0 {
+            buf.set_string(
+                main.right().saturating_sub(w + 2),
+                main.bottom() - 1,
+                text,
+                style,
+            );
+        }
+    }
+    if app.help {
+        help::draw(app, full, buf);
+    }
+    scrub(buf);
+}
+
+/// Replaces any cell whose symbol could drive the terminal with a visible `�`.
+pub fn scrub(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        if !crate::text::sanitize::is_safe(cell.symbol()) || cell.symbol().contains('\n') {
+            cell.set_symbol("�");
+        }
+    }
+}

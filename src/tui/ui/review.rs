@@ -1,0 +1,280 @@
+//! The review screen: the sample on the left (system, question, numbered reasoning steps with
+//! the first wrong one highlighted, answer, golden), every verdict on the right, and on request
+//! the revision history with a diff between the last two revisions.
+
+use super::super::app::App;
+use super::super::text::{DiffLine, diff_lines, fit, split_steps, wrap};
+use super::common::{draw_lines, frame, heading, para};
+use super::list::status_glyph;
+use super::{safe, safe_line};
+use crate::model::{Content, Role, Verdict};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let Some(d) = app
+        .detail
+        .as_ref()
+        .filter(|d| app.list.current().is_none_or(|r| r.id == d.record.id))
+    else {
+        let inner = frame("review", area, buf, t.border, t.title);
+        buf.set_string(inner.x + 1, inner.y, "loading…", t.muted);
+        return;
+    };
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area);
+    let r = &d.record;
+    let title = format!(
+        "#{} {} · {} {} · rev {}",
+        r.id,
+        r.kind.as_str(),
+        status_glyph(r.status),
+        r.status.as_str(),
+        r.head.number
+    );
+    let inner = frame(&title, left, buf, t.border_focus, t.title);
+    let wrong = first_wrong_step(&d.verdicts);
+    let lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
+    let max_skip = lines.len().saturating_sub(inner.height as usize);
+    draw_lines(&lines, (app.scroll as usize).min(max_skip), inner, buf);
+
+    let (vert, hist) = if app.show_history {
+        let [a, b] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
+        (a, Some(b))
+    } else {
+        (right, None)
+    };
+    let inner = frame(
+        &format!("verdicts ({})", d.verdicts.len()),
+        vert,
+        buf,
+        t.border,
+        t.title,
+    );
+    let w = inner.width as usize;
+    let mut v = Vec::new();
+    if d.verdicts.is_empty() {
+        v.push(Line::from(Span::styled(
+            "no verdict on this revision",
+            t.muted,
+        )));
+    }
+    for verdict in &d.verdicts {
+        v.extend(verdict_lines(app, verdict, w));
+    }
+    if app.show_history && !d.previous_verdicts.is_empty() {
+        v.push(heading("before (previous revision):", t.heading));
+        for verdict in &d.previous_verdicts {
+            v.extend(verdict_lines(app, verdict, w));
+        }
+    }
+    if !d.reviews.is_empty() {
+        v.push(heading("decisions:", t.heading));
+        for rv in d.reviews.iter().rev().take(5) {
+            v.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "{} {} {}",
+                        safe_line(&rv.reviewer),
+                        rv.decision.as_str(),
+                        safe_line(&rv.reason)
+                    ),
+                    w,
+                ),
+                t.muted,
+            )));
+        }
+    }
+    draw_lines(&v, 0, inner, buf);
+
+    if let Some(hist) = hist {
+        let inner = frame(
+            &format!("history ({} revisions)", d.revisions.len()),
+            hist,
+            buf,
+            t.border,
+            t.title,
+        );
+        let w = inner.width as usize;
+        let mut h: Vec<Line> = d
+            .revisions
+            .iter()
+            .rev()
+            .take(3)
+            .map(|rev| {
+                Line::from(Span::styled(
+                    fit(
+                        &format!("rev {} by {}", rev.number, safe_line(&rev.author)),
+                        w,
+                    ),
+                    t.muted,
+                ))
+            })
+            .collect();
+        let n = d.revisions.len();
+        if n >= 2 {
+            h.push(heading(
+                &format!(
+                    "diff rev {} → {}:",
+                    d.revisions[n - 2].number,
+                    d.revisions[n - 1].number
+                ),
+                t.heading,
+            ));
+            let old = flatten(&d.revisions[n - 2].content);
+            let new = flatten(&d.revisions[n - 1].content);
+            for line in diff_lines(&old, &new) {
+                let (mark, text, style) = match line {
+                    DiffLine::Same(s) => (" ", s, t.muted),
+                    DiffLine::Added(s) => ("+", s, t.diff_add),
+                    DiffLine::Removed(s) => ("-", s, t.diff_del),
+                };
+                for l in wrap(&safe(&text), w.saturating_sub(2)) {
+                    h.push(Line::from(Span::styled(format!("{mark} {l}"), style)));
+                }
+            }
+        } else {
+            h.push(Line::from(Span::styled(
+                "only the original revision",
+                t.muted,
+            )));
+        }
+        draw_lines(&h, 0, inner, buf);
+    }
+}
+
+/// The first wrong step any failing verdict names (1-based).
+fn first_wrong_step(verdicts: &[Verdict]) -> Option<(u32, String)> {
+    verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .filter_map(|v| v.first_wrong_step.map(|s| (s, v.verifier.clone())))
+        .min_by_key(|(s, _)| *s)
+}
+
+fn verdict_lines(app: &App, v: &Verdict, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let (mark, style) = if v.passed {
+        ("✓ pass", t.verdict_pass)
+    } else {
+        ("✗ FAIL", t.verdict_fail)
+    };
+    let mut head = format!("{mark} {}", safe_line(&v.verifier));
+    if let Some(m) = &v.model {
+        head.push_str(&format!(" ({})", safe_line(m)));
+    }
+    if let Some(s) = v.score {
+        head.push_str(&format!(" {s:.2}"));
+    }
+    if let Some(s) = v.first_wrong_step {
+        head.push_str(&format!(" step {s}"));
+    }
+    let mut out = vec![Line::from(Span::styled(fit(&head, width), style))];
+    out.extend(para(&v.rationale, width, 2, t.text));
+    out
+}
+
+/// The sample as text lines: each section under a heading, reasoning as numbered steps.
+fn sample_lines(
+    app: &App,
+    c: &Content,
+    width: usize,
+    wrong: Option<(u32, String)>,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = Vec::new();
+    let section = |out: &mut Vec<Line<'static>>, name: &str, text: &str| {
+        out.push(heading(name, t.heading));
+        out.extend(para(text, width, 2, t.text));
+    };
+    if let Some(s) = &c.system {
+        section(&mut out, "system", s);
+    }
+    let simple = c.turns.len() <= 2;
+    for (i, turn) in c.turns.iter().enumerate() {
+        let is_answer = c.answer_turn().is_some_and(|a| std::ptr::eq(a, turn));
+        let name = match turn.role {
+            Role::User if simple => "question".to_string(),
+            Role::Assistant if simple || is_answer => "answer".to_string(),
+            r => format!("{} (turn {})", r.as_str(), i + 1),
+        };
+        if let Some(reasoning) = &turn.reasoning {
+            let steps = split_steps(reasoning);
+            out.push(heading(
+                &format!("reasoning ({} steps)", steps.len()),
+                t.heading,
+            ));
+            for (n, step) in steps.iter().enumerate() {
+                let n = n as u32 + 1;
+                let is_wrong = wrong.as_ref().is_some_and(|(w, _)| *w == n);
+                let style = if is_wrong { t.wrong_step } else { t.text };
+                let label = format!("{n:>3}. ");
+                for (j, l) in wrap(&safe(step), width.saturating_sub(5))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let prefix = if j == 0 {
+                        label.clone()
+                    } else {
+                        "     ".into()
+                    };
+                    out.push(Line::from(vec![
+                        Span::styled(prefix, t.step_number),
+                        Span::styled(l, style),
+                    ]));
+                }
+                if is_wrong && let Some((_, by)) = &wrong {
+                    out.push(Line::from(Span::styled(
+                        fit(
+                            &format!("     ↑ first wrong step, per {}", safe_line(by)),
+                            width,
+                        ),
+                        t.verdict_fail,
+                    )));
+                }
+            }
+        }
+        for call in &turn.tool_calls {
+            section(
+                &mut out,
+                &format!("tool call {}", call.name),
+                &call.arguments.to_string(),
+            );
+        }
+        section(&mut out, &name, &turn.content);
+    }
+    if !c.options.is_empty() {
+        out.push(heading("options", t.heading));
+        for (i, o) in c.options.iter().enumerate() {
+            let letter = char::from(b'A' + (i as u8 % 26));
+            out.extend(para(&format!("{letter}. {o}"), width, 2, t.text));
+        }
+    }
+    if let Some(g) = &c.golden {
+        section(&mut out, "golden", g);
+    }
+    out
+}
+
+/// A revision as plain text for diffs.
+fn flatten(c: &Content) -> String {
+    let mut s = String::new();
+    if let Some(sys) = &c.system {
+        s.push_str(&format!("system: {sys}\n"));
+    }
+    for t in &c.turns {
+        if let Some(r) = &t.reasoning {
+            for step in split_steps(r) {
+                s.push_str(&format!("reasoning: {step}\n"));
+            }
+        }
+        s.push_str(&format!("{}: {}\n", t.role.as_str(), t.content));
+    }
+    if let Some(g) = &c.golden {
+        s.push_str(&format!("golden: {g}\n"));
+    }
+    s
+}

@@ -1,0 +1,307 @@
+//! Key sequences through the reducer on a real SQLite file: decisions committed before they
+//! show, undo, navigation, editing, search, audit, help from the live keymap.
+
+use assay::model::{Decision, ReviewStatus};
+use assay::store::Filter;
+use assay::tui::app::Screen;
+use assay::tui::harness::{Harness, fixture_store};
+
+fn harness(n: usize, w: u16, h: u16) -> (tempfile::TempDir, Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture_store(&dir.path().join("t.db"), n).unwrap();
+    let h = Harness::new(store, w, h, None).unwrap();
+    (dir, h)
+}
+
+fn statuses(h: &Harness) -> Vec<ReviewStatus> {
+    let mut out = Vec::new();
+    h.store
+        .for_each_sample(&Filter::default(), |s| {
+            out.push(s.status);
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn accept_reject_skip_flag_then_undo() {
+    let (_d, mut h) = harness(10, 80, 24);
+    assert_eq!(h.app.list.rows.len(), 10);
+    h.keys("a x space f");
+    use ReviewStatus::*;
+    assert_eq!(
+        &statuses(&h)[..5],
+        &[Accepted, Rejected, Unreviewed, Flagged, Unreviewed]
+    );
+    assert_eq!(h.app.committed, 3);
+    assert_eq!(h.app.list.cursor, 4);
+    assert!(h.frame().contains("flagged #4 (committed)"));
+    h.keys("u");
+    assert_eq!(statuses(&h)[3], Unreviewed);
+    assert_eq!(h.app.list.current().map(|r| r.id), Some(4));
+    h.keys("u u");
+    assert_eq!(&statuses(&h)[..3], &[Unreviewed, Unreviewed, Unreviewed]);
+    let reviews = h.store.reviews(1).unwrap();
+    assert_eq!(reviews.last().map(|r| r.decision), Some(Decision::Retract));
+    assert_eq!(reviews[0].reviewer, "tester");
+}
+
+#[test]
+fn reject_with_reason_is_stored() {
+    let (_d, mut h) = harness(5, 80, 24);
+    h.keys("X");
+    assert!(h.app.prompt.is_some());
+    h.type_text("税率错误");
+    h.keys("enter");
+    let r = h.store.reviews(1).unwrap();
+    assert_eq!(
+        (r[0].decision, r[0].reason.as_str()),
+        (Decision::Reject, "税率错误")
+    );
+}
+
+#[test]
+fn navigation_and_next_failing_and_unreviewed() {
+    let (_d, mut h) = harness(30, 80, 24);
+    h.keys("G");
+    assert_eq!(h.app.list.current().map(|r| r.id), Some(30));
+    h.keys("g j j");
+    assert_eq!(h.app.list.current().map(|r| r.id), Some(3));
+    h.keys("F");
+    let id = h.app.list.current().unwrap().id;
+    let v = h.store.sample(id).unwrap().verdict;
+    assert!(
+        matches!(
+            v,
+            assay::model::VerdictSummary::Fail | assay::model::VerdictSummary::Mixed
+        ),
+        "{id}"
+    );
+    h.keys("g a a a k n");
+    assert_eq!(
+        h.app.list.current().map(|r| r.id),
+        Some(4),
+        "skips reviewed 3"
+    );
+    h.keys("pagedown");
+    assert!(h.app.list.current().unwrap().id > 3);
+}
+
+#[test]
+fn review_screen_shows_steps_verdicts_and_wrong_step() {
+    let (_d, mut h) = harness(6, 160, 48);
+    h.keys("j enter");
+    assert_eq!(h.app.screen, Screen::Review);
+    let f = h.frame();
+    assert!(f.contains("reasoning (3 steps)"), "{f}");
+    assert!(f.contains("1. 第一步"), "{f}");
+    assert!(f.contains("↑ first wrong step, per llm_judge"), "{f}");
+    assert!(f.contains("✗ FAIL llm_judge (qwen2.5-7b-instruct)"), "{f}");
+    assert!(f.contains("golden"), "{f}");
+}
+
+#[test]
+fn escape_payloads_never_reach_the_screen_raw() {
+    let (_d, mut h) = harness(6, 120, 30);
+    h.keys("j j j j enter");
+    let f = h.frame();
+    assert!(f.contains("\\x1b]0;pwned\\x07"), "{f}");
+    assert!(f.contains("\\u{202e}"), "{f}");
+    assert!(!f.contains('\u{1b}') && !f.contains('\u{7}') && !f.contains('\u{202e}'));
+}
+
+#[test]
+fn edit_saves_a_new_revision_and_escape_asks_first() {
+    let (_d, mut h) = harness(3, 80, 24);
+    h.keys("enter e");
+    assert_eq!(h.app.screen, Screen::Editor);
+    h.type_text("新");
+    h.keys("esc");
+    assert!(h.app.prompt.is_some(), "esc with changes must ask");
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Editor);
+    h.keys("tab tab");
+    h.type_text("（已核对）");
+    h.keys("ctrl-s");
+    let revs = h.store.revisions(1).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(revs[1].author, "tester");
+    assert!(revs[1].content.question().unwrap().starts_with("新"));
+    assert!(revs[1].content.answer().unwrap().starts_with("（已核对）"));
+    h.keys("h");
+    let f = h.frame();
+    assert!(f.contains("diff rev 1 → 2"), "{f}");
+}
+
+#[test]
+fn editor_autosaves_a_draft_that_is_restored() {
+    let (dir, mut h) = harness(3, 80, 24);
+    h.keys("enter e");
+    h.type_text("草稿");
+    h.app.update(assay::tui::app::Msg::Tick);
+    h.settle();
+    let draft = dir.path().join("drafts").join("t-1.json");
+    assert!(std::fs::read_to_string(&draft).unwrap().contains("草稿"));
+    // A new session (as after a crash) restores it.
+    let store = assay::store::Store::open(&dir.path().join("t.db")).unwrap();
+    let mut h2 = Harness::new(store, 80, 24, None).unwrap();
+    h2.keys("enter e");
+    assert!(h2.app.editor.as_ref().unwrap().restored);
+    assert!(h2.frame().contains("restored an unsaved draft"));
+}
+
+#[test]
+fn search_filters_and_fuzzy_text() {
+    let (_d, mut h) = harness(30, 80, 24);
+    h.keys("/");
+    h.type_text("kind:cot 个人所得税");
+    let n = h.app.search.matched();
+    assert!(n > 0);
+    for i in 0..n as usize {
+        let id = h.app.search.id_at(i).unwrap();
+        let s = h.store.sample(id).unwrap();
+        assert_eq!(s.kind, assay::model::SampleKind::Cot);
+    }
+    h.keys("enter");
+    assert_eq!(h.app.screen, Screen::Review);
+    h.keys("/");
+    h.type_text(" status:bogus");
+    assert!(h.frame().contains("statuses: unreviewed"));
+}
+
+#[test]
+fn help_is_generated_from_the_live_keymap() {
+    let (_d, mut h) = harness(3, 80, 24);
+    h.app
+        .keymap
+        .merge("user.toml", "[list]\nz = \"accept\"\n")
+        .unwrap();
+    h.keys("?");
+    let f = h.frame();
+    assert!(f.contains("z  accept the sample"), "{f}");
+    h.keys("esc");
+    assert!(!h.app.help);
+}
+
+#[test]
+fn regenerate_without_a_model_says_so() {
+    let (_d, mut h) = harness(3, 80, 24);
+    h.keys("enter r");
+    assert!(
+        h.app
+            .message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("regenerate needs a model")
+    );
+}
+
+#[test]
+fn audit_screen_and_stats_with_kappa() {
+    let (_d, mut h) = harness(20, 80, 24);
+    let ds = h.store.dataset_id("税务问答").unwrap().unwrap();
+    assay::audit::draw(&mut h.store, ds, None, 1).unwrap();
+    h.keys("A");
+    assert!(h.frame().contains("reviewed    0 of 20"));
+    h.keys("enter a");
+    h.keys("A");
+    assert!(h.frame().contains("reviewed    1 of 20"), "{}", h.frame());
+    for id in 1..=6 {
+        let rev = h.store.sample(id).unwrap().head.id;
+        let d = if id % 2 == 0 {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        };
+        h.store.add_review(id, rev, "bo", d, "").unwrap();
+        h.store
+            .add_review(id, rev, "cy", Decision::Accept, "")
+            .unwrap();
+    }
+    h.keys("S");
+    let f = h.frame();
+    assert!(f.contains("bo & cy: κ = 0.000"), "{f}");
+}
+
+/// A model that answers every question the same way, through the real `Llm` trait object.
+struct FixedModel;
+
+impl assay::llm::Llm for FixedModel {
+    fn describe(&self) -> String {
+        "fixed-model (test)".into()
+    }
+
+    fn chat<'a>(
+        &'a self,
+        req: assay::llm::ChatRequest,
+        _on_token: Option<assay::llm::TokenSink<'a>>,
+    ) -> futures::future::BoxFuture<'a, Result<assay::llm::ChatResponse, assay::llm::LlmError>>
+    {
+        Box::pin(async move {
+            let q = req
+                .messages
+                .last()
+                .map(|m| m.content.clone())
+                .unwrap_or_default();
+            Ok(assay::llm::ChatResponse {
+                text: format!("重新回答：{}", q.chars().take(6).collect::<String>()),
+                model: "fixed-model".into(),
+                usage: assay::llm::Usage::default(),
+                finish_reason: Some("stop".into()),
+            })
+        })
+    }
+}
+
+#[test]
+fn regenerate_adds_a_revision_shown_beside_the_old_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture_store(&dir.path().join("g.db"), 3).unwrap();
+    let llm: std::sync::Arc<dyn assay::llm::Llm> = std::sync::Arc::new(FixedModel);
+    let mut h = Harness::new(store, 160, 48, Some(llm)).unwrap();
+    h.keys("j enter r");
+    let revs = h.store.revisions(2).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(revs[1].author, "gen:regenerate fixed-model");
+    assert!(
+        revs[1]
+            .content
+            .answer()
+            .unwrap()
+            .starts_with("重新回答：小微企业")
+    );
+    let f = h.frame();
+    assert!(f.contains("before (previous revision):"), "{f}");
+    assert!(f.contains("+ assistant: 重新回答"), "{f}");
+    assert!(f.contains("fixed-model (test)"), "{f}");
+}
+
+#[test]
+fn two_reviewers_on_one_database_lose_no_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.db");
+    drop(fixture_store(&path, 10).unwrap());
+    let open = || {
+        let s = assay::store::Store::open(&path).unwrap();
+        let mut h = Harness::new(s, 80, 24, None).unwrap();
+        h.app.reviewer = "other".into();
+        h
+    };
+    let mut a = open();
+    let mut b = open();
+    b.app.reviewer = "bo".into();
+    for _ in 0..5 {
+        a.keys("a");
+        b.keys("x");
+    }
+    let store = assay::store::Store::open(&path).unwrap();
+    let mut n = 0;
+    for id in 1..=5 {
+        let r = store.reviews(id).unwrap();
+        assert_eq!(r.len(), 2, "#{id}: {r:?}");
+        n += r.len();
+    }
+    assert_eq!(n, 10);
+}

@@ -45,14 +45,36 @@ fn import_twice_then_export() {
         stdout(&second)
     );
 
-    // Nothing is accepted yet: the default export is empty, --all takes everything.
+    // No audit yet: export is refused, naming what is missing.
     let out = dir.path().join("out.jsonl");
+    let refused = assay(
+        &db,
+        &[
+            "export",
+            "--format",
+            "alpaca",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("has no audit") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written when the gate refuses");
+
+    // With a waiver: nothing is accepted yet, so the default export is empty; --all takes
+    // everything.
     let none = assay(
         &db,
         &[
             "export",
             "--format",
             "alpaca",
+            "--force",
+            "test fixture",
             "--out",
             out.to_str().unwrap(),
         ],
@@ -70,6 +92,8 @@ fn import_twice_then_export() {
             "--format",
             "alpaca",
             "--all",
+            "--force",
+            "test fixture",
             "--out",
             out.to_str().unwrap(),
         ],
@@ -93,6 +117,8 @@ fn import_twice_then_export() {
             "--format",
             "sharegpt",
             "--all",
+            "--force",
+            "test fixture",
             "--out",
             sg.to_str().unwrap(),
         ],
@@ -116,6 +142,8 @@ fn import_twice_then_export() {
             "--format",
             "llamafactory",
             "--all",
+            "--force",
+            "test fixture",
             "--dataset",
             "qa",
             "--out",
@@ -146,6 +174,8 @@ fn import_twice_then_export() {
             "--format",
             "hf",
             "--all",
+            "--force",
+            "test fixture",
             "--out",
             hf.to_str().unwrap(),
         ],
@@ -160,6 +190,11 @@ fn import_twice_then_export() {
         card.contains("path: data/train.jsonl")
             && card.contains("imported from")
             && card.contains("unreviewed: 3"),
+        "{card}"
+    );
+    // The card states the waiver: who went on without an audit, and why.
+    assert!(
+        card.contains("## Audit") && card.contains("Audit waived") && card.contains("test fixture"),
         "{card}"
     );
     assert_eq!(

@@ -6,10 +6,12 @@
 pub mod agreement;
 mod draw;
 mod gate;
+mod require;
 mod stats;
 
 pub use draw::{DrawOutcome, MIN_AUDIT, draw, stratified_sample};
 pub use gate::{AuditStatus, GateStatus, gate, status, waive, waiver_text};
+pub use require::{AuditNotes, require_audits};
 pub use stats::clopper_pearson_upper;
 
 /// What can go wrong in the audit.

@@ -54,6 +54,10 @@ pub struct Args {
     /// Export whatever the review status.
     #[arg(long, conflicts_with = "status")]
     pub all: bool,
+    /// Export although the audit is incomplete; the reason is recorded as a waiver with your
+    /// name and stated in the dataset card.
+    #[arg(long, value_name = "REASON")]
+    pub force: Option<String>,
 }
 
 fn parse_all<T>(
@@ -116,8 +120,15 @@ fn describe(args: &Args) -> String {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let store = Store::open(&global.db)?;
+    let mut store = Store::open(&global.db)?;
     let filter = filter(&store, &args)?;
+    let datasets: Vec<i64> = filter.dataset_id.into_iter().collect();
+    let audit = crate::audit::require_audits(
+        &mut store,
+        &datasets,
+        args.force.as_deref(),
+        &global.reviewer,
+    )?;
     let out = &args.out;
     let summary = match args.format {
         Target::Llamafactory => {
@@ -138,6 +149,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot create {}", out.display()))?;
             w.facts.filter = describe(&args);
             w.facts.review = store.stats(filter.dataset_id)?;
+            w.facts.audit = audit.lines.clone();
             store.for_each_sample(&filter, |s| {
                 w.write(&view(&s), &s.source)?;
                 Ok(())

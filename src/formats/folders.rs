@@ -134,6 +134,8 @@ pub struct CardFacts {
     pub generated: BTreeMap<(String, String), u64>,
     pub review: Vec<crate::store::Stats>,
     pub filter: String,
+    /// What the 100-sample audit of each dataset says, and any waiver (Markdown lines).
+    pub audit: Vec<String>,
 }
 
 /// Writes a Hugging Face dataset folder, one sample at a time.
@@ -235,7 +237,7 @@ fn card(f: &CardFacts, total: &WriteSummary) -> String {
     s.push_str("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train.jsonl\n---\n\n");
     s.push_str(&format!("# {}\n\n", md(&f.title)));
     s.push_str(&format!(
-        "{} samples exported by [assay](https://github.com/) ({}).\n\n",
+        "{} samples exported by assay ({}).\n\n",
         total.written,
         md(&f.filter)
     ));
@@ -278,6 +280,13 @@ fn card(f: &CardFacts, total: &WriteSummary) -> String {
             join(&st.by_verdict),
             st.reviews
         ));
+    }
+    if !f.audit.is_empty() {
+        s.push_str("\n## Audit\n\n");
+        for line in &f.audit {
+            s.push_str(line);
+            s.push_str("\n\n");
+        }
     }
     if total.skipped_total() > 0 {
         s.push_str("\n## Left out\n\n");

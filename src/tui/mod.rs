@@ -37,7 +37,16 @@ pub const AUTOSAVE: Duration = Duration::from_secs(2);
 
 /// Opens the TUI on the database named by `global`.
 pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
-    run_with_llm(global, None)
+    // The same rule as every pipeline: a configured endpoint, else the offline model. Without
+    // either the TUI still opens; regenerate then says how to get a model.
+    let llm = match crate::llm::select::select(None, Default::default()) {
+        Ok(llm) => Some(llm),
+        Err(e) => {
+            tracing::warn!("no model for regenerate: {e}");
+            None
+        }
+    };
+    run_with_llm(global, llm)
 }
 
 /// Opens the TUI with a model for `regenerate` (the lead's backend selection passes it in).

@@ -88,8 +88,8 @@ pub fn load_verdicts(store: &mut Store, text: &str) -> anyhow::Result<(usize, Ve
     store.for_each_sample(&Filter::default(), |s| {
         // A multi-turn record is named by its first or its last question (Alpaca's
         // `instruction` is the last round, after `history`).
-        let users = s.head.content.turns.iter().filter(|t| t.role == Role::User);
-        for turn in users.clone().take(1).chain(users.last()) {
+        let mut users = s.head.content.turns.iter().filter(|t| t.role == Role::User);
+        for turn in users.clone().take(1).chain(users.next_back()) {
             by_question
                 .entry(turn.content.trim().to_string())
                 .or_insert(s.head.id);

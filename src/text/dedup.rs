@@ -337,7 +337,7 @@ pub fn dedup_dataset(
     config: &DedupConfig,
 ) -> Result<Clusters, DedupError> {
     let clusters = find_clusters(config, Input::ContentJson, |sink| {
-        store.for_each_head_content(dataset_id, |id, json| sink(id, json))?;
+        store.for_each_head_content(dataset_id, sink)?;
         Ok::<(), DedupError>(())
     })?;
     store.set_dup_clusters(dataset_id, &clusters.members)?;

@@ -89,7 +89,7 @@ fn planted_near_copies_are_found_with_high_recall_and_precision() {
         threads: 2,
         ..DedupConfig::default()
     };
-    let found = dedup::find_clusters(&config, Input::Text, |sink| {
+    let found = dedup::find_clusters(&config, Input::Text, texts.len(), |sink| {
         for (i, t) in texts.iter().enumerate() {
             if !sink(i as i64, t.clone()) {
                 break;

@@ -388,7 +388,7 @@ pub fn dedup_dataset(
 ) -> Result<Clusters, DedupError> {
     let expected = store.count(&Filter::dataset(dataset_id))? as usize;
     let clusters = find_clusters(config, Input::ContentJson, expected, |sink| {
-        store.for_each_head_content(dataset_id, |id, json| sink(id, json))?;
+        store.for_each_head_content(dataset_id, sink)?;
         Ok::<(), DedupError>(())
     })?;
     store.set_dup_clusters(dataset_id, &clusters.members)?;

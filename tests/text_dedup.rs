@@ -89,7 +89,7 @@ fn planted_near_copies_are_found_with_high_recall_and_precision() {
         threads: 2,
         ..DedupConfig::default()
     };
-    let found = dedup::find_clusters(&config, Input::Text, |sink| {
+    let found = dedup::find_clusters(&config, Input::Text, texts.len(), |sink| {
         for (i, t) in texts.iter().enumerate() {
             if !sink(i as i64, t.clone()) {
                 break;
@@ -220,4 +220,22 @@ fn dedup_marks_clusters_in_the_store_and_never_deletes() {
     let c = dedup::dedup_dataset(&mut store, ds, &strict).unwrap();
     assert_eq!((c.clusters, c.clustered), (1, 2));
     assert_eq!(store.count(&marked).unwrap(), 2);
+
+    // The commands over the same file: dedup with the default threshold, then stats.
+    let global = assay::cli::GlobalArgs {
+        db: dir.path().join("d.db"),
+        reviewer: "tester".into(),
+    };
+    let args = assay::cli::dedup::Args {
+        dataset: Some("qa".into()),
+        threshold: 0.8,
+        ngram: 3,
+        threads: Some(2),
+    };
+    assay::cli::dedup::run(&global, args).unwrap();
+    assert_eq!(store.count(&marked).unwrap(), 3);
+    let stats = assay::cli::stats::Args {
+        dataset: Some("qa".into()),
+    };
+    assay::cli::stats::run(&global, stats).unwrap();
 }

@@ -1,12 +1,12 @@
 //! Exact and near-duplicate clusters: fingerprints on worker threads, then LSH buckets.
 //!
 //! Samples stream in (one at a time from SQLite); only a compact fingerprint per sample stays in
-//! memory (exact hash, one hash per LSH band, a 128-byte sketch), about 240 bytes, so a million
-//! samples fit in a quarter of a gigabyte. Candidate pairs from a shared band are kept when their
+//! memory (exact hash, a 32-bit hash per LSH band, a 128-byte sketch), about 220 bytes, so a
+//! million samples fit in a quarter of a gigabyte. Candidate pairs from a shared band are kept when their
 //! estimated Jaccard similarity reaches the threshold; clusters are the connected components.
 
 use super::minhash::{self, Bands, NUM_PERM};
-use crate::store::{Store, StoreError};
+use crate::store::{Filter, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, mpsc};
 
@@ -85,7 +85,7 @@ struct Prints {
     seq: usize,
     ids: Vec<i64>,
     exact: Vec<u64>,
-    bands: Vec<u64>,
+    bands: Vec<u32>,
     sketches: Vec<u8>,
     empty: u64,
 }
@@ -127,9 +127,14 @@ fn fingerprint_batch(
     ngram: usize,
     bands: Bands,
 ) -> Result<Prints, DedupError> {
+    let n = batch.len();
     let mut p = Prints {
         seq,
-        ..Prints::default()
+        ids: Vec::with_capacity(n),
+        exact: Vec::with_capacity(n),
+        bands: Vec::with_capacity(n * bands.bands),
+        sketches: Vec::with_capacity(n * NUM_PERM),
+        empty: 0,
     };
     let mut chars = Vec::new();
     for (id, raw) in batch {
@@ -153,12 +158,50 @@ fn fingerprint_batch(
     Ok(p)
 }
 
+/// Fingerprints gathered in input order as batches come back from the workers, so that no batch
+/// outlives its turn (memory stays at one flat copy of the fingerprints).
+struct Gathered {
+    next: usize,
+    pending: std::collections::BTreeMap<usize, Prints>,
+    all: Prints,
+}
+
+impl Gathered {
+    fn new(expected: usize, bands: Bands) -> Self {
+        Gathered {
+            next: 1,
+            pending: Default::default(),
+            all: Prints {
+                ids: Vec::with_capacity(expected),
+                exact: Vec::with_capacity(expected),
+                bands: Vec::with_capacity(expected * bands.bands),
+                sketches: Vec::with_capacity(expected * NUM_PERM),
+                ..Prints::default()
+            },
+        }
+    }
+
+    fn add(&mut self, p: Prints) {
+        self.pending.insert(p.seq, p);
+        while let Some(p) = self.pending.remove(&self.next) {
+            self.all.ids.extend(p.ids);
+            self.all.exact.extend(p.exact);
+            self.all.bands.extend(p.bands);
+            self.all.sketches.extend(p.sketches);
+            self.all.empty += p.empty;
+            self.next += 1;
+        }
+    }
+}
+
 /// Finds exact and near-duplicate clusters among the records that `feed` produces. `feed` runs
 /// on the calling thread and hands each `(id, raw)` record to the sink it is given, which
-/// returns false when the search has failed and feeding should stop.
+/// returns false when the search has failed and feeding should stop. `expected` (the number of
+/// records, or 0 if unknown) sizes the fingerprint arrays up front.
 pub fn find_clusters<E>(
     config: &DedupConfig,
     input: Input,
+    expected: usize,
     feed: impl FnOnce(&mut dyn FnMut(i64, String) -> bool) -> Result<(), E>,
 ) -> Result<Clusters, DedupError>
 where
@@ -169,27 +212,32 @@ where
     }
     let bands = Bands::for_threshold(config.threshold);
     let threads = config.threads.max(1);
-    let (tx, rx) = mpsc::sync_channel::<(usize, Vec<(i64, String)>)>(threads * 4);
+    let (tx, rx) = mpsc::sync_channel::<(usize, Vec<(i64, String)>)>(threads * 2);
+    let (rtx, rrx) = mpsc::channel::<Prints>();
     let rx = Mutex::new(rx);
     let ngram = config.ngram;
+    let mut gathered = Gathered::new(expected, bands);
     let (fed, results) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                let rx = &rx;
-                scope.spawn(move || -> Result<Vec<Prints>, DedupError> {
-                    let mut out = Vec::new();
+                let (rx, rtx) = (&rx, rtx.clone());
+                scope.spawn(move || -> Result<(), DedupError> {
                     loop {
                         let next = rx
                             .lock()
                             .map_err(|e| DedupError::Worker(e.to_string()))?
                             .recv();
                         let Ok((seq, batch)) = next else { break };
-                        out.push(fingerprint_batch(seq, batch, input, ngram, bands)?);
+                        let prints = fingerprint_batch(seq, batch, input, ngram, bands)?;
+                        if rtx.send(prints).is_err() {
+                            break;
+                        }
                     }
-                    Ok(out)
+                    Ok(())
                 })
             })
             .collect();
+        drop(rtx);
         let mut batch = Vec::with_capacity(BATCH);
         let mut seq = 0;
         let fed = feed(&mut |id, raw| {
@@ -198,7 +246,12 @@ where
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 seq += 1;
                 // A send fails only when every worker has stopped on an error.
-                return tx.send((seq, full)).is_ok();
+                if tx.send((seq, full)).is_err() {
+                    return false;
+                }
+                while let Ok(p) = rrx.try_recv() {
+                    gathered.add(p);
+                }
             }
             true
         });
@@ -206,6 +259,9 @@ where
             let _ = tx.send((seq + 1, batch));
         }
         drop(tx);
+        for p in rrx.iter() {
+            gathered.add(p);
+        }
         let results: Vec<_> = workers
             .into_iter()
             .map(|w| {
@@ -215,13 +271,11 @@ where
             .collect();
         (fed, results)
     });
-    let mut prints = Vec::new();
     for r in results {
-        prints.extend(r?);
+        r?;
     }
     fed?;
-    prints.sort_by_key(|p| p.seq);
-    Ok(cluster(prints, bands, config.threshold))
+    Ok(cluster(gathered.all, bands, config.threshold))
 }
 
 fn find(parent: &mut [u32], mut x: u32) -> u32 {
@@ -242,21 +296,15 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
     }
 }
 
-fn cluster(prints: Vec<Prints>, bands: Bands, threshold: f64) -> Clusters {
-    // Sized up front so that gathering the batches never holds two copies of the fingerprints.
-    let total: usize = prints.iter().map(|p| p.ids.len()).sum();
-    let mut ids = Vec::with_capacity(total);
-    let mut exact = Vec::with_capacity(total);
-    let mut band_hashes = Vec::with_capacity(total * bands.bands);
-    let mut sketches = Vec::with_capacity(total * NUM_PERM);
-    let mut empty = 0;
-    for p in prints {
-        ids.extend(p.ids);
-        exact.extend(p.exact);
-        band_hashes.extend(p.bands);
-        sketches.extend(p.sketches);
-        empty += p.empty;
-    }
+fn cluster(all: Prints, bands: Bands, threshold: f64) -> Clusters {
+    let Prints {
+        ids,
+        exact,
+        bands: band_hashes,
+        sketches,
+        empty,
+        ..
+    } = all;
     let n = ids.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
 
@@ -277,6 +325,8 @@ fn cluster(prints: Vec<Prints>, bands: Bands, threshold: f64) -> Clusters {
     }
 
     let sketch = |i: u32| &sketches[i as usize * NUM_PERM..(i as usize + 1) * NUM_PERM];
+    drop(keyed);
+    let mut keyed: Vec<(u32, u32)> = Vec::with_capacity(n);
     for b in 0..bands.bands {
         keyed.clear();
         keyed.extend((0..n).map(|i| (band_hashes[i * bands.bands + b], i as u32)));
@@ -336,7 +386,8 @@ pub fn dedup_dataset(
     dataset_id: i64,
     config: &DedupConfig,
 ) -> Result<Clusters, DedupError> {
-    let clusters = find_clusters(config, Input::ContentJson, |sink| {
+    let expected = store.count(&Filter::dataset(dataset_id))? as usize;
+    let clusters = find_clusters(config, Input::ContentJson, expected, |sink| {
         store.for_each_head_content(dataset_id, sink)?;
         Ok::<(), DedupError>(())
     })?;

@@ -134,13 +134,14 @@ impl Bands {
     }
 
     /// Appends one hash per band of `sig`.
-    pub fn hashes(&self, sig: &[u32; NUM_PERM], out: &mut Vec<u64>) {
+    /// 32 bits per band: a chance collision only adds a candidate, which the sketch rejects.
+    pub fn hashes(&self, sig: &[u32; NUM_PERM], out: &mut Vec<u32>) {
         for b in 0..self.bands {
             let rows = &sig[b * self.rows..(b + 1) * self.rows];
             let h = rows
                 .iter()
                 .fold(b as u64, |h, &v| fmix64(h ^ ((v as u64) << 16)));
-            out.push(h);
+            out.push((h >> 32) as u32);
         }
     }
 }

@@ -125,12 +125,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut rows: Vec<(String, Option<serde_json::Value>)> = Vec::new();
     let mut contenders: Vec<(String, Command)> = Vec::new();
-    for (label, path) in [
-        ("assay candle Q4_1 (as shipped)", &model),
-        ("assay candle Q8_0 (cached copy)", &q8),
+    for (label, path, backend) in [
+        ("assay/candle Q4_1 (as shipped)", &model, "candle"),
+        ("assay/candle Q8_0 (cached copy)", &q8, "candle"),
+        ("assay fast path Q8_0 (1 thread)", &q8, "auto"),
     ] {
         let mut c = Command::new(&exe);
         c.env("ASSAY_BENCH_CHILD", path)
+            .env("ASSAY_BENCH_BACKEND", backend)
             .env("RAYON_NUM_THREADS", threads.to_string())
             .env("ASSAY_BENCH_TOKENS", tokens.to_string());
         contenders.push((label.to_string(), c));

@@ -5,7 +5,8 @@
 //! of ~600 ops per token) dominates, and on a busy machine the barriers' spinning threads make
 //! it several times slower (see benches/local_llm.rs). The maths is candle's `quantized_llama`
 //! (interleaved RoPE as GGUF stores llama's q/k, grouped-query attention); the test in
-//! `tests/local_model.rs` checks its logits against candle's on the real model.
+//! `tests/local_model.rs` checks its logits against llama.cpp's on the real model (candle's
+//! drift further from them).
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Result};

@@ -1,6 +1,7 @@
 //! The offline default model: a GGUF (SmolLM2-135M-Instruct unless `--model PATH` names another
-//! llama or qwen2 GGUF) run by candle on the CPU, or on CUDA in a `--features cuda` build.
-//! `LocalModel` puts the synchronous engine behind the async `Llm` trait.
+//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q8_0 forward (`fast_llama`), the
+//! rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
+//! synchronous engine behind the async `Llm` trait.
 
 pub mod engine;
 pub mod fast_llama;

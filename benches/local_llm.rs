@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 
 use assay::llm::ChatMessage;
 use assay::llm::local::engine::GenOptions;
-use assay::llm::local::{LocalModel, load_engine, requant, template};
+use assay::llm::local::{Backend, LocalModel, load_engine_with, requant, template};
 use candle_core::Device;
 
 const QUESTION: &str = "Explain in a few sentences why the sky is blue during the day and red \
@@ -36,7 +36,11 @@ fn peak_rss_mb() -> f64 {
 
 /// Child mode: load `path` as is, run twice, print the best figures as one JSON line.
 fn child(path: &Path, tokens: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let mut engine = load_engine(path, &Device::Cpu)?;
+    let backend = match std::env::var("ASSAY_BENCH_BACKEND").as_deref() {
+        Ok("candle") => Backend::Candle,
+        _ => Backend::Auto,
+    };
+    let mut engine = load_engine_with(path, &Device::Cpu, backend)?;
     let prompt = template::render(&[ChatMessage::user(QUESTION)]);
     let opts = GenOptions {
         max_tokens: tokens,
@@ -121,23 +125,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut rows: Vec<(String, Option<serde_json::Value>)> = Vec::new();
     let mut contenders: Vec<(String, Command)> = Vec::new();
-    for (label, path) in [
-        ("assay candle Q4_1 (as shipped)", &model),
-        ("assay candle Q8_0 (cached copy)", &q8),
+    for (label, path, backend) in [
+        ("assay/candle Q4_1 (as shipped)", &model, "candle"),
+        ("assay/candle Q8_0 (cached copy)", &q8, "candle"),
+        ("assay fast path Q8_0 (1 thread)", &q8, "auto"),
     ] {
         let mut c = Command::new(&exe);
         c.env("ASSAY_BENCH_CHILD", path)
+            .env("ASSAY_BENCH_BACKEND", backend)
             .env("RAYON_NUM_THREADS", threads.to_string())
             .env("ASSAY_BENCH_TOKENS", tokens.to_string());
         contenders.push((label.to_string(), c));
     }
-    let mut peer = Command::new(&python);
-    peer.arg(&peer_script)
-        .arg(&model)
-        .arg(&prompt_file)
-        .arg(tokens.to_string())
-        .arg(threads.to_string());
-    contenders.push(("llama.cpp Q4_1 (llama-cpp-python 0.3.36)".into(), peer));
+    // llama.cpp with the same thread count, and with one thread like assay's fast path.
+    for t in [threads, 1] {
+        let mut peer = Command::new(&python);
+        peer.arg(&peer_script)
+            .arg(&model)
+            .arg(&prompt_file)
+            .arg(tokens.to_string())
+            .arg(t.to_string());
+        contenders.push((format!("llama.cpp Q4_1 ({t} thread(s))"), peer));
+    }
     for (label, mut cmd) in contenders {
         eprintln!("running {label} ...");
         rows.push((label, run_child(&mut cmd)));
@@ -164,10 +173,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     if let (Some(Some(ours)), Some(Some(peer))) =
-        (rows.get(1).map(|r| &r.1), rows.get(2).map(|r| &r.1))
+        (rows.get(2).map(|r| &r.1), rows.get(3).map(|r| &r.1))
     {
         println!(
-            "generation, assay Q8_0 / llama.cpp: {:.2}x",
+            "generation, assay (default path) / llama.cpp: {:.2}x",
             f(ours, "gen_tok_s") / f(peer, "gen_tok_s")
         );
     }

@@ -82,6 +82,8 @@ pub struct Generated {
 pub enum Weights {
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
+    /// assay's own CPU forward for llama (see `fast_llama`).
+    Fast(Box<super::fast_llama::FastLlama>),
 }
 
 impl Weights {
@@ -89,6 +91,11 @@ impl Weights {
         match self {
             Self::Llama(w) => w.forward(input, pos),
             Self::Qwen2(w) => w.forward(input, pos),
+            Self::Fast(w) => {
+                let ids = input.flatten_all()?.to_vec1::<u32>()?;
+                let logits = w.forward(&ids, pos)?;
+                Tensor::from_slice(logits, (1, logits.len()), &Device::Cpu)
+            }
         }
     }
 }
@@ -122,6 +129,11 @@ impl Engine {
             .forward(&input, pos)
             .and_then(|l| l.squeeze(0))
             .map_err(candle_err)
+    }
+
+    /// The next-token logits after feeding `ids` from position `pos` (0 starts afresh).
+    pub fn logits(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>, LlmError> {
+        self.forward(ids, pos)?.to_vec1::<f32>().map_err(candle_err)
     }
 
     /// Generates an answer to `prompt` (already in the chat template), calling `on_piece` with

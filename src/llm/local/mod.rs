@@ -1,9 +1,12 @@
 //! The offline default model: a GGUF (SmolLM2-135M-Instruct unless `--model PATH` names another
-//! llama or qwen2 GGUF) run by candle on the CPU, or on CUDA in a `--features cuda` build.
-//! `LocalModel` puts the synchronous engine behind the async `Llm` trait.
+//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q8_0 forward (`fast_llama`), the
+//! rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
+//! synchronous engine behind the async `Llm` trait.
 
 pub mod engine;
+pub mod fast_llama;
 pub mod fetch;
+pub mod q8;
 pub mod requant;
 pub mod template;
 pub mod tokenizer;
@@ -131,8 +134,26 @@ fn select_device() -> Device {
     }
 }
 
-/// Reads the GGUF header, weights and tokenizer.
+/// Which implementation runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// assay's own forward for llama on the CPU, candle for the rest.
+    Auto,
+    /// candle-transformers' quantized llama / qwen2 everywhere.
+    Candle,
+}
+
+/// Reads the GGUF header, weights and tokenizer ([`Backend::Auto`]).
 pub fn load_engine(path: &Path, device: &Device) -> Result<Engine, LlmError> {
+    load_engine_with(path, device, Backend::Auto)
+}
+
+/// Reads the GGUF header, weights and tokenizer, run by `backend`.
+pub fn load_engine_with(
+    path: &Path,
+    device: &Device,
+    backend: Backend,
+) -> Result<Engine, LlmError> {
     let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
     let content = gguf_file::Content::read(&mut file)
         .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
@@ -143,7 +164,15 @@ pub fn load_engine(path: &Path, device: &Device) -> Result<Engine, LlmError> {
         tracing::warn!(path = %path.display(), "the model's chat template is not ChatML; using ChatML anyway");
     }
     let tokenizer = GgufTokenizer::from_gguf(&content).map_err(|e| config_err(path, e))?;
+    let fast = backend == Backend::Auto
+        && device.is_cpu()
+        && arch == "llama"
+        && !content.metadata.contains_key("llama.expert_count");
     let weights = match arch.as_str() {
+        "llama" if fast => Weights::Fast(Box::new(
+            fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN)
+                .map_err(|e| config_err(path, format!("cannot load the llama weights: {e}")))?,
+        )),
         "llama" => Weights::Llama(
             candle_transformers::models::quantized_llama::ModelWeights::from_gguf(
                 content, &mut file, device,

@@ -149,39 +149,42 @@ pub fn permute(w: &Tensor, heads: usize) -> Result<Tensor> {
 }
 
 impl BaseWeights {
-    /// A randomly initialised model (normal, std 0.02; norms at 1), for tests and benchmarks.
+    /// A randomly initialised model, for tests and benchmarks: projections normal with std 0.02,
+    /// embedding and output with std 1/sqrt(hidden) so that logits can move far enough for a
+    /// frozen random output layer to fit data; norms at 1.
     pub fn random(config: LlamaConfig, device: &Device, seed: u64) -> Result<Self> {
         use rand::SeedableRng;
         use rand_distr_free::normal;
         config.validate(Path::new("<random>"))?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut mk = |shape: (usize, usize)| -> Result<Tensor> {
+        let mut mk = |shape: (usize, usize), std: f32| -> Result<Tensor> {
             let data: Vec<f32> = (0..shape.0 * shape.1)
-                .map(|_| 0.02 * normal(&mut rng))
+                .map(|_| std * normal(&mut rng))
                 .collect();
             Ok(Tensor::from_vec(data, shape, device)?)
         };
         let c = &config;
         let (hd, kvd) = (c.hidden_size, c.num_key_value_heads * c.head_dim());
+        let emb_std = 1.0 / (hd as f32).sqrt();
         let mut tensors = HashMap::new();
         tensors.insert(
             "model.embed_tokens.weight".to_string(),
-            mk((c.vocab_size, hd))?,
+            mk((c.vocab_size, hd), emb_std)?,
         );
         if !c.tie_word_embeddings {
-            tensors.insert("lm_head.weight".into(), mk((c.vocab_size, hd))?);
+            tensors.insert("lm_head.weight".into(), mk((c.vocab_size, hd), emb_std)?);
         }
         let ones = Tensor::ones(hd, DType::F32, device)?;
         tensors.insert("model.norm.weight".into(), ones.clone());
         for i in 0..c.num_hidden_layers {
             let l = |s: &str| format!("model.layers.{i}.{s}.weight");
-            tensors.insert(l("self_attn.q_proj"), mk((hd, hd))?);
-            tensors.insert(l("self_attn.k_proj"), mk((kvd, hd))?);
-            tensors.insert(l("self_attn.v_proj"), mk((kvd, hd))?);
-            tensors.insert(l("self_attn.o_proj"), mk((hd, hd))?);
-            tensors.insert(l("mlp.gate_proj"), mk((c.intermediate_size, hd))?);
-            tensors.insert(l("mlp.up_proj"), mk((c.intermediate_size, hd))?);
-            tensors.insert(l("mlp.down_proj"), mk((hd, c.intermediate_size))?);
+            tensors.insert(l("self_attn.q_proj"), mk((hd, hd), 0.02)?);
+            tensors.insert(l("self_attn.k_proj"), mk((kvd, hd), 0.02)?);
+            tensors.insert(l("self_attn.v_proj"), mk((kvd, hd), 0.02)?);
+            tensors.insert(l("self_attn.o_proj"), mk((hd, hd), 0.02)?);
+            tensors.insert(l("mlp.gate_proj"), mk((c.intermediate_size, hd), 0.02)?);
+            tensors.insert(l("mlp.up_proj"), mk((c.intermediate_size, hd), 0.02)?);
+            tensors.insert(l("mlp.down_proj"), mk((hd, c.intermediate_size), 0.02)?);
             tensors.insert(l("input_layernorm"), ones.clone());
             tensors.insert(l("post_attention_layernorm"), ones.clone());
         }

@@ -25,6 +25,22 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// User + system CPU seconds of this process: under a shared, loaded machine the wall clock
+/// measures the neighbours too, CPU time much less so.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // 100 ticks per second on Linux.
+    f.get(11)
+        .zip(f.get(12))
+        .map_or(f64::NAN, |(u, s)| (u + s) / 100.0)
+}
+
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // SAFETY: set before any thread is started.
@@ -67,8 +83,10 @@ fn main() -> anyhow::Result<()> {
     let target = Tensor::new(&ids[1..], &dev)?.unsqueeze(0)?;
     let mask = Tensor::ones((1, SEQ), candle_core::DType::F32, &dev)?;
     let mut times = Vec::new();
+    let mut cpu = 0.0;
     for step in 0..WARMUP + STEPS {
         let t0 = Instant::now();
+        let c0 = cpu_seconds();
         let logits = model.forward(&input, true)?;
         let loss = masked_cross_entropy(&logits, &target, &mask)?;
         let t1 = Instant::now();
@@ -86,13 +104,25 @@ fn main() -> anyhow::Result<()> {
         }
         if step >= WARMUP {
             times.push(dt);
+            cpu += cpu_seconds() - c0;
         }
     }
     let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let cpu_step = cpu / times.len() as f64;
     println!(
-        "candle (assay)  : {:.3} s/step  {:7.1} tok/s  peak RSS {:7.0} MiB",
+        "LoRA r={RANK} q,v, seq {SEQ}, batch 1, 2 threads, {STEPS} timed steps after {WARMUP}; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+    );
+    println!("  (tok/s per CPU-s x2: the rate on two idle cores, less exposed to other processes)");
+    println!(
+        "candle (assay)  : {:.3} s/step  {:7.1} tok/s wall  {:7.1} tok/s per CPU-s x2  peak RSS {:6.0} MiB",
         mean,
         SEQ as f64 / mean,
+        2.0 * SEQ as f64 / cpu_step,
         peak_rss_mib()
     );
 

@@ -62,3 +62,77 @@ fn logits_match_quantized_llama_in_f32() -> anyhow::Result<()> {
     assert!(diff < 1e-3, "logits differ by {diff}");
     Ok(())
 }
+
+/// Writes an adapter with random A and B for SmolLM2 plus our logits, then, when
+/// `ASSAY_PEER_PYTHON` names a python with torch + transformers + peft + gguf, runs
+/// `tests/python/peft_load.py` to check PEFT computes the same logits on top of the same base.
+#[test]
+fn adapter_loads_in_peft_with_the_same_logits() -> anyhow::Result<()> {
+    let Some(path) = model_path() else {
+        eprintln!("skipped: SmolLM2 GGUF not found (set ASSAY_MODEL_PATH)");
+        return Ok(());
+    };
+    let dev = Device::Cpu;
+    let base = BaseWeights::from_gguf(&path, &dev)?;
+    let lora = LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        dropout: 0.0,
+        targets: vec![
+            "q_proj".into(),
+            "k_proj".into(),
+            "v_proj".into(),
+            "down_proj".into(),
+        ],
+    };
+    let model = LoraLlama::new(&base, lora, 1)?;
+    for (_, pair) in model.lora_pairs() {
+        pair.b
+            .set(&(Tensor::randn(0f32, 1.0, pair.b.dims(), &dev)? * 0.02)?)?;
+    }
+    let ids: Vec<u32> = vec![
+        1, 4093, 198, 2683, 457, 253, 5356, 11173, 30, 2, 198, 1, 520, 9531,
+    ];
+    let input = Tensor::new(ids.as_slice(), &dev)?.unsqueeze(0)?;
+    let last = |m: &LoraLlama| -> anyhow::Result<Vec<f32>> {
+        Ok(m.forward(&input, false)?
+            .narrow(1, ids.len() - 1, 1)?
+            .flatten_all()?
+            .to_vec1()?)
+    };
+    let logits = last(&model)?;
+    let base_logits = last(&LoraLlama::new(&base, LoraConfig::default(), 0)?)?;
+    let dir = match std::env::var_os("ASSAY_PEFT_CHECK_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => tempfile::tempdir()?.keep(),
+    };
+    assay::train::adapter::save_adapter(&model, &dir, "HuggingFaceTB/SmolLM2-135M-Instruct")?;
+    let probe = serde_json::json!({"ids": ids, "logits": logits, "base_logits": base_logits});
+    std::fs::write(dir.join("probe.json"), probe.to_string())?;
+    let Some(python) = std::env::var_os("ASSAY_PEER_PYTHON") else {
+        eprintln!(
+            "adapter written to {}; set ASSAY_PEER_PYTHON to check it in PEFT",
+            dir.display()
+        );
+        return Ok(());
+    };
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/peft_load.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(&path)
+        .arg(&dir)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+    );
+    assert!(
+        out.status.success() && text.contains("peft-load ok"),
+        "{text}"
+    );
+    Ok(())
+}

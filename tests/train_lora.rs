@@ -290,3 +290,33 @@ fn frozen_op_gradient_equals_matmul_gradient() {
     // The frozen weight gets no gradient at all.
     assert!(grad_ours.get(&w).is_none());
 }
+
+#[test]
+fn fused_cross_entropy_matches_log_softmax_and_its_gradient() {
+    let dev = Device::Cpu;
+    let x = Var::from_tensor(&Tensor::randn(0f32, 3.0, (6, 11), &dev).unwrap()).unwrap();
+    let t = Tensor::new(&[0u32, 3, 10, 5, 5, 1], &dev).unwrap();
+    let w = Tensor::new(&[1f32, 0.5, 2.0, 0.0, 1.0, 3.0], &dev).unwrap();
+    let ours = assay::train::loss::cross_entropy_rows(x.as_tensor(), &t).unwrap();
+    let logp = candle_nn::ops::log_softmax(x.as_tensor(), 1).unwrap();
+    let theirs = logp
+        .gather(&t.reshape((6, 1)).unwrap(), 1)
+        .unwrap()
+        .squeeze(1)
+        .unwrap()
+        .neg()
+        .unwrap();
+    assert!(max_diff(&ours, &theirs) < 1e-5);
+    let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (theirs * &w)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let d = max_diff(
+        g1.get(x.as_tensor()).unwrap(),
+        g2.get(x.as_tensor()).unwrap(),
+    );
+    assert!(d < 1e-5, "gradients differ by {d}");
+}

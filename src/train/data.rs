@@ -116,3 +116,17 @@ impl TextTokenizer for ByteTokenizer {
         }
     }
 }
+
+/// A Hugging Face `tokenizer.json` (as shipped in a model folder) serves as is; special tokens
+/// come from its added-token table.
+impl TextTokenizer for tokenizers::Tokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = (**self)
+            .encode(text, false)
+            .map_err(|e| TrainError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+    fn special(&self, token: &str) -> Option<u32> {
+        self.token_to_id(token)
+    }
+}

@@ -77,13 +77,13 @@ impl TrainConfig {
                 "batch size and gradient accumulation must be at least 1",
             );
         }
-        if !(self.learning_rate > 0.0) {
+        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return bad("learning_rate", "must be positive");
         }
         if !(0.0..1.0).contains(&self.eval_fraction) {
             return bad("eval_fraction", "must be in [0, 1)");
         }
-        if self.max_steps == 0 && !(self.epochs > 0.0) {
+        if self.max_steps == 0 && (self.epochs.is_nan() || self.epochs <= 0.0) {
             return bad("epochs", "set epochs > 0 or max_steps");
         }
         if self.max_seq_len < 2 {
@@ -306,12 +306,12 @@ impl Trainer {
             }
             let mut point = self.train_step()?;
             let every = self.config.eval_every;
-            if (every > 0 && self.step % every == 0) || self.step == self.total_steps {
+            if (every > 0 && self.step.is_multiple_of(every)) || self.step == self.total_steps {
                 point.eval_loss = self.eval_loss()?;
             }
             on_point(&point);
             let ck = self.config.checkpoint_every;
-            if ck > 0 && self.step % ck == 0 && self.step < self.total_steps {
+            if ck > 0 && self.step.is_multiple_of(ck) && self.step < self.total_steps {
                 self.save_checkpoint(out, base_name)?;
             }
         }

@@ -29,15 +29,13 @@ fn peak_rss_mib() -> f64 {
 /// measures the neighbours too, CPU time much less so.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // 100 ticks per second on Linux.
-    f.get(11)
-        .zip(f.get(12))
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok());
+    // Counted from the state field (3rd): utime is the 14th field, stime the 15th, summed over
+    // all threads; 100 ticks per second on Linux.
+    tick(11)
+        .zip(tick(12))
         .map_or(f64::NAN, |(u, s)| (u + s) / 100.0)
 }
 

@@ -1,1 +1,25 @@
 //! Training: the built-in candle LoRA trainer, external trainers, runs and their logs.
+//!
+//! The built-in trainer fine-tunes llama-architecture models with LoRA on the CPU (CUDA with the
+//! `cuda` feature): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
+
+pub mod adapter;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod frozen;
+pub mod llama;
+pub mod lora;
+pub mod loss;
+pub mod optim;
+pub mod trainer;
+pub mod weights;
+
+pub use config::LlamaConfig;
+pub use data::{ByteTokenizer, Example, TextTokenizer, encode_chatml};
+pub use error::{Result, TrainError};
+pub use frozen::frozen_linear;
+pub use llama::LoraLlama;
+pub use lora::LoraConfig;
+pub use trainer::{Outcome, Point, TrainConfig, Trainer};
+pub use weights::BaseWeights;

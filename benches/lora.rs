@@ -1,0 +1,153 @@
+//! LoRA training throughput on SmolLM2-135M (GGUF, dequantised to f32): r=8 on q,v, sequence
+//! 256, batch 1, 2 threads; side by side with PyTorch + PEFT on the same weights and ids.
+//!
+//! `cargo bench --bench lora`. Model: `ASSAY_MODEL_PATH` or `<models dir>/SmolLM2-135M-Instruct.Q4_1.gguf`.
+//! Peer: `ASSAY_PEER_PYTHON` (a python with torch, transformers, peft, gguf), default `python3`.
+
+use assay::train::loss::masked_cross_entropy;
+use assay::train::{BaseWeights, LoraConfig, LoraLlama};
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const SEQ: usize = 256;
+const RANK: usize = 8;
+const WARMUP: usize = 1;
+const STEPS: usize = 5;
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// User + system CPU seconds of this process: under a shared, loaded machine the wall clock
+/// measures the neighbours too, CPU time much less so.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok());
+    // Counted from the state field (3rd): utime is the 14th field, stime the 15th, summed over
+    // all threads; 100 ticks per second on Linux.
+    tick(11)
+        .zip(tick(12))
+        .map_or(f64::NAN, |(u, s)| (u + s) / 100.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: set before any thread is started.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
+    }
+    let path = std::env::var_os("ASSAY_MODEL_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| assay::paths::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"));
+    if !path.is_file() {
+        println!(
+            "lora bench: model not found at {} (set ASSAY_MODEL_PATH)",
+            path.display()
+        );
+        return Ok(());
+    }
+    let dev = Device::Cpu;
+    let base = BaseWeights::from_gguf(&path, &dev)?;
+    let lora = LoraConfig {
+        rank: RANK,
+        alpha: 16.0,
+        dropout: 0.0,
+        targets: vec!["q_proj".into(), "v_proj".into()],
+    };
+    let vocab = base.config.vocab_size as u32;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let ids: Vec<u32> = (0..=SEQ).map(|_| rng.random_range(0..vocab)).collect();
+    let ids_file = std::env::temp_dir().join("assay_lora_bench_ids.json");
+    std::fs::write(&ids_file, serde_json::to_string(&ids)?)?;
+
+    let model = LoraLlama::new(&base, lora, 0)?;
+    let mut opt = candle_nn::AdamW::new(
+        model.vars(),
+        candle_nn::ParamsAdamW {
+            lr: 1e-4,
+            ..Default::default()
+        },
+    )?;
+    use candle_nn::Optimizer;
+    let input = Tensor::new(&ids[..SEQ], &dev)?.unsqueeze(0)?;
+    let target = Tensor::new(&ids[1..], &dev)?.unsqueeze(0)?;
+    let mask = Tensor::ones((1, SEQ), candle_core::DType::F32, &dev)?;
+    let mut times = Vec::new();
+    let mut cpu = 0.0;
+    for step in 0..WARMUP + STEPS {
+        let t0 = Instant::now();
+        let c0 = cpu_seconds();
+        let logits = model.forward(&input, true)?;
+        let loss = masked_cross_entropy(&logits, &target, &mask)?;
+        let t1 = Instant::now();
+        let grads = loss.backward()?;
+        let t2 = Instant::now();
+        opt.step(&grads)?;
+        let dt = t0.elapsed().as_secs_f64();
+        if std::env::var_os("ASSAY_BENCH_VERBOSE").is_some() {
+            eprintln!(
+                "step {step}: loss {:.4} fwd {:.3}s bwd {:.3}s total {dt:.3}s",
+                loss.to_scalar::<f32>()?,
+                (t1 - t0).as_secs_f64(),
+                (t2 - t1).as_secs_f64()
+            );
+        }
+        if step >= WARMUP {
+            times.push(dt);
+            cpu += cpu_seconds() - c0;
+        }
+    }
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let cpu_step = cpu / times.len() as f64;
+    println!(
+        "LoRA r={RANK} q,v, seq {SEQ}, batch 1, 2 threads, {STEPS} timed steps after {WARMUP}; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+    );
+    println!("  (tok/s per CPU-s x2: the rate on two idle cores, less exposed to other processes)");
+    println!(
+        "candle (assay)  : {:.3} s/step  {:7.1} tok/s wall  {:7.1} tok/s per CPU-s x2  peak RSS {:6.0} MiB",
+        mean,
+        SEQ as f64 / mean,
+        2.0 * SEQ as f64 / cpu_step,
+        peak_rss_mib()
+    );
+
+    let python = std::env::var("ASSAY_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peers/peft_peer.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&path)
+        .arg(&ids_file)
+        .args([
+            SEQ.to_string(),
+            RANK.to_string(),
+            WARMUP.to_string(),
+            STEPS.to_string(),
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => print!("{}", String::from_utf8_lossy(&o.stdout)),
+        Ok(o) => println!(
+            "PyTorch + PEFT  : peer failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Err(e) => println!("PyTorch + PEFT  : could not run {python}: {e}"),
+    }
+    Ok(())
+}

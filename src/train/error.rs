@@ -1,0 +1,44 @@
+//! Errors of the built-in trainer: each names the file or field at fault and what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: missing weight `{name}`; is this a llama-architecture model?")]
+    MissingWeight { path: PathBuf, name: String },
+    #[error("{path}: field `{field}`: {message}")]
+    BadModel {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+    #[error("training setting `{field}`: {message}")]
+    BadConfig { field: String, message: String },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("no training examples: every sample was empty or had no assistant turn")]
+    NoExamples,
+    #[error("{path}: {message}")]
+    Adapter { path: PathBuf, message: String },
+}
+
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,230 @@
+//! A trainable llama: every op has a backward pass (half-split RoPE, RMSNorm, softmax written
+//! with differentiable tensor ops), base weights frozen, LoRA pairs on the chosen projections.
+//!
+//! candle-transformers' llama cannot serve here: it returns only the last position's logits and
+//! its fused RoPE / softmax / RMSNorm kernels have no backward pass.
+
+use super::config::LlamaConfig;
+use super::error::Result;
+use super::frozen::frozen_linear;
+use super::lora::{LoraConfig, LoraPair, Projection, seeded};
+use super::weights::BaseWeights;
+use candle_core::{D, DType, Device, Tensor, Var};
+
+struct Layer {
+    input_norm: Tensor,
+    post_norm: Tensor,
+    /// q, k, v, o, gate, up, down: in that order, matching [`MODULES`].
+    proj: Vec<Projection>,
+}
+
+/// The projection module names in the order a layer keeps them.
+pub const MODULES: [(&str, &str); 7] = [
+    ("self_attn", "q_proj"),
+    ("self_attn", "k_proj"),
+    ("self_attn", "v_proj"),
+    ("self_attn", "o_proj"),
+    ("mlp", "gate_proj"),
+    ("mlp", "up_proj"),
+    ("mlp", "down_proj"),
+];
+
+pub struct LoraLlama {
+    pub config: LlamaConfig,
+    pub lora: LoraConfig,
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    lm_head: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+impl LoraLlama {
+    /// Wraps frozen base weights with fresh LoRA pairs (A seeded by `seed`, B zero).
+    pub fn new(base: &BaseWeights, lora: LoraConfig, seed: u64) -> Result<Self> {
+        lora.validate()?;
+        let cfg = base.config.clone();
+        let device = base.get("model.embed_tokens.weight")?.device().clone();
+        let mut rng = seeded(seed);
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let mut proj = Vec::with_capacity(MODULES.len());
+            for (group, name) in MODULES {
+                let weight = base
+                    .get(&format!("model.layers.{i}.{group}.{name}.weight"))?
+                    .clone();
+                let pair = if lora.targets.iter().any(|t| t == name) {
+                    let (out, inp) = weight.dims2()?;
+                    Some(LoraPair::init(lora.rank, inp, out, &mut rng, &weight)?)
+                } else {
+                    None
+                };
+                proj.push(Projection {
+                    weight,
+                    lora: pair,
+                    scale: lora.scale(),
+                    dropout: lora.dropout,
+                });
+            }
+            layers.push(Layer {
+                input_norm: base
+                    .get(&format!("model.layers.{i}.input_layernorm.weight"))?
+                    .clone(),
+                post_norm: base
+                    .get(&format!("model.layers.{i}.post_attention_layernorm.weight"))?
+                    .clone(),
+                proj,
+            });
+        }
+        let (cos, sin) = rope_tables(&cfg, &device)?;
+        Ok(LoraLlama {
+            embed: base.get("model.embed_tokens.weight")?.clone(),
+            norm: base.get("model.norm.weight")?.clone(),
+            lm_head: base.lm_head()?.clone(),
+            config: cfg,
+            lora,
+            layers,
+            cos,
+            sin,
+            device,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Every LoRA pair with its PEFT module path (`model.layers.3.self_attn.q_proj`).
+    pub fn lora_pairs(&self) -> Vec<(String, &LoraPair)> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            for (p, (group, name)) in layer.proj.iter().zip(MODULES) {
+                if let Some(pair) = &p.lora {
+                    out.push((format!("model.layers.{i}.{group}.{name}"), pair));
+                }
+            }
+        }
+        out
+    }
+
+    /// The trainable variables, in a stable order.
+    pub fn vars(&self) -> Vec<Var> {
+        self.lora_pairs()
+            .into_iter()
+            .flat_map(|(_, p)| [p.a.clone(), p.b.clone()])
+            .collect()
+    }
+
+    /// Base weights with every adapter folded in, under Hugging Face names.
+    pub fn merged_tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = vec![
+            ("model.embed_tokens.weight".to_string(), self.embed.clone()),
+            ("model.norm.weight".to_string(), self.norm.clone()),
+        ];
+        if !self.config.tie_word_embeddings {
+            out.push(("lm_head.weight".into(), self.lm_head.clone()));
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let l = |s: &str| format!("model.layers.{i}.{s}.weight");
+            out.push((l("input_layernorm"), layer.input_norm.clone()));
+            out.push((l("post_attention_layernorm"), layer.post_norm.clone()));
+            for (p, (group, name)) in layer.proj.iter().zip(MODULES) {
+                out.push((l(&format!("{group}.{name}")), p.merged_weight()?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Logits for every position: ids (batch, seq) -> (batch, seq, vocab).
+    pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        let h = self.hidden(ids, train)?;
+        Ok(frozen_linear(&h, &self.lm_head)?)
+    }
+
+    /// The final normed hidden states (batch, seq, hidden).
+    pub fn hidden(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        let (b, s) = ids.dims2()?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            s,
+            self.config.hidden_size,
+        ))?;
+        let mask = causal_mask(s, &self.device)?;
+        let cos = self.cos.narrow(0, 0, s)?;
+        let sin = self.sin.narrow(0, 0, s)?;
+        let eps = self.config.rms_norm_eps as f32;
+        for layer in &self.layers {
+            let hn = candle_nn::ops::rms_norm_slow(&x, &layer.input_norm, eps)?;
+            let att = self.attention(layer, &hn, &mask, &cos, &sin, train)?;
+            x = (x + att)?;
+            let hn = candle_nn::ops::rms_norm_slow(&x, &layer.post_norm, eps)?;
+            let gate = layer.proj[4].forward(&hn, train)?;
+            let up = layer.proj[5].forward(&hn, train)?;
+            let mlp = layer.proj[6].forward(&(gate.silu()? * up)?, train)?;
+            x = (x + mlp)?;
+        }
+        Ok(candle_nn::ops::rms_norm_slow(&x, &self.norm, eps)?)
+    }
+
+    fn attention(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let (b, s, _) = x.dims3()?;
+        let (h, kv, d) = (
+            cfg.num_attention_heads,
+            cfg.num_key_value_heads,
+            cfg.head_dim(),
+        );
+        let rep = h / kv;
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            Ok(t.reshape((b, s, n, d))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = heads(layer.proj[0].forward(x, train)?, h)?;
+        let k = heads(layer.proj[1].forward(x, train)?, kv)?;
+        let v = heads(layer.proj[2].forward(x, train)?, kv)?;
+        let q = candle_nn::rotary_emb::rope_slow(&q, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope_slow(&k, cos, sin)?;
+        // Grouped-query attention without copying k and v: the `rep` query heads that share a
+        // key/value head are stacked along the sequence axis (head h uses kv head h / rep).
+        let q = q.reshape((b, kv, rep * s, d))?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (d as f64).sqrt()))?;
+        let scores = scores.reshape((b, h, s, s))?.broadcast_add(mask)?;
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let y = probs.reshape((b, kv, rep * s, s))?.matmul(&v)?;
+        let y = y
+            .reshape((b, h, s, d))?
+            .transpose(1, 2)?
+            .reshape((b, s, h * d))?;
+        layer.proj[3].forward(&y, train)
+    }
+}
+
+fn causal_mask(s: usize, device: &Device) -> Result<Tensor> {
+    let data: Vec<f32> = (0..s)
+        .flat_map(|i| (0..s).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Ok(Tensor::from_vec(data, (s, s), device)?)
+}
+
+fn rope_tables(cfg: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
+    let d = cfg.head_dim();
+    let n = cfg.max_position_embeddings.max(1);
+    let inv: Vec<f32> = (0..d / 2)
+        .map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / d as f64) as f32)
+        .collect();
+    let inv = Tensor::from_vec(inv, (1, d / 2), device)?;
+    let t = Tensor::arange(0u32, n as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((n, 1))?;
+    let freqs = t.broadcast_mul(&inv)?;
+    Ok((freqs.cos()?, freqs.sin()?))
+}

@@ -130,10 +130,14 @@ impl Bench {
 
     /// Hands effects to the worker and applies replies until `done` holds (or 10 s pass).
     fn pump(&mut self, done: impl Fn(&App) -> bool) {
+        self.pump_for(Duration::from_secs(10), done)
+    }
+
+    fn pump_for(&mut self, limit: Duration, done: impl Fn(&App) -> bool) {
         let start = Instant::now();
         loop {
             assay::tui::run_effects(&mut self.app, &self.worker, &self.tx);
-            if done(&self.app) || start.elapsed() > Duration::from_secs(10) {
+            if done(&self.app) || start.elapsed() > limit {
                 return;
             }
             match self.rx.try_recv() {
@@ -270,9 +274,13 @@ fn main() -> anyhow::Result<()> {
     println!("(goal: keypress to frame p99 < 16 ms)");
 
     // Search: open, index in the background, then type a query one key at a time.
+    println!(
+        "peak memory so far     {:.1} MB (list and review, before the search index)",
+        peak_rss_mb()
+    );
     let t = Instant::now();
     b.app.update(Msg::Key(key_event("/")));
-    b.pump(|a| !a.search.loading);
+    b.pump_for(Duration::from_secs(600), |a| !a.search.loading);
     println!(
         "search index load      {:.2} s for {n} samples (background; search works meanwhile)",
         t.elapsed().as_secs_f64()
@@ -333,7 +341,7 @@ fn fzf_peer(db: &Path, dir: &Path) -> anyhow::Result<()> {
     let store = Store::open(db)?;
     let file = dir.join("texts.txt");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
-    store.for_each_search_text(&assay::store::Filter::default(), 120, |id, text| {
+    store.for_each_search_text(&assay::store::Filter::default(), 60, |id, text| {
         use std::io::Write;
         writeln!(out, "{id} {}", text.replace('\n', " ")).is_ok()
     })?;

@@ -16,7 +16,6 @@ mod schema;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};
-
 pub use datasets::DatasetInfo;
 pub use error::StoreError;
 pub use import::{ImportBatch, ImportRecord, InsertOutcome};

@@ -18,7 +18,6 @@ mod schema;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};
-
 pub use datasets::DatasetInfo;
 pub use dedup::{DupCounts, Grouping};
 pub use error::StoreError;

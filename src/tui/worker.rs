@@ -237,7 +237,7 @@ fn request_name(req: &Request) -> &'static str {
 
 fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
     Ok(match req {
-        Request::Datasets => Reply::Datasets(store.datasets()?),
+        Request::Datasets => Reply::Datasets(store.dataset_names()?),
         Request::Summary { dataset_id } => Reply::Summary {
             dataset_id,
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
@@ -249,10 +249,10 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             limit,
         } => {
             let rows = match at {
-                PageAt::Start => store.list_page(&filter, None, limit)?,
-                PageAt::End => store.list_page_before(&filter, i64::MAX, limit)?,
-                PageAt::After(id) => store.list_page(&filter, Some(id), limit)?,
-                PageAt::Before(id) => store.list_page_before(&filter, id, limit)?,
+                PageAt::Start => store.rows_after(&filter, None, limit)?,
+                PageAt::End => store.rows_before(&filter, None, limit)?,
+                PageAt::After(id) => store.rows_after(&filter, Some(id), limit)?,
+                PageAt::Before(id) => store.rows_before(&filter, Some(id), limit)?,
                 PageAt::Around(id) => {
                     store.rows_around(&filter, id, limit / 2, limit - limit / 2)?
                 }
@@ -331,7 +331,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             injector,
         } => {
             let mut count = 0u64;
-            store.for_each_search_text(&filter, 120, |id, text| {
+            store.for_each_search_text(&filter, 60, |id, text| {
                 let text = crate::text::sanitize::sanitize_line(&text).into_owned();
                 injector.push(id, |_, cols| cols[0] = text.into());
                 count += 1;

@@ -92,7 +92,10 @@ fn short_kind(k: crate::model::SampleKind) -> &'static str {
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let title = match app.dataset_info() {
-        Some(d) => format!("{} · {} samples", safe_line(&d.name), d.samples),
+        Some(d) => match &app.summary {
+            Some(s) => format!("{} · {} samples", safe_line(&d.name), s.samples),
+            None => safe_line(&d.name),
+        },
         None => "no dataset".into(),
     };
     let inner = frame(&title, area, buf, t.border, t.title);

@@ -140,13 +140,6 @@ fn child(args: Vec<String>) -> std::process::ExitCode {
     use assay::cli::{Cli, Command};
     use clap::Parser;
     let cli = Cli::parse_from(args);
-    if matches!(cli.command, Some(Command::Import(_)))
-        && std::env::var_os("ASSAY_BENCH_NO_INDEX").is_none()
-        && let Err(e) = add_head_index(&cli.global.db)
-    {
-        eprintln!("error: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
     let result = match cli.command {
         Some(Command::Import(a)) => assay::cli::import::run(&cli.global, a),
         Some(Command::Export(a)) => {
@@ -160,19 +153,6 @@ fn child(args: Vec<String>) -> std::process::ExitCode {
         eprintln!("error: {e:#}");
         std::process::ExitCode::FAILURE
     })
-}
-
-/// The store's schema (001_core.sql) has no index on `samples.head_revision_id`, which the
-/// deferred foreign key from samples to revisions needs: without it every revision insert scans
-/// all samples (quadratic; 100k records took over 15 minutes). Until the schema has it, the
-/// bench adds it first (`ASSAY_BENCH_NO_INDEX=1` measures without).
-fn add_head_index(db: &Path) -> Result<(), assay::store::StoreError> {
-    let store = assay::store::Store::open(db)?;
-    store.conn().execute(
-        "CREATE INDEX IF NOT EXISTS samples_head ON samples(head_revision_id)",
-        [],
-    )?;
-    Ok(())
 }
 
 fn main() -> std::io::Result<std::process::ExitCode> {
@@ -287,7 +267,15 @@ fn main() -> std::io::Result<std::process::ExitCode> {
         assay_cmd()
             .arg("--db")
             .arg(&db)
-            .args(["export", "--format", "alpaca", "--all", "--out"])
+            .args([
+                "export",
+                "--format",
+                "alpaca",
+                "--all",
+                "--force",
+                "benchmark",
+                "--out",
+            ])
             .arg(&out)
             .env("ASSAY_LOG", "off")
             .env("USER", "bench"),

@@ -4,12 +4,10 @@ pub mod audit;
 pub mod chunk;
 pub mod dedup;
 pub mod demo;
-pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
 pub mod model;
-pub mod runs;
 pub mod stats;
 pub mod train;
 pub mod verify;
@@ -68,9 +66,4 @@ pub enum Command {
     Model(model::Command),
     /// Train a LoRA adapter on an audited dataset.
     Train(train::Args),
-    /// Training runs: list, show, plot.
-    #[command(subcommand)]
-    Runs(runs::Command),
-    /// Evaluate a base model plus adapter on held-out items.
-    Eval(eval::Args),
 }

@@ -52,6 +52,9 @@ pub struct ImportBatch<'a> {
 impl Store {
     /// Starts a bulk insert into `dataset_id`; revisions are credited to `author`.
     pub fn import_batch(&mut self, dataset_id: i64, author: &str) -> Result<ImportBatch<'_>> {
+        // The unique content-hash index takes random keys: once it outgrows the page cache every
+        // insert reads pages from disk. 64 MB keeps a few million samples' indexes in memory.
+        self.conn.pragma_update(None, "cache_size", -65_536)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

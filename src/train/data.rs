@@ -130,3 +130,15 @@ impl TextTokenizer for tokenizers::Tokenizer {
         self.token_to_id(token)
     }
 }
+
+/// The tokenizer read from a GGUF file (the offline model's), so that training uses exactly the
+/// ids inference uses.
+impl TextTokenizer for crate::llm::local::tokenizer::GgufTokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        crate::llm::local::tokenizer::GgufTokenizer::encode(self, text)
+            .map_err(|e| TrainError::Tokenizer(e.to_string()))
+    }
+    fn special(&self, token: &str) -> Option<u32> {
+        self.token_id(token)
+    }
+}

@@ -29,6 +29,9 @@ CREATE INDEX samples_status ON samples(dataset_id, status, id);
 CREATE INDEX samples_verdict ON samples(dataset_id, verdict, id);
 CREATE INDEX samples_kind ON samples(dataset_id, kind, id);
 CREATE INDEX samples_aspect ON samples(dataset_id, aspect, id);
+-- The deferred foreign key from samples to revisions needs this: without it each revision insert
+-- looks for the samples pointing at it by scanning them all, and bulk imports turn quadratic.
+CREATE INDEX samples_head_revision ON samples(head_revision_id);
 
 CREATE TABLE sample_tags (
     sample_id INTEGER NOT NULL REFERENCES samples(id),

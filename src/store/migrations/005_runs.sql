@@ -1,1 +1,1 @@
--- Reserved: filled by the issue that owns it.
+-- Reserved for training runs (issue 7).

@@ -160,7 +160,7 @@ fn pages_are_keyed_and_filters_combine() {
     let p2 = store.list_page(&f, Some(p1[9].id), 10).unwrap();
     let p3 = store.list_page(&f, Some(p2[9].id), 10).unwrap();
     assert_eq!((p1.len(), p2.len(), p3.len()), (10, 10, 5));
-    let back = store.list_page_before(&f, p2[0].id, 10).unwrap();
+    let back = store.list_page_before(&f, Some(p2[0].id), 10).unwrap();
     assert_eq!(back, p1);
     let tagged = Filter {
         tags: vec!["t1".into()],

@@ -3,7 +3,7 @@
 //! Kept apart from `query.rs` so that the TUI's needs do not grow the core paging code.
 
 use super::{DatasetInfo, Filter, Result, SampleRow, Store};
-use crate::model::{Decision, ReviewStatus, SampleKind, VerdictSummary};
+use crate::model::{Decision, ReviewStatus};
 use rusqlite::types::Value;
 
 impl Store {
@@ -50,8 +50,8 @@ impl Store {
         before: usize,
         after: usize,
     ) -> Result<Vec<SampleRow>> {
-        let mut rows = self.rows_before(filter, Some(id), before)?;
-        rows.extend(self.rows_after(filter, Some(id - 1), after)?);
+        let mut rows = self.list_page_before(filter, Some(id), before)?;
+        rows.extend(self.list_page(filter, Some(id - 1), after)?);
         Ok(rows)
     }
 
@@ -113,81 +113,7 @@ impl Store {
     }
 }
 
-/// A page of list rows in id order after (`forward`) or before `key`. Without narrowing filters
-/// the table is walked in rowid order (`NOT INDEXED`): the planner would otherwise pick a
-/// (dataset, status, id) index and sort a million ids to find the last page.
-pub(crate) fn page_keyed(
-    store: &Store,
-    filter: &Filter,
-    key: Option<i64>,
-    limit: usize,
-    forward: bool,
-) -> Result<Vec<SampleRow>> {
-    let plain = filter.kinds.is_empty()
-        && filter.statuses.is_empty()
-        && filter.verdicts.is_empty()
-        && filter.tags.is_empty()
-        && filter.aspects.is_empty()
-        && !filter.near_duplicates;
-    let (mut clause, mut params) = filter.sql();
-    if let Some(k) = key {
-        params.push(Value::Integer(k));
-        clause.push_str(&format!(
-            " AND s.id {} ?{}",
-            if forward { ">" } else { "<" },
-            params.len()
-        ));
-    }
-    params.push(Value::Integer(limit as i64));
-    let sql = format!(
-        "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview FROM samples s {}
-         WHERE {clause} ORDER BY s.id {} LIMIT ?{}",
-        if plain { "NOT INDEXED" } else { "" },
-        if forward { "ASC" } else { "DESC" },
-        params.len()
-    );
-    let mut stmt = store.conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let kind: String = r.get(1)?;
-        let status: String = r.get(2)?;
-        let verdict: String = r.get(3)?;
-        Ok(SampleRow {
-            id: r.get(0)?,
-            kind: SampleKind::parse(&kind).unwrap_or(SampleKind::Qa),
-            status: ReviewStatus::parse(&status).unwrap_or(ReviewStatus::Unreviewed),
-            verdict: VerdictSummary::parse(&verdict).unwrap_or(VerdictSummary::None),
-            aspect: r.get(4)?,
-            preview: r.get(5)?,
-        })
-    })?;
-    let mut out: Vec<SampleRow> = rows.collect::<Result<_, _>>()?;
-    if !forward {
-        out.reverse();
-    }
-    Ok(out)
-}
-
 impl Store {
-    /// Up to `limit` rows after `after` (None: from the start), id order; fast on huge datasets.
-    pub fn rows_after(
-        &self,
-        filter: &Filter,
-        after: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<SampleRow>> {
-        page_keyed(self, filter, after, limit, true)
-    }
-
-    /// Up to `limit` rows before `before` (None: from the end), returned in id order.
-    pub fn rows_before(
-        &self,
-        filter: &Filter,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<SampleRow>> {
-        page_keyed(self, filter, before, limit, false)
-    }
-
     /// Datasets without their sample counts (counting a million rows is not free).
     pub fn dataset_names(&self) -> Result<Vec<DatasetInfo>> {
         let mut stmt = self

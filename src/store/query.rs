@@ -115,18 +115,22 @@ impl Store {
         self.page(filter, after, limit, true)
     }
 
-    /// Up to `limit` rows before sample id `before`, returned in id order (for paging up).
+    /// Up to `limit` rows before sample id `before` (None: from the end), returned in id order
+    /// (for paging up and for jumping to the last page).
     pub fn list_page_before(
         &self,
         filter: &Filter,
-        before: i64,
+        before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<SampleRow>> {
-        let mut rows = self.page(filter, Some(before), limit, false)?;
+        let mut rows = self.page(filter, before, limit, false)?;
         rows.reverse();
         Ok(rows)
     }
 
+    /// Without narrowing filters the table is walked in rowid order (`NOT INDEXED`): the planner
+    /// would otherwise pick a (dataset, status, id) index and sort a million ids to find the
+    /// last page.
     fn page(
         &self,
         filter: &Filter,
@@ -134,6 +138,12 @@ impl Store {
         limit: usize,
         forward: bool,
     ) -> Result<Vec<SampleRow>> {
+        let plain = filter.kinds.is_empty()
+            && filter.statuses.is_empty()
+            && filter.verdicts.is_empty()
+            && filter.tags.is_empty()
+            && filter.aspects.is_empty()
+            && !filter.near_duplicates;
         let (mut clause, mut params) = filter.sql();
         if let Some(k) = key {
             params.push(Value::Integer(k));
@@ -145,8 +155,9 @@ impl Store {
         }
         params.push(Value::Integer(limit as i64));
         let sql = format!(
-            "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview FROM samples s
+            "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview FROM samples s {}
              WHERE {clause} ORDER BY s.id {} LIMIT ?{}",
+            if plain { "NOT INDEXED" } else { "" },
             if forward { "ASC" } else { "DESC" },
             params.len()
         );

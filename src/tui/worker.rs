@@ -249,10 +249,10 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             limit,
         } => {
             let rows = match at {
-                PageAt::Start => store.rows_after(&filter, None, limit)?,
-                PageAt::End => store.rows_before(&filter, None, limit)?,
-                PageAt::After(id) => store.rows_after(&filter, Some(id), limit)?,
-                PageAt::Before(id) => store.rows_before(&filter, Some(id), limit)?,
+                PageAt::Start => store.list_page(&filter, None, limit)?,
+                PageAt::End => store.list_page_before(&filter, None, limit)?,
+                PageAt::After(id) => store.list_page(&filter, Some(id), limit)?,
+                PageAt::Before(id) => store.list_page_before(&filter, Some(id), limit)?,
                 PageAt::Around(id) => {
                     store.rows_around(&filter, id, limit / 2, limit - limit / 2)?
                 }

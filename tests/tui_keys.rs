@@ -305,3 +305,30 @@ fn two_reviewers_on_one_database_lose_no_writes() {
     }
     assert_eq!(n, 10);
 }
+
+#[test]
+fn stats_show_diversity_and_generation_jobs() {
+    let (_d, mut h) = harness(12, 160, 48);
+    let (job, _) = h
+        .store
+        .open_job("questions:税务", "questions", None, &serde_json::json!({}))
+        .unwrap();
+    let items: Vec<(String, serde_json::Value)> = (0..3)
+        .map(|i| (format!("item{i}"), serde_json::json!({})))
+        .collect();
+    h.store.add_job_items(job.id, &items).unwrap();
+    h.store
+        .finish_job_item(job.id, "item0", Ok(&serde_json::json!("q")))
+        .unwrap();
+    h.store
+        .finish_job_item(job.id, "item1", Err("HTTP 500 after 3 tries"))
+        .unwrap();
+    h.keys("S");
+    let f = h.frame();
+    assert!(f.contains("diversity") && f.contains("aspects"), "{f}");
+    assert!(
+        f.contains(&format!("#{} questions", job.id))
+            && f.contains("done 1 · failed 1 · pending 1"),
+        "{f}"
+    );
+}

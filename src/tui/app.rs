@@ -8,9 +8,8 @@ use super::keymap::{Key, Keymap, Mode};
 use super::list::ListBuf;
 use super::search::Search;
 use super::theme::Theme;
-use super::worker::{Detail, PageAt, Reply, Request};
+use super::worker::{Detail, PageAt, Reply, Request, StatsPanel};
 use crate::audit::AuditStatus;
-use crate::audit::agreement::Agreement;
 use crate::llm::{ChatMessage, ChatRequest, ChatResponse, Llm};
 use crate::model::{Content, Decision, ReviewStatus};
 use crate::store::{DatasetInfo, Filter, SampleRow, Stats};
@@ -96,7 +95,7 @@ pub struct App {
     pub search: Search,
     pub audit: Option<(AuditStatus, Vec<SampleRow>)>,
     pub audit_cursor: usize,
-    pub stats: Option<(Option<Stats>, Vec<Agreement>)>,
+    pub stats: Option<StatsPanel>,
     pub summary: Option<Stats>,
     pub undo: VecDeque<i64>,
     /// Decisions committed in this session (shown; only counted after the commit).

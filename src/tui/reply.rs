@@ -123,7 +123,7 @@ impl App {
                 self.audit_cursor = self.audit_cursor.min(rows.len().saturating_sub(1));
                 self.audit = Some((*status, rows));
             }
-            Reply::Stats { stats, agreement } => self.stats = Some((stats, agreement)),
+            Reply::Stats(panel) => self.stats = Some(*panel),
             Reply::SearchLoaded { seq, count } => {
                 if seq == self.search.seq {
                     self.search.loading = false;

@@ -99,6 +99,18 @@ impl Request {
     }
 }
 
+/// Generation jobs the stats screen lists, newest first.
+const JOBS_SHOWN: usize = 8;
+
+/// What the stats screen shows: counts, reviewer agreement, diversity and generation jobs.
+#[derive(Debug, Clone, Default)]
+pub struct StatsPanel {
+    pub stats: Option<Stats>,
+    pub agreement: Vec<Agreement>,
+    pub diversity: Option<crate::text::diversity::Diversity>,
+    pub jobs: Vec<crate::store::JobInfo>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Reply {
     Datasets(Vec<DatasetInfo>),
@@ -131,10 +143,7 @@ pub enum Reply {
         status: Box<AuditStatus>,
         rows: Vec<SampleRow>,
     },
-    Stats {
-        stats: Option<Stats>,
-        agreement: Vec<Agreement>,
-    },
+    Stats(Box<StatsPanel>),
     SearchLoaded {
         seq: u64,
         count: u64,
@@ -321,10 +330,12 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                 rows: store.rows_by_ids(&ids)?,
             }
         }
-        Request::Stats { dataset_id } => Reply::Stats {
+        Request::Stats { dataset_id } => Reply::Stats(Box::new(StatsPanel {
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
             agreement: audit::agreement::agreements(&store.standing_decisions(dataset_id)?),
-        },
+            diversity: Some(crate::text::diversity::for_dataset(store, dataset_id)?),
+            jobs: store.jobs()?.into_iter().take(JOBS_SHOWN).collect(),
+        })),
         Request::SearchIndex {
             seq,
             filter,

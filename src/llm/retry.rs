@@ -29,9 +29,16 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || (500..600).contains(&status)
 }
 
-/// The wait a server asked for, from `retry-after-ms` (milliseconds) or `Retry-After` (seconds;
-/// the HTTP-date form is not understood and falls back to backoff).
+/// The wait a server asked for, from `retry-after-ms` (milliseconds) or `Retry-After` (seconds,
+/// or an HTTP date such as `Wed, 21 Oct 2026 07:28:00 GMT`, measured from now).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, time::OffsetDateTime::now_utc())
+}
+
+fn retry_after_at(
+    headers: &reqwest::header::HeaderMap,
+    now: time::OffsetDateTime,
+) -> Option<Duration> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -41,8 +48,15 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
     }
-    let secs = get("retry-after")?.parse::<f64>().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    let value = get("retry-after")?;
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    // HTTP-date (IMF-fixdate) is RFC 2822 with the obsolete "GMT" zone, which `time` accepts. A
+    // date already past means "now".
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
 
 impl RetryPolicy {
@@ -64,6 +78,24 @@ impl RetryPolicy {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_takes_an_http_date() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Sat, 21 Nov 2026 07:28:30 GMT"),
+        );
+        let now = time::macros::datetime!(2026-11-21 07:28:00 UTC);
+        assert_eq!(
+            super::retry_after_at(&h, now),
+            Some(Duration::from_secs(30))
+        );
+        let later = time::macros::datetime!(2026-11-21 08:00:00 UTC);
+        assert_eq!(super::retry_after_at(&h, later), Some(Duration::ZERO));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(super::retry_after_at(&h, now), None);
+    }
+
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -95,7 +127,11 @@ mod tests {
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a past date: retry now"
+        );
     }
 
     #[test]

@@ -127,8 +127,8 @@ impl OpenAiClient {
         };
         let start = {
             let mut next = slot.lock().await;
-            let start = (*next).max(Instant::now());
-            *next = start + Duration::from_secs_f64(60.0 / f64::from(rpm.max(1)));
+            let (start, following) = pace_slot(*next, Instant::now(), rpm);
+            *next = following;
             start
         };
         tokio::time::sleep_until(start).await;
@@ -398,5 +398,37 @@ impl Llm for OpenAiClient {
         on_token: Option<TokenSink<'a>>,
     ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat_with_retries(req, on_token))
+    }
+}
+
+/// With `rpm` requests a minute, a request arriving at `now` when the next free slot is `next`
+/// starts at the later of the two; the slot after it is one interval on.
+fn pace_slot(next: Instant, now: Instant, rpm: u32) -> (Instant, Instant) {
+    let start = next.max(now);
+    (
+        start,
+        start + Duration::from_secs_f64(60.0 / f64::from(rpm.max(1))),
+    )
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_spaced_by_the_rate() {
+        let t0 = Instant::now();
+        // 120 a minute: one every 500 ms. Three requests at once go out at 0, 0.5 and 1.0 s.
+        let mut next = t0;
+        let mut starts = Vec::new();
+        for _ in 0..3 {
+            let (start, following) = pace_slot(next, t0, 120);
+            starts.push(start - t0);
+            next = following;
+        }
+        assert_eq!(starts, [0, 500, 1000].map(Duration::from_millis).to_vec());
+        // A request after a quiet spell goes at once; the slot is not banked.
+        let late = t0 + Duration::from_secs(10);
+        assert_eq!(pace_slot(next, late, 120).0, late);
     }
 }

@@ -218,3 +218,49 @@ fn two_connections_write_at_once_without_loss() {
     };
     assert_eq!(store.count(&f).unwrap(), 200);
 }
+
+#[test]
+fn a_batch_commits_sample_verdicts_and_revisions_together_or_not_at_all() {
+    let mut store = Store::open_in_memory().unwrap();
+    let ds = store.ensure_dataset("cot").unwrap();
+    let verdict = |passed| NewVerdict {
+        verifier: "golden_match".into(),
+        model: None,
+        passed,
+        score: None,
+        rationale: String::new(),
+        first_wrong_step: None,
+    };
+    let mut repaired = qa("1+1?", "2", 1).content;
+    repaired.turns[1].content = "二".into();
+    let write = |store: &mut Store, commit: bool| {
+        let mut batch = store.import_batch(ds, "gen:cot").unwrap();
+        let InsertOutcome::Inserted(id) = batch
+            .insert(&ImportRecord::new(qa("1+1?", "3", 1)).unwrap())
+            .unwrap()
+        else {
+            panic!("duplicate")
+        };
+        let rev1 = batch.last_revision_id();
+        batch.add_verdict(rev1, &verdict(false)).unwrap();
+        let rev2 = batch.add_revision(id, &repaired, "gen:cot-search").unwrap();
+        batch.add_verdict(rev2, &verdict(true)).unwrap();
+        // A later sample in the same batch still gets fresh ids.
+        batch
+            .insert(&ImportRecord::new(qa("2+2?", "4", 2)).unwrap())
+            .unwrap();
+        if commit {
+            batch.commit().unwrap();
+        }
+        id
+    };
+    write(&mut store, false); // dropped: as if killed before the commit
+    assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 0);
+    let id = write(&mut store, true);
+    let s = store.sample(id).unwrap();
+    assert_eq!((s.head.number, s.verdict), (2, VerdictSummary::Pass));
+    let revs = store.revisions(id).unwrap();
+    assert_eq!(store.verdicts(revs[0].id).unwrap().len(), 1);
+    assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 2);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}

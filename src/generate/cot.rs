@@ -12,7 +12,7 @@ use super::search::{self, Limits, Oracle, Tree};
 use super::steps::{number_steps, split_steps};
 use super::{Ctx, ask, job_key, prompts};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{Filter, JobItem, NewVerdict, Store};
+use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, NewVerdict, Store, StoreError};
 use crate::verify::golden::answers_match;
 use crate::verify::judge::{self, boolish, numberish};
 use serde::{Deserialize, Serialize};
@@ -352,18 +352,23 @@ fn commit(
         },
         meta,
     };
-    let ids = job::store_samples(store, out_id, "gen:cot", vec![sample])?;
-    let Some(&id) = ids.first() else {
+    // The sample, its verdicts and the repaired revision are one transaction: a kill leaves
+    // all of them or none, and a rerun (answered from the cache) finds either nothing or a
+    // duplicate.
+    let record = ImportRecord::new(sample)
+        .map_err(|e| StoreError::Invalid(format!("cannot serialise a generated sample: {e}")))?;
+    let mut batch = store.import_batch(out_id, "gen:cot")?;
+    let InsertOutcome::Inserted(id) = batch.insert(&record)? else {
         // Stored by a run that was killed before it marked the item done.
         return Ok(json!({ "samples": [], "note": "already stored" }));
     };
-    let rev1 = store.sample(id)?.head.id;
+    let rev1 = batch.last_revision_id();
     let verifier = if golden.is_some() {
         "golden_match"
     } else {
         "self_consistency"
     };
-    store.add_verdict(
+    batch.add_verdict(
         rev1,
         &NewVerdict {
             verifier: verifier.into(),
@@ -379,16 +384,16 @@ fn commit(
         },
     )?;
     if let Some(j) = &o.judge {
-        store.add_verdict(rev1, j)?;
+        batch.add_verdict(rev1, j)?;
     }
     if !o.direct_ok {
-        let rev2 = store.add_revision(
+        let rev2 = batch.add_revision(
             id,
             &solution_content(q, golden, &o.solution),
             "gen:cot-search",
         )?;
-        store.add_verdict(
-            rev2.id,
+        batch.add_verdict(
+            rev2,
             &NewVerdict {
                 verifier: verifier.into(),
                 model: None,
@@ -403,5 +408,6 @@ fn commit(
             },
         )?;
     }
+    batch.commit()?;
     Ok(json!({ "samples": [id], "solved": o.solved, "direct_ok": o.direct_ok }))
 }

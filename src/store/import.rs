@@ -5,8 +5,10 @@
 //! whose content is already in the dataset are skipped: that is what makes re-importing a file,
 //! or resuming a killed import, a no-op.
 
-use super::{Result, Store, StoreError, now};
-use crate::model::{NewSample, Source};
+use super::reviews::insert_verdict;
+use super::samples::insert_revision;
+use super::{NewVerdict, Result, Store, StoreError, now};
+use crate::model::{Content, NewSample, Source};
 use rusqlite::{Transaction, TransactionBehavior, params};
 
 /// What happened to one record.
@@ -143,6 +145,38 @@ impl ImportBatch<'_> {
         self.next_sample += 1;
         self.next_revision += 1;
         Ok(InsertOutcome::Inserted(sample_id))
+    }
+
+    /// The head revision of the sample inserted last (its first revision).
+    pub fn last_revision_id(&self) -> i64 {
+        self.next_revision - 1
+    }
+
+    /// Records a verdict in this batch's transaction, so that a sample and its verdicts are
+    /// committed together or not at all.
+    pub fn add_verdict(&mut self, revision_id: i64, v: &NewVerdict) -> Result<i64> {
+        insert_verdict(&self.tx, revision_id, v, &self.created_at)
+    }
+
+    /// Adds a revision (e.g. a repaired CoT) in this batch's transaction; returns its id.
+    pub fn add_revision(&mut self, sample_id: i64, content: &Content, author: &str) -> Result<i64> {
+        let json = serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
+            table: "revisions",
+            column: "content",
+            id: sample_id,
+            source: e,
+        })?;
+        let (id, _) = insert_revision(
+            &self.tx,
+            sample_id,
+            &json,
+            &content.preview(),
+            author,
+            &self.created_at,
+        )?;
+        // The batch assigns revision ids itself: continue after this one.
+        self.next_revision = self.next_revision.max(id + 1);
+        Ok(id)
     }
 
     /// Records a finished import of `path` (shown by `assay stats`).

@@ -143,28 +143,14 @@ impl Store {
         })?;
         let created_at = now();
         let (id, number) = self.write(|tx| {
-            let number: i64 = tx
-                .query_row(
-                    "SELECT max(number) FROM revisions WHERE sample_id = ?1",
-                    [sample_id],
-                    |r| r.get::<_, Option<i64>>(0),
-                )
-                .optional()?
-                .flatten()
-                .ok_or_else(|| StoreError::not_found(format!("sample {sample_id}")))?
-                + 1;
-            tx.execute(
-                "INSERT INTO revisions (sample_id, number, content, author, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![sample_id, number, json, author, created_at],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2
-                 WHERE id = ?3",
-                params![id, content.preview(), sample_id],
-            )?;
-            Ok((id, number))
+            insert_revision(
+                tx,
+                sample_id,
+                &json,
+                &content.preview(),
+                author,
+                &created_at,
+            )
         })?;
         Ok(Revision {
             id,
@@ -175,4 +161,37 @@ impl Store {
             created_at,
         })
     }
+}
+
+/// Adds a revision inside `tx` and makes it the sample's head (its verdict summary resets:
+/// verdicts belong to the revision they judged). Returns the revision's id and number.
+pub(crate) fn insert_revision(
+    tx: &rusqlite::Transaction<'_>,
+    sample_id: i64,
+    content_json: &str,
+    preview: &str,
+    author: &str,
+    created_at: &str,
+) -> Result<(i64, i64)> {
+    let number: i64 = tx
+        .query_row(
+            "SELECT max(number) FROM revisions WHERE sample_id = ?1",
+            [sample_id],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten()
+        .ok_or_else(|| StoreError::not_found(format!("sample {sample_id}")))?
+        + 1;
+    tx.execute(
+        "INSERT INTO revisions (sample_id, number, content, author, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sample_id, number, content_json, author, created_at],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2 WHERE id = ?3",
+        params![id, preview, sample_id],
+    )?;
+    Ok((id, number))
 }

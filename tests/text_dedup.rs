@@ -231,9 +231,21 @@ fn dedup_marks_clusters_in_the_store_and_never_deletes() {
         threshold: 0.8,
         ngram: 3,
         threads: Some(2),
+        keep_one: true,
     };
     assay::cli::dedup::run(&global, args).unwrap();
     assert_eq!(store.count(&marked).unwrap(), 3);
+    // --keep-one: the cluster's first sample stays, the two others are rejected as decisions
+    // with a reason, and nothing is deleted.
+    let mut rejected = marked.clone();
+    rejected.statuses = vec![assay::model::ReviewStatus::Rejected];
+    assert_eq!(store.count(&rejected).unwrap(), 2);
+    let extra = clusters[1].0;
+    let reviews = store.reviews(extra).unwrap();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].reviewer, "tester");
+    assert_eq!(reviews[0].reason, format!("near-duplicate of #{first}"));
+    assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 23);
     let stats = assay::cli::stats::Args {
         dataset: Some("qa".into()),
     };

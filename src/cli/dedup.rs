@@ -20,6 +20,10 @@ pub struct Args {
     /// Fingerprinting threads (default: the number of cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Keep one sample per cluster: record a reject decision (by --reviewer, reason
+    /// "near-duplicate of #N") on every other member. Undo works as for any decision.
+    #[arg(long)]
+    pub keep_one: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
@@ -54,6 +58,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             c.empty,
             started.elapsed().as_secs_f64()
         );
+        if args.keep_one {
+            let n = store.reject_cluster_extras(id, &global.reviewer)?;
+            println!("{name:?}: kept one per cluster, {n} near-duplicates rejected");
+        }
     }
     Ok(())
 }

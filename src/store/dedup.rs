@@ -1,7 +1,7 @@
 //! SQL for text processing: streaming head contents, marking duplicate clusters, and the group
 //! counts behind diversity statistics.
 
-use super::{Result, Store};
+use super::{Result, Store, now};
 use rusqlite::params;
 use std::collections::BTreeMap;
 
@@ -42,6 +42,31 @@ impl Store {
 
     /// Replaces the dataset's duplicate clusters: `(sample_id, cluster_id)` pairs; every other
     /// sample of the dataset is cleared. Nothing is deleted.
+    /// Keeps one sample per near-duplicate cluster (its first, whose id names the cluster) and
+    /// records a reject decision by `reviewer` on every other member not rejected yet, in one
+    /// transaction. Decisions, not deletions: each can be undone like any other. Returns how many.
+    pub fn reject_cluster_extras(&mut self, dataset_id: i64, reviewer: &str) -> Result<u64> {
+        let t = now();
+        self.write(|tx| {
+            let extras = "dataset_id = ?1 AND dup_cluster IS NOT NULL AND id != dup_cluster
+                          AND status != 'rejected'";
+            let n = tx.execute(
+                &format!(
+                    "INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason, created_at)
+                     SELECT id, head_revision_id, ?2, 'reject',
+                            'near-duplicate of #' || dup_cluster, ?3
+                     FROM samples WHERE {extras}"
+                ),
+                params![dataset_id, reviewer, t],
+            )?;
+            tx.execute(
+                &format!("UPDATE samples SET status = 'rejected' WHERE {extras}"),
+                params![dataset_id],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
     pub fn set_dup_clusters(&mut self, dataset_id: i64, members: &[(i64, i64)]) -> Result<()> {
         self.write(|tx| {
             tx.execute(

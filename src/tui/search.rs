@@ -12,7 +12,7 @@ use nucleo::{Config, Nucleo};
 use std::sync::Arc;
 
 /// The filter keys the query syntax knows, for errors and the help.
-pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset";
+pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup";
 
 /// Splits a query into its filter and its fuzzy text. `default_dataset` applies unless the
 /// query names one. Errors name the bad token and what would be valid.
@@ -53,6 +53,8 @@ pub fn parse_query(
                 })?),
                 "aspect" => filter.aspects.push(v.to_string()),
                 "tag" => filter.tags.push(v.to_string()),
+                // Near-duplicate clusters marked by `assay dedup`.
+                "dup" => filter.near_duplicates = matches!(v, "yes" | "true" | "1"),
                 "dataset" => {
                     let d = datasets.iter().find(|d| d.name == v).ok_or_else(|| {
                         format!(

@@ -45,7 +45,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     if mode == Mode::Search {
         lines.push(Line::from(Span::styled(
-            "query: status:unreviewed kind:cot verdict:fail,mixed tag:T aspect:A dataset:D text",
+            "query: status:unreviewed kind:cot verdict:fail,mixed tag:T aspect:A dataset:D dup:yes text",
             t.muted,
         )));
     }

@@ -22,7 +22,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Some(e) => Span::styled(safe_line(e), t.error),
         None => Span::styled(
             format!(
-                "{} matches{}{} · filters: status: verdict: kind: aspect: tag: dataset:",
+                "{} matches{}{} · filters: status: verdict: kind: aspect: tag: dataset: dup:",
                 s.matched(),
                 if s.loading { " (indexing…)" } else { "" },
                 if s.running { " (matching…)" } else { "" },

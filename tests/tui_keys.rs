@@ -341,3 +341,66 @@ fn the_query_syntax_filters_to_near_duplicate_clusters() {
     let (plain, _) = assay::tui::search::parse_query("税", &[], Some(1)).unwrap();
     assert!(!plain.near_duplicates);
 }
+
+#[test]
+fn review_shows_the_stored_cot_search_tree() {
+    let (_d, mut h) = harness(5, 160, 48);
+    let ds = h.store.dataset_id("税务问答").unwrap().unwrap();
+    let node = |id: usize,
+                parent: Option<usize>,
+                step: &str,
+                children: Vec<usize>,
+                correct: Option<bool>| {
+        serde_json::json!({"id": id, "parent": parent, "step": step, "children": children,
+            "visits": 2, "value": 1.0, "score": 0.9, "terminal": correct.is_some(), "correct": correct})
+    };
+    let tree = serde_json::json!({
+        "prefix": ["1. 单价是 12 元。"],
+        "nodes": [
+            node(0, None, "", vec![1, 2], None),
+            node(1, Some(0), "2. 总价 = 12 × 3 = 38 元。", vec![], Some(false)),
+            node(2, Some(0), "2. 总价 = 12 × 3 = 36 元。", vec![], Some(true)),
+        ],
+        "calls": 7,
+        "solved": 2,
+    });
+    let mut meta = assay::model::SampleMeta::default();
+    meta.extra
+        .insert("cot".into(), serde_json::json!({ "tree": tree }));
+    let sample = assay::model::NewSample {
+        kind: assay::model::SampleKind::Cot,
+        content: assay::model::Content {
+            turns: vec![
+                assay::model::Turn::user("三本书每本 12 元，一共多少钱？"),
+                assay::model::Turn::assistant("36")
+                    .with_reasoning("1. 单价是 12 元。2. 总价是 36 元。"),
+            ],
+            ..Default::default()
+        },
+        source: assay::model::Source::Generated {
+            generator: "cot".into(),
+            model: "test".into(),
+            prompt: "cot".into(),
+        },
+        meta,
+    };
+    let mut batch = h.store.import_batch(ds, "gen:cot").unwrap();
+    batch
+        .insert(&assay::store::ImportRecord::new(sample).unwrap())
+        .unwrap();
+    batch.commit().unwrap();
+    h.keys("D G enter");
+    let f = h.frame();
+    assert!(
+        f.contains("search tree: 3 nodes, 7 model calls, solved"),
+        "{f}"
+    );
+    assert!(
+        f.contains("✓ [0.90, 2 visits] 2. 总价 = 12 × 3 = 36 元。"),
+        "{f}"
+    );
+    assert!(
+        f.contains("✗ [0.90, 2 visits] 2. 总价 = 12 × 3 = 38 元。"),
+        "{f}"
+    );
+}

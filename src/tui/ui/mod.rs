@@ -4,6 +4,7 @@
 
 mod audit;
 mod common;
+mod cot_tree;
 mod editor;
 mod help;
 mod list;

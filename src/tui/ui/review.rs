@@ -36,7 +36,8 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     );
     let inner = frame(&title, left, buf, t.border_focus, t.title);
     let wrong = first_wrong_step(&d.verdicts);
-    let lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
+    let mut lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
+    lines.extend(super::cot_tree::lines(&r.meta.extra, t));
     let max_skip = lines.len().saturating_sub(inner.height as usize);
     draw_lines(&lines, (app.scroll as usize).min(max_skip), inner, buf);
 

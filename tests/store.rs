@@ -264,3 +264,62 @@ fn a_batch_commits_sample_verdicts_and_revisions_together_or_not_at_all() {
     assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 2);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+/// `insert_many` goes in multi-row statements; a chunk mixing new records, records already
+/// stored and a repeat within the chunk must link every new sample to its own revision.
+#[test]
+fn insert_many_mixes_new_and_duplicate_records_and_links_revisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    // Every third of 0..40 is stored first.
+    let ds = store.ensure_dataset("d").unwrap();
+    let rec =
+        |i: u64| ImportRecord::new(qa(&format!("问题 {i}?"), &format!("答案 {i}"), i + 1)).unwrap();
+    let mut batch = store.import_batch(ds, "import").unwrap();
+    for i in (0..100).step_by(3) {
+        batch.insert(&rec(i)).unwrap();
+    }
+    batch.commit().unwrap();
+
+    // 100 records plus a repeat of record 7: several full 32-row statements and a tail.
+    let mut recs: Vec<ImportRecord> = (0..100).map(rec).collect();
+    recs.insert(10, rec(7));
+    let mut batch = store.import_batch(ds, "import").unwrap();
+    let mut out = Vec::new();
+    batch.insert_many(&recs, &mut out).unwrap();
+    batch.commit().unwrap();
+    assert_eq!(out.len(), recs.len());
+    let inserted: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Inserted(id) => Some(*id),
+            InsertOutcome::Duplicate => None,
+        })
+        .collect();
+    // 34 were there before, and the repeat of 7 is a duplicate of the first 7 of this chunk.
+    assert_eq!(inserted.len(), 100 - 34);
+    assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 100);
+    for (rec, o) in recs.iter().zip(&out) {
+        if let InsertOutcome::Inserted(id) = o {
+            let s = store.sample(*id).unwrap();
+            assert_eq!(s.head.content, rec.sample.content, "sample {id}");
+            assert_eq!(s.head.number, 1);
+            assert_eq!(s.meta.tags, vec!["t1".to_string()]);
+        }
+    }
+    // Foreign keys are enforced again once the batch is over, and the file is sound.
+    let fk: i64 = store
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    let dangling: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}

@@ -192,39 +192,19 @@ pub fn import_file(
         Ok(rejects)
     });
 
-    let mut counts = Counts::default();
-    let mut format = None;
-    let mut failure = None;
-    let mut since_commit = 0u64;
-    let mut batch = store.import_batch(dataset_id, "import")?;
-    for msg in rx {
-        match msg {
-            Msg::Records(recs) => {
-                for rec in &recs {
-                    match batch.insert(rec)? {
-                        InsertOutcome::Inserted(_) => counts.imported += 1,
-                        InsertOutcome::Duplicate => counts.duplicates += 1,
-                    }
-                }
-                since_commit += recs.len() as u64;
-                if since_commit >= COMMIT_EVERY {
-                    batch.commit()?;
-                    batch = store.import_batch(dataset_id, "import")?;
-                    since_commit = 0;
-                }
-            }
-            Msg::Done(f) => format = f,
-            Msg::Failed(e) => failure = Some(e),
-        }
-    }
+    // The copy from the WAL into the database runs beside the inserts rather than after them.
+    let checkpoints = store.background_checkpoints()?;
+    let stored = store_records(store, dataset_id, rx, &checkpoints);
+    checkpoints.finish();
+    store.foreground_checkpoints()?;
+    let (counts, format, failure) = stored?;
+    let mut counts = counts;
     let rejects = parser
         .join()
         .map_err(|_| anyhow::anyhow!("the parser thread panicked"))??;
     counts.rejected = rejects.count;
     let rejects_path = rejects.finish().context("writing the rejects file")?;
     if let Some(e) = failure {
-        // Keep what was read before the failure; rerunning skips it.
-        batch.commit()?;
         if let Some(b) = bar {
             b.abandon();
         }
@@ -235,6 +215,7 @@ pub fn import_file(
         )));
     }
     let label = format.map_or("unknown", |f| f.as_str());
+    let batch = store.import_batch(dataset_id, "import")?;
     batch.record_import(
         &path.display().to_string(),
         label,
@@ -245,6 +226,49 @@ pub fn import_file(
         b.finish_and_clear();
     }
     Ok((counts, format, rejects_path))
+}
+
+/// Inserts what the parser sends, committing every [`COMMIT_EVERY`] records and at the end
+/// (also when the parser failed: what was read before the failure stays, and rerunning skips
+/// it). Returns the counts, the format and the parser's failure.
+fn store_records(
+    store: &mut Store,
+    dataset_id: i64,
+    rx: mpsc::Receiver<Msg>,
+    checkpoints: &crate::store::Checkpointer,
+) -> anyhow::Result<(Counts, Option<Format>, Option<anyhow::Error>)> {
+    let mut counts = Counts::default();
+    let mut format = None;
+    let mut failure = None;
+    let mut since_commit = 0u64;
+    let mut outcomes = Vec::with_capacity(CHUNK);
+    let mut batch = store.import_batch(dataset_id, "import")?;
+    for msg in rx {
+        match msg {
+            Msg::Records(recs) => {
+                outcomes.clear();
+                batch.insert_many(&recs, &mut outcomes)?;
+                for outcome in &outcomes {
+                    match outcome {
+                        InsertOutcome::Inserted(_) => counts.imported += 1,
+                        InsertOutcome::Duplicate => counts.duplicates += 1,
+                    }
+                }
+                since_commit += recs.len() as u64;
+                if since_commit >= COMMIT_EVERY {
+                    batch.commit()?;
+                    checkpoints.committed();
+                    batch = store.import_batch(dataset_id, "import")?;
+                    since_commit = 0;
+                }
+            }
+            Msg::Done(f) => format = f,
+            Msg::Failed(e) => failure = Some(e),
+        }
+    }
+    batch.commit()?;
+    checkpoints.committed();
+    Ok((counts, format, failure))
 }
 
 fn progress(size: u64) -> Option<indicatif::ProgressBar> {

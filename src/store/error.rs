@@ -24,6 +24,8 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("the bulk insert was already committed (a bug in assay: please report it)")]
+    BatchEnded,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod browse;
+mod checkpoint;
 mod datasets;
 mod dedup;
 mod error;
@@ -18,6 +19,7 @@ mod schema;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};
+pub use checkpoint::Checkpointer;
 pub use datasets::DatasetInfo;
 pub use dedup::{DupCounts, Grouping};
 pub use error::StoreError;

@@ -323,3 +323,42 @@ fn insert_many_mixes_new_and_duplicate_records_and_links_revisions() {
     assert_eq!(dangling, 0);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+/// The two-thread scan sees the same samples, in the same order, as the one-thread scan, and an
+/// error from the consumer stops it and comes back.
+#[test]
+fn pipelined_scan_matches_the_plain_scan_and_stops_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let (ds, _) = fill(&mut store, "d", 1000);
+    let filter = Filter::dataset(ds);
+    let mut plain = Vec::new();
+    store
+        .for_each_sample(&filter, |s| {
+            plain.push(s);
+            Ok(())
+        })
+        .unwrap();
+    let mut piped = Vec::new();
+    let n = store
+        .for_each_sample_pipelined(&filter, |s| {
+            piped.push(s);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 1000);
+    assert_eq!(plain, piped);
+
+    let mut seen = 0;
+    let err = store
+        .for_each_sample_pipelined(&filter, |_| {
+            seen += 1;
+            if seen == 300 {
+                anyhow::bail!("disk full at sample 300");
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(seen, 300);
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

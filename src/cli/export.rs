@@ -134,7 +134,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         Target::Llamafactory => {
             let mut w = LlamaFactory::create(out, args.dataset.as_deref().unwrap_or("assay"))
                 .with_context(|| format!("cannot create {}", out.display()))?;
-            store.for_each_sample(&filter, |s| {
+            store.for_each_sample_pipelined(&filter, |s| {
                 w.write(&view(&s))?;
                 Ok(())
             })?;
@@ -150,7 +150,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             w.facts.filter = describe(&args);
             w.facts.review = store.stats(filter.dataset_id)?;
             w.facts.audit = audit.lines.clone();
-            store.for_each_sample(&filter, |s| {
+            store.for_each_sample_pipelined(&filter, |s| {
                 w.write(&view(&s), &s.source)?;
                 Ok(())
             })?;
@@ -168,7 +168,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let mut w =
                 SampleWriter::new(BufWriter::new(file), format, container, Tags::default())?;
-            store.for_each_sample(&filter, |s| {
+            store.for_each_sample_pipelined(&filter, |s| {
                 w.write(&view(&s))?;
                 Ok(())
             })?;

@@ -12,6 +12,7 @@ mod dedup;
 mod error;
 mod import;
 mod jobs;
+mod pipelined;
 mod query;
 mod reviews;
 mod samples;

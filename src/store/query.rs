@@ -38,7 +38,7 @@ impl Filter {
     /// `scan`: walk samples in id order instead of through the dataset indexes. A whole-dataset
     /// read ordered by id would otherwise go through a dataset index and then sort every row
     /// (contents included) in memory, about 1 GB for a million samples.
-    fn sql_with(&self, scan: bool) -> (String, Vec<Value>) {
+    pub(crate) fn sql_with(&self, scan: bool) -> (String, Vec<Value>) {
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<Value> = Vec::new();
         if let Some(id) = self.dataset_id {

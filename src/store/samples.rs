@@ -28,51 +28,95 @@ pub(crate) const SAMPLE_COLUMNS: &str = "s.id, s.dataset_id, s.kind, s.source, s
     r.id, r.number, r.content, r.author, r.created_at";
 
 pub(crate) fn sample_from_row(row: &Row<'_>) -> Result<SampleRecord> {
-    let id: i64 = row.get(0)?;
-    let kind: String = row.get(2)?;
-    let source: String = row.get(3)?;
-    let label: Option<String> = row.get(6)?;
-    let meta_json: String = row.get(7)?;
-    let status: String = row.get(8)?;
-    let verdict: String = row.get(9)?;
-    let content: String = row.get(13)?;
-    let stored: StoredMeta = serde_json::from_str(&meta_json).map_err(|e| StoreError::Corrupt {
-        table: "samples",
-        column: "meta",
-        id,
-        source: e,
-    })?;
-    let content: Content = serde_json::from_str(&content).map_err(|e| StoreError::Corrupt {
-        table: "revisions",
-        column: "content",
-        id,
-        source: e,
-    })?;
-    Ok(SampleRecord {
-        id,
-        dataset_id: row.get(1)?,
-        kind: SampleKind::parse(&kind)
-            .ok_or_else(|| StoreError::Invalid(format!("sample {id}: unknown kind {kind:?}")))?,
-        source: parse_source(&source, id)?,
-        meta: SampleMeta {
+    RawSample::read(row)?.parse()
+}
+
+/// One row of [`SAMPLE_COLUMNS`] as SQLite gave it, before the JSON columns are parsed: reading
+/// it and parsing it can then run on different threads.
+pub(crate) struct RawSample {
+    id: i64,
+    dataset_id: i64,
+    kind: String,
+    source: String,
+    aspect: Option<String>,
+    topic: Option<String>,
+    label: Option<String>,
+    meta: String,
+    status: String,
+    verdict: String,
+    dup_cluster: Option<i64>,
+    revision_id: i64,
+    number: i64,
+    content: String,
+    author: String,
+    created_at: String,
+}
+
+impl RawSample {
+    pub(crate) fn read(row: &Row<'_>) -> Result<RawSample> {
+        Ok(RawSample {
+            id: row.get(0)?,
+            dataset_id: row.get(1)?,
+            kind: row.get(2)?,
+            source: row.get(3)?,
             aspect: row.get(4)?,
             topic: row.get(5)?,
-            label: label.as_deref().and_then(Label::parse),
-            tags: stored.tags,
-            extra: stored.extra,
-        },
-        status: ReviewStatus::parse(&status).unwrap_or(ReviewStatus::Unreviewed),
-        verdict: VerdictSummary::parse(&verdict).unwrap_or(VerdictSummary::None),
-        dup_cluster: row.get(10)?,
-        head: Revision {
-            id: row.get(11)?,
-            sample_id: id,
+            label: row.get(6)?,
+            meta: row.get(7)?,
+            status: row.get(8)?,
+            verdict: row.get(9)?,
+            dup_cluster: row.get(10)?,
+            revision_id: row.get(11)?,
             number: row.get(12)?,
-            content,
+            content: row.get(13)?,
             author: row.get(14)?,
             created_at: row.get(15)?,
-        },
-    })
+        })
+    }
+
+    pub(crate) fn parse(self) -> Result<SampleRecord> {
+        let id = self.id;
+        let stored: StoredMeta =
+            serde_json::from_str(&self.meta).map_err(|e| StoreError::Corrupt {
+                table: "samples",
+                column: "meta",
+                id,
+                source: e,
+            })?;
+        let content: Content =
+            serde_json::from_str(&self.content).map_err(|e| StoreError::Corrupt {
+                table: "revisions",
+                column: "content",
+                id,
+                source: e,
+            })?;
+        Ok(SampleRecord {
+            id,
+            dataset_id: self.dataset_id,
+            kind: SampleKind::parse(&self.kind).ok_or_else(|| {
+                StoreError::Invalid(format!("sample {id}: unknown kind {:?}", self.kind))
+            })?,
+            source: parse_source(&self.source, id)?,
+            meta: SampleMeta {
+                aspect: self.aspect,
+                topic: self.topic,
+                label: self.label.as_deref().and_then(Label::parse),
+                tags: stored.tags,
+                extra: stored.extra,
+            },
+            status: ReviewStatus::parse(&self.status).unwrap_or(ReviewStatus::Unreviewed),
+            verdict: VerdictSummary::parse(&self.verdict).unwrap_or(VerdictSummary::None),
+            dup_cluster: self.dup_cluster,
+            head: Revision {
+                id: self.revision_id,
+                sample_id: id,
+                number: self.number,
+                content,
+                author: self.author,
+                created_at: self.created_at,
+            },
+        })
+    }
 }
 
 /// The part of `samples.meta` that has no column of its own.

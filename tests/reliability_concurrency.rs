@@ -103,7 +103,7 @@ fn four_reviewers_and_a_generator_on_one_file_lose_no_write() {
                 .collect()
         })
         .collect();
-    let mut sent = vec![0usize; REVIEWERS];
+    let mut sent = [0usize; REVIEWERS];
     while sent.iter().any(|s| *s < DECISIONS) {
         for r in 0..REVIEWERS {
             let burst = rng.random_range(1..=6).min(DECISIONS - sent[r]);

@@ -204,15 +204,13 @@ fn gen_command(base_url: &str, dir: &Path, db: &Path) -> Command {
     cmd
 }
 
+/// Questions per aspect.
+type PerAspect = std::collections::BTreeMap<String, Vec<String>>;
+
 /// Per aspect, its questions; and the job's items by status.
-fn gen_state(
-    db: &Path,
-) -> (
-    std::collections::BTreeMap<String, Vec<String>>,
-    Vec<(String, String)>,
-) {
+fn gen_state(db: &Path) -> (PerAspect, Vec<(String, String)>) {
     let store = Store::open(db).unwrap();
-    let mut per = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut per = PerAspect::new();
     if let Some(id) = store.dataset_id("qs").unwrap() {
         store
             .for_each_sample(&assay::store::Filter::dataset(id), |s| {
@@ -324,7 +322,7 @@ fn generation_killed_at_random_resumes_with_no_duplicate_and_no_lost_item() {
 
 #[test]
 fn training_killed_at_random_resumes_from_its_checkpoint() {
-    let kills = rel::kills(8);
+    let kills = rel::kills(50);
     let mut rng = rel::rng("crash/train");
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("tiny");

@@ -31,6 +31,9 @@ const KINDS: [&str; 12] = [
     "502",
 ];
 
+/// What the server saw: arrival number, item (aspect), fault given, arrival time.
+type Seen = (usize, String, Option<usize>, std::time::Instant);
+
 fn aspect_of(r: &SeenRequest) -> String {
     r.last_user()
         .split("Aspect: ")
@@ -44,7 +47,8 @@ fn aspect_of(r: &SeenRequest) -> String {
 fn fault_of(n: usize) -> Option<usize> {
     let h = (n as u64 ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let h = h ^ (h >> 31);
-    (h % 5 == 0).then(|| ((h >> 8) % KINDS.len() as u64) as usize)
+    h.is_multiple_of(5)
+        .then(|| ((h >> 8) % KINDS.len() as u64) as usize)
 }
 
 fn reply(kind: Option<usize>, aspect: &str) -> Reply {
@@ -121,7 +125,7 @@ fn a_thousand_requests_with_one_in_five_faulty_lose_nothing() {
         .enable_all()
         .build()
         .unwrap();
-    let log: Arc<Mutex<Vec<(usize, String, Option<usize>, std::time::Instant)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let l2 = log.clone();
     let server = rt.block_on(TestServer::start(Duration::from_millis(5), move |r| {
         let kind = fault_of(r.n);

@@ -250,6 +250,12 @@ fn check_gen(db: &Path, finished: bool) {
     let done = items.iter().filter(|(_, s)| s == "done").count();
     // An item marked done has its samples; samples may precede their item's mark (resume
     // regenerates them from the cache, a no-op by content hash).
+    for (aspect, status) in &items {
+        assert!(
+            status != "done" || per.contains_key(aspect),
+            "item {aspect} is done but its questions are missing"
+        );
+    }
     assert!(
         per.len() >= done,
         "{} aspects stored, {done} items done",

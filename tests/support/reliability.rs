@@ -62,7 +62,10 @@ pub fn figures_file() -> PathBuf {
 pub fn figures(part: &str, line: &str) {
     let text = format!("reliability {part}: {line}");
     eprintln!("{text}");
-    // This part's line replaces the one from an earlier run; other parts' lines stay.
+    // This part's line replaces the one from an earlier run; other parts' lines stay. Tests of
+    // one binary run on parallel threads: one at a time here.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let path = figures_file();
     let own = format!("reliability {part}: ");
     let mut lines: Vec<String> = std::fs::read_to_string(&path)

@@ -111,7 +111,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         };
         let (counts, format, rejects) = import_file(&mut store, file, &dataset, opts.clone())?;
         any_rejected |= counts.rejected > 0;
-        println!(
+        // File and dataset names are untrusted text: escaped before they reach the terminal.
+        let line = format!(
             "{}: {} imported, {} duplicates, {} rejected into dataset {:?} (format {}){}",
             file.display(),
             counts.imported,
@@ -124,6 +125,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 None => String::new(),
             }
         );
+        println!("{}", crate::text::sanitize::sanitize_line(&line));
     }
     Ok(if any_rejected {
         ExitCode::from(3)

@@ -57,6 +57,10 @@ pub struct Args {
     /// Continue from the latest checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    /// Write a checkpoint every N optimiser steps (0: only when stopped by Ctrl-C), so that a
+    /// killed run can `--resume` from it.
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
     /// Train although the audit is incomplete; the reason is recorded as a waiver.
     #[arg(long, value_name = "REASON")]
     pub force: Option<String>,
@@ -124,12 +128,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         eval_fraction: args.eval_fraction,
         eval_every: args.eval_every,
         seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
         ..TrainConfig::default()
     };
     let model = LoraLlama::new(&base, config.lora.clone(), args.seed)?;
     let mut trainer = Trainer::new(model, config, examples)?;
     if args.resume
-        && let Some(dir) = Trainer::latest_checkpoint(&args.out)
+        && let Some(dir) = latest_complete_checkpoint(&args.out)
     {
         trainer.resume_from(&dir)?;
         eprintln!("resumed from {} at step {}", dir.display(), trainer.step);
@@ -150,6 +155,24 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     })?;
     eprintln!("{outcome:?}: adapter in {}", args.out.display());
     Ok(())
+}
+
+/// The newest `checkpoint-N` folder whose `trainer_state.json` reads whole. A run killed while
+/// writing a checkpoint leaves a folder without it (the state is written last), and resuming
+/// from that folder would fail: the one before it is complete.
+fn latest_complete_checkpoint(out: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(out)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n: usize = name.strip_prefix("checkpoint-")?.parse().ok()?;
+            let state = std::fs::read_to_string(e.path().join("trainer_state.json")).ok()?;
+            serde_json::from_str::<serde_json::Value>(&state).ok()?;
+            Some((n, e.path()))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, p)| p)
 }
 
 /// Base weights and the tokenizer that goes with them.

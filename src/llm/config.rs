@@ -197,7 +197,38 @@ fn read_file(path: &Path) -> Result<ConfigFile, LlmError> {
         }
     };
     // toml's error names the line, column and field.
-    toml::from_str(&text).map_err(|e| LlmError::Config(format!("{}: {e}", path.display())))
+    let file: ConfigFile =
+        toml::from_str(&text).map_err(|e| LlmError::Config(format!("{}: {e}", path.display())))?;
+    if file.profiles.values().any(|p| p.api_key.is_some()) {
+        check_private(path)?;
+    }
+    Ok(file)
+}
+
+/// A file holding a key must be readable by its owner only (as ssh insists for its keys):
+/// refused otherwise, with the fix, rather than used while the key is exposed.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), LlmError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| LlmError::Config(format!("cannot read {}: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(LlmError::Config(format!(
+            "{} holds an api_key but other users can read or change it (mode {:o}); run \
+             `chmod 600 {}`, or move the key to an environment variable named by api_key_env",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), LlmError> {
+    Ok(())
 }
 
 fn from_profile(
@@ -269,6 +300,30 @@ mod tests {
             .to_string();
         assert!(err.contains("judge"), "{err}");
         assert!(resolve_from(&path, None, &|_| None).unwrap().is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_in_a_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[profiles.x]\nbase_url = \"http://a\"\nmodel = \"m\"\napi_key = \"sk-mode\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = resolve_from(&path, Some("x"), &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("chmod 600") && err.contains("config.toml") && !err.contains("sk-mode"),
+            "{err}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ok = resolve_from(&path, Some("x"), &|_| None).unwrap().unwrap();
+        assert_eq!(ok.api_key.unwrap().expose(), "sk-mode");
     }
 
     #[test]

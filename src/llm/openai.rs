@@ -215,7 +215,7 @@ impl OpenAiClient {
                     message: format!(
                         "{} answered HTTP {status}{hint}: {}",
                         self.url(),
-                        excerpt(&text)
+                        excerpt(&self.redact(text.clone()))
                     ),
                     retryable,
                 },
@@ -232,6 +232,17 @@ impl OpenAiClient {
                 sink(&r.text);
             }
             Ok(r)
+        }
+    }
+
+    /// Hides the key in text from the server: some proxies echo the request's headers back in
+    /// their error bodies, which end up in messages, logs and job items' failure reasons.
+    fn redact(&self, text: String) -> String {
+        match &self.cfg.api_key {
+            Some(key) if !key.expose().is_empty() && text.contains(key.expose()) => {
+                text.replace(key.expose(), "***")
+            }
+            _ => text,
         }
     }
 
@@ -264,11 +275,15 @@ impl OpenAiClient {
             LlmError::BadResponse(format!(
                 "{} sent invalid JSON ({e}): {}",
                 self.url(),
-                excerpt(text)
+                excerpt(&self.redact(text.to_string()))
             ))
         })?;
         let choice = v["choices"].get(0).ok_or_else(|| {
-            LlmError::BadResponse(format!("{} sent no choices: {}", self.url(), excerpt(text)))
+            LlmError::BadResponse(format!(
+                "{} sent no choices: {}",
+                self.url(),
+                excerpt(&self.redact(text.to_string()))
+            ))
         })?;
         let content = &choice["message"]["content"];
         let text_out = match content {
@@ -314,7 +329,7 @@ impl OpenAiClient {
                     Failure::transient(LlmError::BadResponse(format!(
                         "{} streamed invalid JSON ({e}): {}",
                         self.url(),
-                        excerpt(&data)
+                        excerpt(&self.redact(data.clone()))
                     )))
                 })?;
                 if let Some(m) = v["model"].as_str() {

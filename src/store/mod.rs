@@ -78,9 +78,7 @@ impl Store {
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -16000;",
         )?;
-        schema::migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        migrate(&mut conn)?;
         Ok(Store { conn, path })
     }
 
@@ -120,4 +118,24 @@ pub fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// Brings the schema to the latest version. Two processes opening a new file at once both see
+/// version 0 and both migrate; the loser's transaction fails ("table already exists", or a busy
+/// snapshot) and rolls back. It then finds the winner's schema, or tries again: first use of a
+/// database from several processes must not fail.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let migrations = schema::migrations();
+    let mut attempt = 0u64;
+    loop {
+        let err = match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        attempt += 1;
+        if attempt >= 20 {
+            return Err(StoreError::Migration(err.to_string()));
+        }
+        std::thread::sleep(Duration::from_millis(25 * attempt));
+    }
 }

@@ -31,6 +31,15 @@ pub enum Reply {
     InvalidJson,
     /// A 200 with `"choices": []`.
     EmptyChoices,
+    /// An error status with this body (model or proxy text that ends up in messages).
+    StatusBody { code: u16, body: String },
+    /// Close the connection with a TCP reset (SO_LINGER 0) before answering.
+    Reset,
+    /// An SSE stream that sends a malformed event and then stops (plain requests: invalid JSON).
+    BrokenStream(String),
+    /// A 200 whose JSON is well formed but whose answer text is this (e.g. truncated output the
+    /// pipeline must reject, not store).
+    Garbage(String),
 }
 
 impl Reply {
@@ -53,6 +62,8 @@ pub struct SeenRequest {
     pub n: usize,
     pub body: Value,
     pub authorization: Option<String>,
+    /// When it arrived (server clock), for checking the waits between a client's retries.
+    pub at: std::time::Instant,
 }
 
 impl SeenRequest {
@@ -204,6 +215,7 @@ async fn serve(mut sock: TcpStream, s: Arc<Shared>) -> std::io::Result<()> {
             n,
             body,
             authorization,
+            at: std::time::Instant::now(),
         };
         s.seen.lock().expect("lock").push(req.clone());
         let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -314,6 +326,27 @@ async fn answer(sock: &mut TcpStream, req: &SeenRequest, reply: Reply) -> std::i
             Ok(false)
         }
         Reply::InvalidJson => send_plain(sock, 200, "", "{\"choices\": [oops").await,
+        Reply::StatusBody { code, body } => send_plain(sock, code, "", &body).await,
+        Reply::Reset => {
+            // Linger 0: close() sends RST instead of FIN, as a crashed proxy would.
+            sock.set_zero_linger()?;
+            Ok(false)
+        }
+        Reply::BrokenStream(text) if req.stream() => {
+            sock.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+            let ev = json!({"model": "test-model", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
+            sock.write_all(
+                format!("data: {ev}\n\ndata: {{\"choices\": [{{\"delta\": \n\n").as_bytes(),
+            )
+            .await?;
+            sock.flush().await?;
+            Ok(false)
+        }
+        Reply::BrokenStream(_) => send_plain(sock, 200, "", "{\"choices\": [{\"message\"").await,
+        Reply::Garbage(text) => send_plain(sock, 200, "", &completion(&text).to_string()).await,
         Reply::EmptyChoices => {
             send_plain(
                 sock,

@@ -10,8 +10,11 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            tracing::error!("{err:#}");
-            eprintln!("error: {err:#}");
+            // Errors quote file names and server text: escape what could drive the terminal.
+            let text = format!("{err:#}");
+            let text = assay::text::sanitize::sanitize(&text);
+            tracing::error!("{text}");
+            eprintln!("error: {text}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -236,3 +236,19 @@ fn folder_names_cannot_escape() {
     assert_eq!(assay::formats::folders::safe_name(".."), "dataset");
     assert_eq!(assay::formats::folders::safe_name("数学 CoT"), "数学_CoT");
 }
+
+/// A fatal error quotes the file name: a name carrying escape sequences reaches stderr escaped.
+#[test]
+fn fatal_errors_escape_hostile_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let name = dir.path().join("x\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\u{202e}.jsonl");
+    let out = assay(&db, &["import", name.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read"), "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\u{202e}'),
+        "raw control characters in {err:?}"
+    );
+}

@@ -13,6 +13,7 @@ mod import;
 mod jobs;
 mod query;
 mod reviews;
+mod runs;
 mod samples;
 mod schema;
 mod stats;
@@ -25,6 +26,7 @@ pub use import::{ImportBatch, ImportRecord, InsertOutcome};
 pub use jobs::{JobInfo, JobItem, JobUsage};
 pub use query::{Filter, SampleRow};
 pub use reviews::NewVerdict;
+pub use runs::{NewRun, RunInfo, RunPoint, RunStatus};
 pub use samples::SampleRecord;
 pub use stats::Stats;
 

@@ -53,7 +53,11 @@ fn two_runs_plot_as_svg_and_png() {
     };
     let svg_path = dir.path().join("loss.svg");
     let out = plot(&svg_path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
     for run in [a, b] {
@@ -69,7 +73,11 @@ fn two_runs_plot_as_svg_and_png() {
 
     let png_path = dir.path().join("loss.png");
     let out = plot(&png_path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
     ));
@@ -84,7 +92,13 @@ fn two_runs_plot_as_svg_and_png() {
         assert!(n > 100, "colour {colour:?} drawn on {n} pixels");
     }
     // Text was rasterised: dark pixels from the embedded font (axis labels, legend).
-    assert!(pixels.iter().filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60).count() > 500);
+    assert!(
+        pixels
+            .iter()
+            .filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60)
+            .count()
+            > 500
+    );
 
     let bad = plot(&dir.path().join("loss.gif"));
     assert!(!bad.status.success());

@@ -30,7 +30,11 @@ impl Env {
         let db = dir.path().join("t.db");
         let env = Env { dir, db };
         let out = env.assay(&["demo", "--no-tui", "--no-model"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut store = Store::open(&env.db).unwrap();
         let ds = store.require_dataset("alpaca-qa").unwrap();
         for r in store.list_page(&Filter::dataset(ds), None, 6).unwrap() {
@@ -177,7 +181,10 @@ fn hf_trainer_crash_is_recorded_with_exit_code_and_last_lines() {
         .into_iter()
         .map(|p| p.1)
         .collect();
-    let steps: Vec<_> = points.iter().map(|p| (p.step, p.loss, p.eval_loss)).collect();
+    let steps: Vec<_> = points
+        .iter()
+        .map(|p| (p.step, p.loss, p.eval_loss))
+        .collect();
     assert_eq!(
         steps,
         vec![
@@ -199,13 +206,22 @@ fn hf_trainer_crash_is_recorded_with_exit_code_and_last_lines() {
 fn names_cannot_inject_shell_commands() {
     let env = Env::new();
     let pwned = env.dir.path().join("pwned");
-    let evil = format!("x; touch {} $(touch {}) `touch {}`", pwned.display(), pwned.display(), pwned.display());
+    let evil = format!(
+        "x; touch {} $(touch {}) `touch {}`",
+        pwned.display(),
+        pwned.display(),
+        pwned.display()
+    );
     let cmd = format!("sh {} {{model}} {{output_dir}}", script("echo_args.sh"));
     ok(&env.train(&["--trainer", "cmd", "--cmd", &cmd, "--model", &evil]));
     let run = env.store().runs().unwrap().remove(0);
     assert_eq!(run.status, RunStatus::Completed);
     let args = std::fs::read_to_string(Path::new(&run.out_dir).join("output/args.txt")).unwrap();
-    assert_eq!(args.lines().next(), Some(evil.as_str()), "one argument, verbatim");
+    assert_eq!(
+        args.lines().next(),
+        Some(evil.as_str()),
+        "one argument, verbatim"
+    );
     // LLaMA-Factory: the model name goes into the YAML as an inert string, argv stays fixed.
     let out = env.train(&[
         "--trainer",

@@ -120,7 +120,11 @@ fn list(store: &mut Store, json: bool) -> anyhow::Result<()> {
         "id", "status", "trainer", "dataset", "step", "loss"
     );
     for r in &runs {
-        let points: Vec<_> = store.run_points(r.id, 0)?.into_iter().map(|p| p.1).collect();
+        let points: Vec<_> = store
+            .run_points(r.id, 0)?
+            .into_iter()
+            .map(|p| p.1)
+            .collect();
         let p = progress(&points);
         let loss = points
             .iter()
@@ -144,7 +148,11 @@ fn list(store: &mut Store, json: bool) -> anyhow::Result<()> {
 }
 
 fn show(store: &Store, info: RunInfo, with_points: bool) -> anyhow::Result<()> {
-    let points: Vec<_> = store.run_points(info.id, 0)?.into_iter().map(|p| p.1).collect();
+    let points: Vec<_> = store
+        .run_points(info.id, 0)?
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
     let p = progress(&points);
     let mut v = serde_json::to_value(&info)?;
     v["points_logged"] = serde_json::json!(points.len());

@@ -204,7 +204,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         },
     )?;
     let out_dir = store.run(id)?.out_dir;
-    eprintln!("run {id}: {} samples, output in {out_dir}", store.run(id)?.samples);
+    eprintln!(
+        "run {id}: {} samples, output in {out_dir}",
+        store.run(id)?.samples
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     // Ctrl-C stops the run (at the next step for the built-in trainer, which keeps a
@@ -250,4 +253,3 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         }
     }
 }
-

@@ -287,7 +287,12 @@ impl Store {
     }
 
     /// Replaces a run's configuration and output folder (once its data has been written).
-    pub fn set_run_setup(&mut self, id: i64, config: &serde_json::Value, out_dir: &str) -> Result<()> {
+    pub fn set_run_setup(
+        &mut self,
+        id: i64,
+        config: &serde_json::Value,
+        out_dir: &str,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET config = ?2, out_dir = ?3 WHERE id = ?1",

@@ -91,7 +91,11 @@ pub fn run_recorded(
     let mut log = vec![note];
     if resume && let Some(dir) = Trainer::latest_checkpoint(out) {
         trainer.resume_from(&dir)?;
-        log.push(format!("resumed from {} at step {}", dir.display(), trainer.step));
+        log.push(format!(
+            "resumed from {} at step {}",
+            dir.display(),
+            trainer.step
+        ));
     }
     let start = Instant::now();
     let mut store_err: Option<anyhow::Error> = None;

@@ -50,9 +50,8 @@ fn draw_err(e: impl std::fmt::Display) -> PlotError {
 
 fn font() -> Result<(), PlotError> {
     static DONE: OnceLock<bool> = OnceLock::new();
-    let ok = *DONE.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
+    let ok = *DONE
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok { Ok(()) } else { Err(PlotError::Font) }
 }
 
@@ -89,8 +88,14 @@ pub fn plot(runs: &[PlotRun], out: &Path) -> Result<(), PlotError> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let curves: Vec<Curves> = runs.iter().map(|r| Curves::from_points(&r.points)).collect();
-    if curves.iter().all(|c| c.loss.is_empty() && c.eval_loss.is_empty()) {
+    let curves: Vec<Curves> = runs
+        .iter()
+        .map(|r| Curves::from_points(&r.points))
+        .collect();
+    if curves
+        .iter()
+        .all(|c| c.loss.is_empty() && c.eval_loss.is_empty())
+    {
         return Err(PlotError::Empty);
     }
     font()?;
@@ -135,14 +140,29 @@ fn draw<DB: DrawingBackend>(
     curves: &[Curves],
 ) -> Result<(), PlotError> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let steps = range(curves.iter().filter_map(Curves::step_range).flat_map(|(a, b)| [a, b]))
-        .unwrap_or((0.0, 1.0));
+    let steps = range(
+        curves
+            .iter()
+            .filter_map(Curves::step_range)
+            .flat_map(|(a, b)| [a, b]),
+    )
+    .unwrap_or((0.0, 1.0));
     let (x0, x1) = padded(steps);
     let (y0, y1) = padded(
-        range(curves.iter().filter_map(Curves::loss_range).flat_map(|(a, b)| [a, b]))
-            .unwrap_or((0.0, 1.0)),
+        range(
+            curves
+                .iter()
+                .filter_map(Curves::loss_range)
+                .flat_map(|(a, b)| [a, b]),
+        )
+        .unwrap_or((0.0, 1.0)),
     );
-    let lr = range(curves.iter().filter_map(Curves::lr_range).flat_map(|(a, b)| [a, b]));
+    let lr = range(
+        curves
+            .iter()
+            .filter_map(Curves::lr_range)
+            .flat_map(|(a, b)| [a, b]),
+    );
     let (l0, l1) = padded(lr.unwrap_or((0.0, 1.0)));
     let title = runs
         .iter()
@@ -162,6 +182,7 @@ fn draw<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("step")
         .y_desc("loss")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FAMILY, 14))
         .light_line_style(WHITE.mix(0.0))
         .draw()
@@ -186,7 +207,10 @@ fn draw<DB: DrawingBackend>(
         if !c.loss.is_empty() {
             let faint = color.mix(0.3);
             chart
-                .draw_series(LineSeries::new(c.loss.iter().copied(), faint.stroke_width(1)))
+                .draw_series(LineSeries::new(
+                    c.loss.iter().copied(),
+                    faint.stroke_width(1),
+                ))
                 .map_err(draw_err)?
                 .label(format!("{label} loss"))
                 .legend(legend(faint, 1));
@@ -201,7 +225,11 @@ fn draw<DB: DrawingBackend>(
         }
         if !c.eval_loss.is_empty() {
             chart
-                .draw_series(c.eval_loss.iter().map(|&p| Circle::new(p, 5, color.filled())))
+                .draw_series(
+                    c.eval_loss
+                        .iter()
+                        .map(|&p| Circle::new(p, 5, color.filled())),
+                )
                 .map_err(draw_err)?
                 .label(format!("{label} eval loss"))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));

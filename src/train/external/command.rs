@@ -33,7 +33,11 @@ pub fn prepare(
         ("data", data_dir.display().to_string()),
         (
             "data_file",
-            data_dir.join("data").join("train.jsonl").display().to_string(),
+            data_dir
+                .join("data")
+                .join("train.jsonl")
+                .display()
+                .to_string(),
         ),
         ("output_dir", output_dir.display().to_string()),
         ("model", model.unwrap_or_default().to_string()),

@@ -93,7 +93,8 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
             .join(format!("run-{id}")),
     };
     let prepared = absolute(out).and_then(|out| {
-        std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
         let launch = match &req.spec {
             TrainerSpec::Builtin { .. } => None,
             TrainerSpec::Llamafactory(s) => Some(llamafactory::prepare(
@@ -120,7 +121,11 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
     match prepared {
         Ok((out, launch)) => {
             config.launch = launch;
-            store.set_run_setup(id, &serde_json::to_value(&config)?, &out.display().to_string())?;
+            store.set_run_setup(
+                id,
+                &serde_json::to_value(&config)?,
+                &out.display().to_string(),
+            )?;
             Ok(id)
         }
         Err(e) => {
@@ -180,7 +185,13 @@ pub fn execute(
         run.pid
     );
     if run.stop_requested {
-        store.finish_run(run_id, RunStatus::Stopped, None, Some("stopped before it started"), &[])?;
+        store.finish_run(
+            run_id,
+            RunStatus::Stopped,
+            None,
+            Some("stopped before it started"),
+            &[],
+        )?;
         return Ok(RunStatus::Stopped);
     }
     let config: RunConfig = serde_json::from_value(run.config.clone())
@@ -188,9 +199,16 @@ pub fn execute(
     store.start_run(run_id, std::process::id())?;
     let out = PathBuf::from(&run.out_dir);
     let result = match (&config.spec, &config.launch) {
-        (TrainerSpec::Builtin { base, config, resume }, _) => {
-            crate::train::builtin::run_recorded(store, run_id, base, config, *resume, &out, stop, echo)
-        }
+        (
+            TrainerSpec::Builtin {
+                base,
+                config,
+                resume,
+            },
+            _,
+        ) => crate::train::builtin::run_recorded(
+            store, run_id, base, config, *resume, &out, stop, echo,
+        ),
         (_, Some(launch)) => run_external(store, run_id, launch),
         (_, None) => Err(anyhow::anyhow!(
             "run {run_id}: its data was never prepared (make a new run)"

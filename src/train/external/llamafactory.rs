@@ -18,10 +18,16 @@ pub fn validate(spec: &LlamaFactorySpec) -> anyhow::Result<()> {
         return bad("program", "empty; give llamafactory-cli or its path");
     }
     if spec.model_name_or_path.trim().is_empty() {
-        return bad("model_name_or_path", "empty; give a Hugging Face id or folder");
+        return bad(
+            "model_name_or_path",
+            "empty; give a Hugging Face id or folder",
+        );
     }
     if spec.template.trim().is_empty() {
-        return bad("template", "empty; give the model's chat template (qwen, llama3, ...)");
+        return bad(
+            "template",
+            "empty; give the model's chat template (qwen, llama3, ...)",
+        );
     }
     if spec.lora.rank == 0 {
         return bad("lora_rank", "must be at least 1");
@@ -39,7 +45,10 @@ pub fn validate(spec: &LlamaFactorySpec) -> anyhow::Result<()> {
         return bad("num_train_epochs", "set epochs > 0 or max_steps");
     }
     if spec.per_device_train_batch_size == 0 || spec.gradient_accumulation_steps == 0 {
-        return bad("per_device_train_batch_size", "batch and accumulation must be >= 1");
+        return bad(
+            "per_device_train_batch_size",
+            "batch and accumulation must be >= 1",
+        );
     }
     if !(0.0..1.0).contains(&spec.val_size) {
         return bad("val_size", "must be in [0, 1)");
@@ -52,7 +61,12 @@ pub fn validate(spec: &LlamaFactorySpec) -> anyhow::Result<()> {
 
 /// The training YAML. Every value is written as JSON (a YAML flow scalar), so a model path or
 /// dataset name with quotes, colons or newlines stays one inert string.
-pub fn yaml(spec: &LlamaFactorySpec, dataset: &str, dataset_dir: &Path, output_dir: &Path) -> String {
+pub fn yaml(
+    spec: &LlamaFactorySpec,
+    dataset: &str,
+    dataset_dir: &Path,
+    output_dir: &Path,
+) -> String {
     let mut keys: Vec<(&str, Value)> = vec![
         ("model_name_or_path", json!(spec.model_name_or_path)),
         ("stage", json!("sft")),
@@ -73,8 +87,14 @@ pub fn yaml(spec: &LlamaFactorySpec, dataset: &str, dataset_dir: &Path, output_d
         ("plot_loss", json!(false)),
         ("overwrite_output_dir", json!(true)),
         ("report_to", json!("none")),
-        ("per_device_train_batch_size", json!(spec.per_device_train_batch_size)),
-        ("gradient_accumulation_steps", json!(spec.gradient_accumulation_steps)),
+        (
+            "per_device_train_batch_size",
+            json!(spec.per_device_train_batch_size),
+        ),
+        (
+            "gradient_accumulation_steps",
+            json!(spec.gradient_accumulation_steps),
+        ),
         ("learning_rate", json!(spec.learning_rate)),
         ("num_train_epochs", json!(spec.num_train_epochs)),
         ("lr_scheduler_type", json!("cosine")),
@@ -89,7 +109,8 @@ pub fn yaml(spec: &LlamaFactorySpec, dataset: &str, dataset_dir: &Path, output_d
         keys.push(("eval_strategy", json!("steps")));
         keys.push(("eval_steps", json!(spec.eval_steps.max(1))));
     }
-    let mut out = String::from("# Written by assay for one training run; edit the run, not this.\n");
+    let mut out =
+        String::from("# Written by assay for one training run; edit the run, not this.\n");
     for (k, v) in keys {
         if !spec.extra.contains_key(k) {
             out.push_str(&format!("{k}: {v}\n"));

@@ -133,8 +133,11 @@ mod tests {
     fn reads_hf_dict_lines_among_tqdm_noise() {
         let mut r = HfLogReader::default();
         assert!(
-            r.line("Map: 100%|██████████| 200/200 [00:00<00:00, 9000 examples/s]", 0.0)
-                .is_none()
+            r.line(
+                "Map: 100%|██████████| 200/200 [00:00<00:00, 9000 examples/s]",
+                0.0
+            )
+            .is_none()
         );
         assert!(
             r.line("  5%|▌         | 5/100 [00:02<00:38,  2.47it/s]", 1.0)
@@ -161,11 +164,20 @@ mod tests {
         assert_eq!((e.step, e.eval_loss, e.loss), (5, Some(1.5), None));
         // The closing summary has no loss key: not a point.
         assert!(
-            r.line("{'train_runtime': 12.3, 'train_loss': 1.7, 'epoch': 3.0}", 4.0)
-                .is_none()
+            r.line(
+                "{'train_runtime': 12.3, 'train_loss': 1.7, 'epoch': 3.0}",
+                4.0
+            )
+            .is_none()
         );
         assert!(r.line("plain text", 4.0).is_none());
-        assert!(r.line("{'loss': nan, 'epoch': 1}", 4.0).unwrap().loss.unwrap().is_nan());
+        assert!(
+            r.line("{'loss': nan, 'epoch': 1}", 4.0)
+                .unwrap()
+                .loss
+                .unwrap()
+                .is_nan()
+        );
     }
 
     #[test]
@@ -199,7 +211,15 @@ mod tests {
 
     #[test]
     fn dict_parser_never_panics_on_odd_text() {
-        for s in ["{'", "{'a", "{'a':", "{'a': '1", "{'a': 1,, 'b'}", "}{'x': 1}", "{'é': 2}"] {
+        for s in [
+            "{'",
+            "{'a",
+            "{'a':",
+            "{'a': '1",
+            "{'a': 1,, 'b'}",
+            "}{'x': 1}",
+            "{'é': 2}",
+        ] {
             let _ = python_dict(s);
             let _ = tqdm_progress(s);
         }

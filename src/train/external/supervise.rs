@@ -196,7 +196,9 @@ pub fn run_external(store: &mut Store, run_id: i64, launch: &Launch) -> anyhow::
                 last_stop_check = Some(Instant::now());
                 if f.store.run_stop_requested(run_id)? {
                     let _ = signal_group(pgid, Signal::Interrupt);
-                    f.line(format!("[assay] stop asked: SIGINT sent to process group {pgid}"))?;
+                    f.line(format!(
+                        "[assay] stop asked: SIGINT sent to process group {pgid}"
+                    ))?;
                     stopping = Some((Instant::now(), Signal::Interrupt));
                 }
             }

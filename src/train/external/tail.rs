@@ -54,7 +54,11 @@ impl Tail {
         Ok(done
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(|l| String::from_utf8_lossy(l).trim_end_matches('\r').to_string())
+            .map(|l| {
+                String::from_utf8_lossy(l)
+                    .trim_end_matches('\r')
+                    .to_string()
+            })
             .collect())
     }
 

@@ -77,10 +77,12 @@ fn fill(word: &str, values: &BTreeMap<&str, String>) -> Result<String, TemplateE
 /// password (`--hub_token`, `--api-key`; not `--tokenizer` or `--max_tokens`).
 fn secret_flag(flag: &str) -> bool {
     flag.starts_with("--")
-        && flag
-            .trim_start_matches('-')
-            .split(['-', '_'])
-            .any(|w| matches!(w.to_ascii_lowercase().as_str(), "token" | "key" | "secret" | "password"))
+        && flag.trim_start_matches('-').split(['-', '_']).any(|w| {
+            matches!(
+                w.to_ascii_lowercase().as_str(),
+                "token" | "key" | "secret" | "password"
+            )
+        })
 }
 
 /// Refuses key shapes (OpenAI, Hugging Face, GitHub, Slack) and values of secret-naming flags:

@@ -73,7 +73,7 @@ impl App {
         }
     }
 
-    fn editor_ready(&mut self, sample_id: i64, draft: Option<super::editor::Draft>) {
+    pub(super) fn editor_ready(&mut self, sample_id: i64, draft: Option<super::editor::Draft>) {
         let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
             return;
         };

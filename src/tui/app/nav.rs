@@ -7,7 +7,7 @@ use crate::tui::list::ListBuf;
 use crate::tui::worker::{PageAt, Request};
 
 impl App {
-    fn next_dataset(&mut self) {
+    pub(super) fn next_dataset(&mut self) {
         if self.datasets.is_empty() {
             return;
         }
@@ -44,7 +44,7 @@ impl App {
     }
 
     /// Keeps rows buffered around the cursor.
-    fn prefetch(&mut self) {
+    pub(super) fn prefetch(&mut self) {
         if let Some(at) = self.list.wants(self.list_height()) {
             self.request_page(at);
         }

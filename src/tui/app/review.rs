@@ -8,7 +8,7 @@ use crate::tui::action::Action;
 use crate::tui::worker::{PageAt, Request};
 
 impl App {
-    fn review_action(&mut self, a: Action) {
+    pub(super) fn review_action(&mut self, a: Action) {
         let h = self.list_height();
         let in_review = self.screen == Screen::Review;
         match a {
@@ -93,7 +93,7 @@ impl App {
         });
     }
 
-    fn prompt_action(&mut self, a: Action) {
+    pub(super) fn prompt_action(&mut self, a: Action) {
         let Some(prompt) = self.prompt.take() else {
             return;
         };

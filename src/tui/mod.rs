@@ -10,8 +10,6 @@ pub mod editor;
 pub mod harness;
 pub mod keymap;
 pub mod list;
-mod reply;
-mod screens;
 pub mod search;
 pub mod text;
 pub mod theme;

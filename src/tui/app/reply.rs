@@ -1,9 +1,8 @@
 //! The reducer's half that takes results from the database worker.
 
-use super::app::{App, Screen, UNDO_DEPTH};
-use super::editor::{Editor, draft_path};
-use super::worker::{PageAt, Reply};
+use super::{App, Screen, UNDO_DEPTH};
 use crate::model::Decision;
+use crate::tui::worker::{Reply, Request};
 
 impl App {
     pub(super) fn on_reply(&mut self, r: Reply) {
@@ -61,7 +60,7 @@ impl App {
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
                 if let Some(id) = self.dataset_info().map(|d| d.id) {
-                    self.db(super::worker::Request::Summary { dataset_id: id });
+                    self.db(Request::Summary { dataset_id: id });
                 }
                 if undo {
                     self.say(format!(
@@ -100,7 +99,7 @@ impl App {
                 if self.audit.is_some()
                     && let Some(id) = self.dataset_info().map(|d| d.id)
                 {
-                    self.db(super::worker::Request::Audit { dataset_id: id });
+                    self.db(Request::Audit { dataset_id: id });
                 }
             }
             Reply::Saved { revision } => {
@@ -110,7 +109,7 @@ impl App {
                 ));
                 self.detail = None;
                 let seq = self.next_seq();
-                self.db(super::worker::Request::Detail {
+                self.db(Request::Detail {
                     seq,
                     sample_id: revision.sample_id,
                 });
@@ -138,38 +137,5 @@ impl App {
                 self.fail(format!("{what} failed: {error}"));
             }
         }
-    }
-
-    /// Shows sample `id` in the list (and the review screen if open).
-    pub(super) fn jump_to(&mut self, id: i64) {
-        if let Some(i) = self.list.rows.iter().position(|r| r.id == id) {
-            self.list.cursor = i;
-            let h = self.list_height();
-            self.list.scroll_into_view(h);
-            if self.screen == Screen::Review {
-                self.load_detail();
-            }
-        } else {
-            self.request_page(PageAt::Around(id));
-        }
-    }
-
-    fn editor_ready(&mut self, sample_id: i64, draft: Option<super::editor::Draft>) {
-        let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
-            return;
-        };
-        let path = draft_path(&self.drafts_dir, &self.db_path, sample_id);
-        let e = Editor::open(
-            sample_id,
-            d.record.head.id,
-            d.record.head.content.clone(),
-            path,
-            draft,
-        );
-        if e.restored {
-            self.say("restored an unsaved draft of this sample");
-        }
-        self.editor = Some(e);
-        self.screen = Screen::Editor;
     }
 }

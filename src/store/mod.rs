@@ -13,8 +13,10 @@ mod import;
 mod jobs;
 mod query;
 mod reviews;
+mod revise;
 mod samples;
 mod schema;
+mod search_index;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};

@@ -13,9 +13,11 @@ mod import;
 mod jobs;
 mod query;
 mod reviews;
+mod revise;
 mod runs;
 mod samples;
 mod schema;
+mod search_index;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};

@@ -52,6 +52,7 @@ actions! {
     Help = "help": "show this help",
     ListScreen = "list_screen": "the sample list",
     AuditScreen = "audit_screen": "the audit: progress, defects, bound",
+    DrawAudit = "draw_audit": "draw the audit (or a top-up) for this dataset",
     StatsScreen = "stats_screen": "statistics and reviewer agreement",
     ToggleHistory = "toggle_history": "show revision history and diff",
     NextDataset = "next_dataset": "switch to the next dataset",

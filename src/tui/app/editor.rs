@@ -40,6 +40,7 @@ impl App {
                     sample_id,
                     content: Box::new(content),
                     author: self.reviewer.clone(),
+                    verdicts: Vec::new(),
                 });
                 self.db(Request::RemoveDraft { path });
                 self.say("saving…");

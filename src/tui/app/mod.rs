@@ -25,7 +25,7 @@ use super::search::Search;
 use super::theme::Theme;
 use super::worker::{Detail, Reply, Request, StatsPanel};
 use crate::audit::AuditStatus;
-use crate::llm::{ChatRequest, ChatResponse, Llm};
+use crate::llm::Llm;
 use crate::store::{DatasetInfo, Filter, SampleRow, Stats};
 use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
@@ -54,7 +54,7 @@ pub enum Msg {
     Reply(Reply),
     Regenerated {
         sample_id: i64,
-        result: Result<ChatResponse, String>,
+        result: Result<super::reverify::Regenerated, String>,
     },
     /// The search matcher has news.
     SearchTick,
@@ -65,10 +65,10 @@ pub enum Msg {
 /// Work the reducer asks for; the loop runs it off the event loop.
 pub enum Effect {
     Db(Request),
+    /// Ask the model, then run the verifiers on its answer (`tui::reverify`).
     Regenerate {
         sample_id: i64,
-        llm: Arc<dyn Llm>,
-        request: ChatRequest,
+        job: Box<super::reverify::Job>,
     },
 }
 
@@ -93,6 +93,8 @@ pub struct App {
     /// Where editor drafts are autosaved.
     pub drafts_dir: PathBuf,
     pub llm: Option<Arc<dyn Llm>>,
+    /// The LLM judge run on regenerated answers (a configured endpoint), if any.
+    pub judge: Option<Arc<dyn Llm>>,
     pub screen: Screen,
     /// Where Back goes from the review screen.
     pub review_from: Screen,
@@ -118,6 +120,8 @@ pub struct App {
     /// Requests in flight, for the status bar's jobs.
     pub jobs: usize,
     pub regenerating: Option<i64>,
+    /// Said after the next revision is saved (e.g. the judge failed on a regeneration).
+    pub save_note: Option<String>,
     /// Edit was asked for before the sample had loaded: open the editor when it arrives.
     pub pending_edit: Option<i64>,
     /// A decision is being committed; keys that depend on its outcome wait in `queued`.
@@ -141,6 +145,7 @@ impl App {
         llm: Option<Arc<dyn Llm>>,
         search_notify: Arc<dyn Fn() + Send + Sync>,
     ) -> App {
+        let search = Search::new(db_path.clone(), search_notify);
         let mut app = App {
             keymap,
             theme,
@@ -151,6 +156,7 @@ impl App {
                 .unwrap_or_else(|| PathBuf::from("drafts")),
             db_path,
             llm,
+            judge: None,
             screen: Screen::List,
             review_from: Screen::List,
             help: false,
@@ -163,7 +169,7 @@ impl App {
             scroll: 0,
             show_history: false,
             editor: None,
-            search: Search::new(search_notify),
+            search,
             audit: None,
             audit_cursor: 0,
             stats: None,
@@ -173,6 +179,7 @@ impl App {
             message: None,
             jobs: 0,
             regenerating: None,
+            save_note: None,
             pending_edit: None,
             deciding: false,
             queued: VecDeque::new(),

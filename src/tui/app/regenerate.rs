@@ -1,13 +1,14 @@
-//! Regenerate: asks the model for a new answer to the open sample and stores it as a new
-//! revision when it arrives (the request runs off the loop as an `Effect`).
+//! Regenerate: asks the model for a new answer to the open sample, runs the verifiers that
+//! apply on it (off the loop, `tui::reverify`), and stores the new revision with its verdicts
+//! in one commit; the review screen then shows them beside the previous revision's verdicts.
 
 use super::{App, Effect};
-use crate::llm::{ChatMessage, ChatRequest, ChatResponse};
-use crate::model::Content;
+use crate::llm::{ChatMessage, ChatRequest};
+use crate::tui::reverify::{Job, Regenerated};
 use crate::tui::worker::Request;
 
 impl App {
-    fn regenerate(&mut self) {
+    pub(super) fn regenerate(&mut self) {
         let Some(llm) = self.llm.clone() else {
             return self.fail(
                 "regenerate needs a model: none is configured (see `assay model` or set an \
@@ -24,6 +25,16 @@ impl App {
         }
         messages.push(ChatMessage::user(c.question().unwrap_or("").to_string()));
         let sample_id = d.record.id;
+        let job = Job {
+            llm: llm.clone(),
+            request: ChatRequest {
+                messages,
+                ..ChatRequest::default()
+            },
+            base: c.clone(),
+            kind: d.record.kind,
+            judge: self.judge.clone(),
+        };
         self.regenerating = Some(sample_id);
         self.jobs += 1;
         self.say(format!(
@@ -32,41 +43,33 @@ impl App {
         ));
         self.outbox.push(Effect::Regenerate {
             sample_id,
-            llm,
-            request: ChatRequest {
-                messages,
-                ..ChatRequest::default()
-            },
+            job: Box::new(job),
         });
     }
 
-    fn on_regenerated(&mut self, sample_id: i64, result: Result<ChatResponse, String>) {
+    pub(super) fn on_regenerated(&mut self, sample_id: i64, result: Result<Regenerated, String>) {
         self.jobs = self.jobs.saturating_sub(1);
         self.regenerating = None;
         match result {
             Err(e) => self.fail(format!("regenerate #{sample_id} failed: {e}")),
-            Ok(resp) => {
-                let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
-                    return self.fail(format!("#{sample_id} is no longer open; answer dropped"));
-                };
-                let mut content: Content = d.record.head.content.clone();
-                match content
-                    .turns
-                    .iter_mut()
-                    .rev()
-                    .find(|t| t.role == crate::model::Role::Assistant)
+            Ok(r) => {
+                if !self
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d.record.id == sample_id)
                 {
-                    Some(t) => {
-                        t.content = resp.text;
-                        t.reasoning = None;
-                    }
-                    None => content.turns.push(crate::model::Turn::assistant(resp.text)),
+                    return self.fail(format!("#{sample_id} is no longer open; answer dropped"));
                 }
                 self.show_history = true;
+                self.save_note = r
+                    .judge_error
+                    .as_ref()
+                    .map(|e| format!("the judge failed on #{sample_id}: {e}"));
                 self.db(Request::SaveRevision {
                     sample_id,
-                    content: Box::new(content),
-                    author: format!("gen:regenerate {}", resp.model),
+                    content: Box::new(r.content),
+                    author: format!("gen:regenerate {}", r.model),
+                    verdicts: r.verdicts,
                 });
             }
         }

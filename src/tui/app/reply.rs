@@ -69,18 +69,24 @@ impl App {
                         status.as_str()
                     ));
                     self.jump_to(review.sample_id);
+                } else if self.review_from == Screen::Audit && self.screen == Screen::Review {
+                    self.undo.push_back(review.sample_id);
+                    self.say(format!(
+                        "{} #{} (committed)",
+                        verb(review.decision),
+                        review.sample_id
+                    ));
+                    self.audit_walk_on(review.sample_id, status);
                 } else {
                     self.undo.push_back(review.sample_id);
                     while self.undo.len() > UNDO_DEPTH {
                         self.undo.pop_front();
                     }
-                    let verb = match review.decision {
-                        Decision::Accept => "accepted",
-                        Decision::Reject => "rejected",
-                        Decision::Flag => "flagged",
-                        Decision::Retract => "retracted",
-                    };
-                    self.say(format!("{verb} #{} (committed)", review.sample_id));
+                    self.say(format!(
+                        "{} #{} (committed)",
+                        verb(review.decision),
+                        review.sample_id
+                    ));
                     if self.list.current().map(|r| r.id) == Some(review.sample_id) {
                         let h = self.list_height();
                         self.list.move_by(1, h);
@@ -103,10 +109,14 @@ impl App {
                 }
             }
             Reply::Saved { revision } => {
-                self.say(format!(
+                let saved = format!(
                     "saved revision {} of #{} (committed)",
                     revision.number, revision.sample_id
-                ));
+                );
+                match self.save_note.take() {
+                    Some(note) => self.fail(format!("{saved}; {note}")),
+                    None => self.say(saved),
+                }
                 self.detail = None;
                 let seq = self.next_seq();
                 self.db(Request::Detail {
@@ -122,13 +132,12 @@ impl App {
                 self.audit_cursor = self.audit_cursor.min(rows.len().saturating_sub(1));
                 self.audit = Some((*status, rows));
             }
+            Reply::Drew {
+                outcome,
+                status,
+                rows,
+            } => self.audit_drawn(outcome, *status, rows),
             Reply::Stats(panel) => self.stats = Some(*panel),
-            Reply::SearchLoaded { seq, count } => {
-                if seq == self.search.seq {
-                    self.search.loading = false;
-                    self.say(format!("search: {count} samples indexed"));
-                }
-            }
             Reply::DraftWritten => {}
             Reply::DraftRead { sample_id, draft } => self.editor_ready(sample_id, draft),
             Reply::Failed { what, error } => {
@@ -137,5 +146,14 @@ impl App {
                 self.fail(format!("{what} failed: {error}"));
             }
         }
+    }
+}
+
+fn verb(d: Decision) -> &'static str {
+    match d {
+        Decision::Accept => "accepted",
+        Decision::Reject => "rejected",
+        Decision::Flag => "flagged",
+        Decision::Retract => "retracted",
     }
 }

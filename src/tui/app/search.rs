@@ -1,10 +1,10 @@
-//! The search screen's reducer: the query line (filters + fuzzy text), reloading candidates when
-//! the filters change, moving through matches and opening one.
+//! The search screen's reducer: the query line (filters + fuzzy text), handing each new query
+//! to the search engine (latest wins), moving through matches and opening one.
 
 use super::{App, Screen};
 use crate::tui::action::Action;
 use crate::tui::search::parse_query;
-use crate::tui::worker::{PageAt, Request};
+use crate::tui::worker::PageAt;
 use crossterm::event::KeyEvent;
 
 impl App {
@@ -14,32 +14,21 @@ impl App {
     }
 
     pub(super) fn search_input(&mut self, ev: KeyEvent) {
-        super::app::edit_line(&mut self.search.query, ev);
+        super::update::edit_line(&mut self.search.query, ev);
         self.refresh_search();
     }
 
-    /// Re-reads the query: new filters reload the candidates, new text re-matches.
+    /// Re-reads the query; a changed filter or text starts a new pass of the engine.
     fn refresh_search(&mut self) {
         let current = self.dataset_info().map(|d| d.id);
         match parse_query(&self.search.query, &self.datasets, current) {
             Err(e) => self.search.error = Some(e),
             Ok((filter, text)) => {
                 self.search.error = None;
-                if self.search.loaded_filter.as_ref() != Some(&filter) {
-                    self.search.matcher.restart(true);
-                    self.search.seq = self.next_seq();
-                    self.search.loading = true;
-                    self.search.loaded_filter = Some(filter.clone());
-                    let injector = self.search.matcher.injector();
-                    let seq = self.search.seq;
-                    self.db(Request::SearchIndex {
-                        seq,
-                        filter,
-                        injector,
-                    });
-                }
-                if text != self.search.text {
-                    self.search.set_text(&text);
+                if self.search.loaded_filter.as_ref() != Some(&filter) || text != self.search.text {
+                    let generation = self.next_seq();
+                    let screen = self.list_height();
+                    self.search.submit(generation, filter, &text, screen);
                 }
                 self.search.tick(0);
             }
@@ -47,7 +36,7 @@ impl App {
     }
 
     pub(super) fn search_action(&mut self, a: Action) {
-        let n = self.search.matched() as usize;
+        let n = self.search.shown();
         match a {
             Action::Next => self.search.cursor = (self.search.cursor + 1).min(n.saturating_sub(1)),
             Action::Prev => self.search.cursor = self.search.cursor.saturating_sub(1),

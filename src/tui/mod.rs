@@ -15,6 +15,8 @@ pub mod reverify;
 pub mod search;
 pub mod text;
 pub mod theme;
+pub mod train;
+pub mod train_worker;
 pub mod ui;
 pub mod worker;
 

@@ -75,6 +75,7 @@ pub enum Request {
     Stats {
         dataset_id: i64,
     },
+    Train(super::train_worker::TrainRequest),
     ReadDraft {
         sample_id: i64,
         path: PathBuf,
@@ -150,6 +151,7 @@ pub enum Reply {
         rows: Vec<SampleRow>,
     },
     Stats(Box<StatsPanel>),
+    Train(super::train_worker::TrainReply),
     DraftWritten,
     DraftRead {
         sample_id: i64,
@@ -240,6 +242,7 @@ fn request_name(req: &Request) -> &'static str {
         Request::Audit { .. } => "reading the audit",
         Request::Stats { .. } => "computing statistics",
         Request::DrawAudit { .. } => "drawing the audit",
+        Request::Train(_) => "reading training runs",
         Request::ReadDraft { .. } => "reading the draft",
         Request::WriteDraft { .. } => "writing the draft",
         Request::RemoveDraft { .. } => "removing the draft",
@@ -337,6 +340,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                 rows,
             }
         }
+        Request::Train(r) => Reply::Train(super::train_worker::handle(store, r)?),
         Request::Stats { dataset_id } => Reply::Stats(Box::new(StatsPanel {
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
             agreement: audit::agreement::agreements(&store.standing_decisions(dataset_id)?),

@@ -15,6 +15,7 @@ mod reply;
 mod review;
 mod search;
 mod stats;
+mod train;
 mod update;
 
 use super::action::Action;
@@ -43,6 +44,7 @@ pub enum Screen {
     Search,
     Audit,
     Stats,
+    Train,
 }
 
 /// Everything that can happen to the app.
@@ -112,6 +114,7 @@ pub struct App {
     pub audit: Option<(AuditStatus, Vec<SampleRow>)>,
     pub audit_cursor: usize,
     pub stats: Option<StatsPanel>,
+    pub train: super::train::TrainPanel,
     pub summary: Option<Stats>,
     pub undo: VecDeque<i64>,
     /// Decisions committed in this session (shown; only counted after the commit).
@@ -173,6 +176,7 @@ impl App {
             audit: None,
             audit_cursor: 0,
             stats: None,
+            train: Default::default(),
             summary: None,
             undo: VecDeque::new(),
             committed: 0,
@@ -217,6 +221,8 @@ impl App {
             Screen::Search => Mode::Search,
             Screen::Audit => Mode::Audit,
             Screen::Stats => Mode::Stats,
+            Screen::Train if self.train.form.is_some() => Mode::TrainForm,
+            Screen::Train => Mode::Train,
         }
     }
 

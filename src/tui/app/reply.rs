@@ -138,6 +138,7 @@ impl App {
                 rows,
             } => self.audit_drawn(outcome, *status, rows),
             Reply::Stats(panel) => self.stats = Some(*panel),
+            Reply::Train(r) => self.on_train_reply(r),
             Reply::DraftWritten => {}
             Reply::DraftRead { sample_id, draft } => self.editor_ready(sample_id, draft),
             Reply::Failed { what, error } => {

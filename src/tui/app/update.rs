@@ -28,7 +28,10 @@ impl App {
             }
             Msg::Regenerated { sample_id, result } => self.on_regenerated(sample_id, result),
             Msg::SearchTick => self.search.tick(0),
-            Msg::Tick => self.autosave(),
+            Msg::Tick => {
+                self.autosave();
+                self.train_tick();
+            }
         }
         self.prefetch();
         // Replay what waited for a decision, in order, once it is committed.
@@ -54,6 +57,7 @@ impl App {
                 }
             }
             (None, Mode::Search) => self.search_input(ev),
+            (None, Mode::TrainForm) => self.train_form_input(ev),
             (None, Mode::Prompt) => {
                 if let Some(Prompt::RejectReason { input, .. }) = &mut self.prompt {
                     edit_line(input, ev);
@@ -81,6 +85,7 @@ impl App {
             Action::ListScreen => self.screen = Screen::List,
             Action::AuditScreen => self.open_audit(),
             Action::StatsScreen => self.open_stats(),
+            Action::TrainScreen => self.open_train(),
             Action::NextDataset => self.next_dataset(),
             _ => match self.screen {
                 Screen::Editor => self.editor_action(a),
@@ -91,6 +96,7 @@ impl App {
                         self.screen = Screen::List;
                     }
                 }
+                Screen::Train => self.train_action(a),
                 Screen::List | Screen::Review => self.review_action(a),
             },
         }

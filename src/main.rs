@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Verify(a)) => verify::run(g, a)?,
         Some(Command::Model(c)) => model::run(g, c)?,
         Some(Command::Train(a)) => train::run(g, a)?,
+        Some(Command::Runs(c)) => runs::run(g, c)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -98,4 +98,23 @@ fn train_is_gated_then_writes_an_adapter() {
         .query_row("SELECT count(*) FROM audit_waivers", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1, "the waiver is recorded");
+
+    // The run is recorded: its snapshot, every step as a point, and how it ended.
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 1, "the refused attempt made no run");
+    let run = &runs[0];
+    assert_eq!(
+        (run.trainer.as_str(), run.status),
+        ("builtin", assay::store::RunStatus::Completed)
+    );
+    assert_eq!(store.run_snapshot(run.id).unwrap().len(), 6);
+    let recorded = store.run_points(run.id, 0).unwrap();
+    assert_eq!(recorded.len(), 2);
+    for ((_, p), printed) in recorded.iter().zip(&points) {
+        assert_eq!(p.step, printed["step"].as_u64().unwrap());
+        let loss = printed["loss"].as_f64().unwrap();
+        assert!((p.loss.unwrap() - loss).abs() < 1e-6);
+    }
+    assert_eq!(run.config["spec"]["config"]["max_steps"], 2);
+    assert_eq!(run.out_dir, out.display().to_string());
 }

@@ -8,6 +8,7 @@ pub mod export;
 pub mod generate;
 pub mod import;
 pub mod model;
+pub mod runs;
 pub mod stats;
 pub mod train;
 pub mod verify;
@@ -66,4 +67,7 @@ pub enum Command {
     Model(model::Command),
     /// Train a LoRA adapter on an audited dataset.
     Train(train::Args),
+    /// Training runs: list, show, stop, plot.
+    #[command(subcommand)]
+    Runs(runs::Command),
 }

@@ -15,8 +15,11 @@ mod jobs;
 mod pipelined;
 mod query;
 mod reviews;
+mod revise;
+mod runs;
 mod samples;
 mod schema;
+mod search_index;
 mod stats;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};
@@ -28,6 +31,7 @@ pub use import::{ImportBatch, ImportRecord, InsertOutcome};
 pub use jobs::{JobInfo, JobItem, JobUsage};
 pub use query::{Filter, SampleRow};
 pub use reviews::NewVerdict;
+pub use runs::{NewRun, RunInfo, RunPoint, RunStatus};
 pub use samples::SampleRecord;
 pub use stats::Stats;
 

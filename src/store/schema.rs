@@ -11,6 +11,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/003_audit.sql")),
         M::up(include_str!("migrations/004_jobs.sql")),
         M::up(include_str!("migrations/005_runs.sql")),
+        M::up(include_str!("migrations/006_search.sql")),
     ])
 }
 

@@ -4,14 +4,18 @@
 //! `cuda` feature): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
 
 pub mod adapter;
+pub mod builtin;
 pub mod config;
+pub mod curves;
 pub mod data;
 pub mod error;
+pub mod external;
 pub mod frozen;
 pub mod llama;
 pub mod lora;
 pub mod loss;
 pub mod optim;
+pub mod plot;
 pub mod trainer;
 pub mod weights;
 

@@ -319,17 +319,23 @@ impl Trainer {
         Ok(Outcome::Finished)
     }
 
-    /// Writes the adapter, optimiser moments and step to `out/checkpoint-{step}`.
+    /// Writes the adapter, optimiser moments and step to `out/checkpoint-{step}`. Everything is
+    /// written to a temporary folder first and renamed into place, so a run killed while saving
+    /// leaves either the whole checkpoint or none.
     pub fn save_checkpoint(&self, out: &Path, base_name: &str) -> Result<PathBuf> {
         let dir = out.join(format!("checkpoint-{}", self.step));
-        save_adapter(&self.model, &dir, base_name)?;
+        let tmp = out.join(format!(".checkpoint-{}.partial", self.step));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+        }
+        save_adapter(&self.model, &tmp, base_name)?;
         let mut state = self.opt.state(&self.names);
         state.insert(
             "t".into(),
             Tensor::new(&[self.opt.t as u32], self.model.device())?,
         );
-        candle_core::safetensors::save(&state, dir.join("optimizer.safetensors"))?;
-        let path = dir.join("trainer_state.json");
+        candle_core::safetensors::save(&state, tmp.join("optimizer.safetensors"))?;
+        let path = tmp.join("trainer_state.json");
         let json = serde_json::to_string_pretty(&TrainerState {
             step: self.step,
             config: self.config.clone(),
@@ -339,6 +345,11 @@ impl Trainer {
             source,
         })?;
         std::fs::write(&path, json).map_err(io_err(&path))?;
+        if dir.exists() {
+            // The same step saved again (a resumed run stopped at once): the new one wins.
+            std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(io_err(&dir))?;
         Ok(dir)
     }
 
@@ -392,6 +403,10 @@ impl Trainer {
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let n: usize = name.strip_prefix("checkpoint-")?.parse().ok()?;
+                // Checkpoints are renamed into place whole; one from an older assay, killed
+                // while it was written, lacks a readable state and is passed over.
+                let state = std::fs::read_to_string(e.path().join("trainer_state.json")).ok()?;
+                serde_json::from_str::<serde_json::Value>(&state).ok()?;
                 Some((n, e.path()))
             })
             .max_by_key(|(n, _)| *n)

@@ -52,6 +52,7 @@ actions! {
     Help = "help": "show this help",
     ListScreen = "list_screen": "the sample list",
     AuditScreen = "audit_screen": "the audit: progress, defects, bound",
+    DrawAudit = "draw_audit": "draw the audit (or a top-up) for this dataset",
     StatsScreen = "stats_screen": "statistics and reviewer agreement",
     ToggleHistory = "toggle_history": "show revision history and diff",
     NextDataset = "next_dataset": "switch to the next dataset",
@@ -61,6 +62,13 @@ actions! {
     NextField = "next_field": "edit the next field",
     Confirm = "confirm": "confirm",
     Cancel = "cancel": "cancel",
+    TrainScreen = "train_screen": "training runs: start, stop, live loss curves",
+    NewRun = "new_run": "start a new training run (form)",
+    StopRun = "stop_run": "stop the selected run (SIGINT, then SIGTERM)",
+    CompareRun = "compare_run": "pin the selected run to overlay its curves on another",
+    PrevField = "prev_field": "edit the previous field",
+    NextOption = "next_option": "the next choice of the field",
+    PrevOption = "prev_option": "the previous choice of the field",
 }
 
 #[cfg(test)]

@@ -59,12 +59,8 @@ impl Harness {
         for _ in 0..1000 {
             let effects = std::mem::take(&mut self.app.outbox);
             if effects.is_empty() {
-                if self.app.search.running || self.app.search.loading {
+                if self.app.search.running {
                     self.app.search.tick(10);
-                    self.app.search.running = self.app.search.matcher.tick(10).running;
-                    if !self.app.search.running {
-                        self.app.search.loading = false;
-                    }
                     continue;
                 }
                 return;
@@ -75,15 +71,8 @@ impl Harness {
                         let reply = worker::handle(&mut self.store, req);
                         self.app.update(Msg::Reply(reply));
                     }
-                    Effect::Regenerate {
-                        sample_id,
-                        llm,
-                        request,
-                    } => {
-                        let result = self
-                            .rt
-                            .block_on(llm.chat(request, None))
-                            .map_err(|e| e.to_string());
+                    Effect::Regenerate { sample_id, job } => {
+                        let result = self.rt.block_on(super::reverify::run(*job));
                         self.app.update(Msg::Regenerated { sample_id, result });
                     }
                 }

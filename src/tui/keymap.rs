@@ -24,10 +24,12 @@ pub enum Mode {
     Stats,
     Help,
     Prompt,
+    Train,
+    TrainForm,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 9] = [
+    pub const ALL: [Mode; 11] = [
         Mode::Global,
         Mode::List,
         Mode::Review,
@@ -37,6 +39,8 @@ impl Mode {
         Mode::Stats,
         Mode::Help,
         Mode::Prompt,
+        Mode::Train,
+        Mode::TrainForm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,12 +54,17 @@ impl Mode {
             Mode::Stats => "stats",
             Mode::Help => "help",
             Mode::Prompt => "prompt",
+            Mode::Train => "train",
+            Mode::TrainForm => "train_form",
         }
     }
 
     /// Modes where typed characters are text, so `[global]` does not apply.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Editor | Mode::Search | Mode::Prompt)
+        matches!(
+            self,
+            Mode::Editor | Mode::Search | Mode::Prompt | Mode::TrainForm
+        )
     }
 }
 

@@ -7,14 +7,16 @@
 pub mod action;
 pub mod app;
 pub mod editor;
+pub mod engine;
 pub mod harness;
 pub mod keymap;
 pub mod list;
-mod reply;
-mod screens;
+pub mod reverify;
 pub mod search;
 pub mod text;
 pub mod theme;
+pub mod train;
+pub mod train_worker;
 pub mod ui;
 pub mod worker;
 
@@ -100,6 +102,7 @@ pub fn new_app(
     });
     let mut app = App::new(keymap, theme, global.reviewer.clone(), db_path, llm, notify);
     app.drafts_dir = crate::paths::data_dir().join("drafts");
+    app.judge = reverify::configured_judge();
     (app, worker)
 }
 
@@ -157,14 +160,10 @@ pub fn run_effects(app: &mut App, worker: &Worker, tx: &UnboundedSender<Msg>) {
     for effect in std::mem::take(&mut app.outbox) {
         match effect {
             Effect::Db(req) => worker.send(req),
-            Effect::Regenerate {
-                sample_id,
-                llm,
-                request,
-            } => {
+            Effect::Regenerate { sample_id, job } => {
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = llm.chat(request, None).await.map_err(|e| e.to_string());
+                    let result = reverify::run(*job).await;
                     let _ = tx.send(Msg::Regenerated { sample_id, result });
                 });
             }

@@ -1,9 +1,11 @@
 //! Themes as files naming semantic roles (`accepted`, `verdict_fail`, `selection`...), not
 //! widgets, so a screen asks for what a thing means. A theme may `inherit` another; `NO_COLOR`
-//! selects `none` (modifiers only).
+//! selects `none` (modifiers only). A user theme (`<data dir>/theme.toml`, or a file that
+//! `ASSAY_THEME` names) is merged role by role over the named base, like the user keymap.
 
 use ratatui::style::{Color, Modifier, Style};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 
 const SHIPPED: [(&str, &str); 4] = [
@@ -68,10 +70,35 @@ struct RoleSpec {
 }
 
 impl Theme {
-    /// A shipped theme by name, or `none` when `NO_COLOR` is set.
+    /// The theme `name` names: a shipped theme with the user's `<data dir>/theme.toml` merged
+    /// over it when that file exists, or, when `name` is a path to a `.toml` file, that file
+    /// merged over `dark`. `none` when `NO_COLOR` is set.
     pub fn named(name: &str) -> Result<Theme, ThemeError> {
+        Self::with_user(name, &crate::paths::data_dir().join("theme.toml"))
+    }
+
+    /// As [`Theme::named`], with the user theme file at `user` (read when it exists).
+    pub fn with_user(name: &str, user: &Path) -> Result<Theme, ThemeError> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self::resolve(if no_color { "none" } else { name }, 0)
+        if no_color {
+            return Self::resolve("none", 0);
+        }
+        let is_file = name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR);
+        let (base, file) = if is_file {
+            ("dark", Some(Path::new(name)))
+        } else {
+            (name, user.is_file().then_some(user))
+        };
+        let base = Self::resolve(base, 0)?;
+        let Some(path) = file else {
+            return Ok(base);
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ThemeError::Bad {
+            file: shown.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse_over(&shown, &text, 0, Some(base))
     }
 
     fn resolve(name: &str, depth: usize) -> Result<Theme, ThemeError> {
@@ -92,6 +119,16 @@ impl Theme {
 
     /// Parses a theme file; `inherit` names a shipped theme applied first.
     pub fn parse(file: &str, text: &str, depth: usize) -> Result<Theme, ThemeError> {
+        Self::parse_over(file, text, depth, None)
+    }
+
+    /// Parses a theme file over `base` (unless it names its own `inherit`).
+    fn parse_over(
+        file: &str,
+        text: &str,
+        depth: usize,
+        base: Option<Theme>,
+    ) -> Result<Theme, ThemeError> {
         let bad = |message: String| ThemeError::Bad {
             file: file.to_string(),
             message,
@@ -106,19 +143,35 @@ impl Theme {
         let mut theme = match parsed.inherit.as_deref() {
             Some(_) if depth > 4 => return Err(bad("inherit goes too deep (a cycle?)".into())),
             Some(parent) => Self::resolve(parent, depth + 1)?,
-            None => Theme::default(),
+            None => base.unwrap_or_default(),
         };
         for (role, spec) in parsed.roles {
-            let style = spec.style().map_err(|m| bad(format!("role {role}: {m}")))?;
+            let line = line_of_role(text, &role);
+            let style = spec
+                .style()
+                .map_err(|m| bad(format!("line {line}: role {role}: {m}")))?;
             if !theme.set(&role, style) {
                 return Err(bad(format!(
-                    "unknown role {role:?}; roles: {}",
+                    "line {line}: unknown role {role:?}; roles: {}",
                     ROLE_NAMES.join(", ")
                 )));
             }
         }
         Ok(theme)
     }
+}
+
+/// The 1-based line where `role` is set (`role = {...}` or `[roles.role]`); 0 if not found.
+fn line_of_role(text: &str, role: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches('"');
+            let header = format!("[roles.{role}]");
+            l.starts_with(&header)
+                || l.strip_prefix(role)
+                    .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with('='))
+        })
+        .map_or(0, |i| i + 1)
 }
 
 impl RoleSpec {
@@ -187,5 +240,49 @@ mod tests {
         assert!(e.to_string().contains("unknown role"), "{e}");
         let e = Theme::parse("t.toml", "\ncolour = 1\n", 0).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn user_theme_merges_over_the_named_base_and_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("theme.toml");
+        // No user file: the shipped theme as is.
+        assert_eq!(
+            Theme::with_user("light", &user).unwrap(),
+            Theme::resolve("light", 0).unwrap()
+        );
+        std::fs::write(
+            &user,
+            "[roles]\nmatched = { fg = \"magenta\", bold = true }\n",
+        )
+        .unwrap();
+        let t = Theme::with_user("light", &user).unwrap();
+        let light = Theme::resolve("light", 0).unwrap();
+        assert_eq!(t.matched.fg, Some(Color::Magenta));
+        assert_eq!(t.accepted, light.accepted);
+        // A file named directly is merged over dark.
+        let t = Theme::with_user(user.to_str().unwrap(), Path::new("/nonexistent")).unwrap();
+        assert_eq!(t.matched.fg, Some(Color::Magenta));
+        assert_eq!(t.accepted, Theme::resolve("dark", 0).unwrap().accepted);
+        std::fs::write(
+            &user,
+            "[roles]\ntext = { fg = \"red\" }\nsparkle = { fg = \"red\" }\n",
+        )
+        .unwrap();
+        let e = Theme::with_user("dark", &user).unwrap_err().to_string();
+        assert!(
+            e.contains("theme.toml") && e.contains("line 3") && e.contains("sparkle"),
+            "{e}"
+        );
+        std::fs::write(&user, "[roles]\n\ntext = { fg = \"mauve-ish\" }\n").unwrap();
+        let e = Theme::with_user("dark", &user).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("unknown colour"), "{e}");
+        let e = Theme::with_user("/no/such/theme.toml", &user)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/no/such/theme.toml") && e.contains("cannot read"),
+            "{e}"
+        );
     }
 }

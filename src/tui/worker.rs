@@ -56,6 +56,8 @@ pub enum Request {
         sample_id: i64,
         content: Box<Content>,
         author: String,
+        /// Verdicts on the new revision (a regeneration's), committed with it.
+        verdicts: Vec<crate::store::NewVerdict>,
     },
     Find {
         seq: u64,
@@ -65,14 +67,15 @@ pub enum Request {
     Audit {
         dataset_id: i64,
     },
+    /// Draw the dataset's audit, or a top-up for samples added since.
+    DrawAudit {
+        dataset_id: i64,
+        seed: u64,
+    },
     Stats {
         dataset_id: i64,
     },
-    SearchIndex {
-        seq: u64,
-        filter: Filter,
-        injector: nucleo::Injector<i64>,
-    },
+    Train(super::train_worker::TrainRequest),
     ReadDraft {
         sample_id: i64,
         path: PathBuf,
@@ -93,7 +96,6 @@ impl Request {
             Request::Page { .. } => Some(1),
             Request::Detail { .. } => Some(2),
             Request::Find { .. } => Some(3),
-            Request::SearchIndex { .. } => Some(4),
             _ => None,
         }
     }
@@ -143,11 +145,13 @@ pub enum Reply {
         status: Box<AuditStatus>,
         rows: Vec<SampleRow>,
     },
-    Stats(Box<StatsPanel>),
-    SearchLoaded {
-        seq: u64,
-        count: u64,
+    Drew {
+        outcome: audit::DrawOutcome,
+        status: Box<AuditStatus>,
+        rows: Vec<SampleRow>,
     },
+    Stats(Box<StatsPanel>),
+    Train(super::train_worker::TrainReply),
     DraftWritten,
     DraftRead {
         sample_id: i64,
@@ -237,7 +241,8 @@ fn request_name(req: &Request) -> &'static str {
         Request::Find { .. } => "finding the next sample",
         Request::Audit { .. } => "reading the audit",
         Request::Stats { .. } => "computing statistics",
-        Request::SearchIndex { .. } => "loading the search index",
+        Request::DrawAudit { .. } => "drawing the audit",
+        Request::Train(_) => "reading training runs",
         Request::ReadDraft { .. } => "reading the draft",
         Request::WriteDraft { .. } => "writing the draft",
         Request::RemoveDraft { .. } => "removing the draft",
@@ -308,8 +313,11 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             sample_id,
             content,
             author,
+            verdicts,
         } => Reply::Saved {
-            revision: Box::new(store.add_revision(sample_id, &content, &author)?),
+            revision: Box::new(
+                store.add_revision_with_verdicts(sample_id, &content, &author, &verdicts)?,
+            ),
         },
         Request::Find { seq, filter, after } => {
             let mut row = store.list_page(&filter, Some(after), 1)?.into_iter().next();
@@ -320,36 +328,25 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             Reply::Found { seq, row }
         }
         Request::Audit { dataset_id } => {
-            let status = audit::status(store, dataset_id)?;
-            let ids = match status.audit_id {
-                Some(id) => store.audit_sample_ids(id)?,
-                None => Vec::new(),
-            };
-            Reply::Audit {
-                status: Box::new(status),
-                rows: store.rows_by_ids(&ids)?,
+            let (status, rows) = audit_rows(store, dataset_id)?;
+            Reply::Audit { status, rows }
+        }
+        Request::DrawAudit { dataset_id, seed } => {
+            let outcome = audit::draw(store, dataset_id, None, seed)?;
+            let (status, rows) = audit_rows(store, dataset_id)?;
+            Reply::Drew {
+                outcome,
+                status,
+                rows,
             }
         }
+        Request::Train(r) => Reply::Train(super::train_worker::handle(store, r)?),
         Request::Stats { dataset_id } => Reply::Stats(Box::new(StatsPanel {
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
             agreement: audit::agreement::agreements(&store.standing_decisions(dataset_id)?),
             diversity: Some(crate::text::diversity::for_dataset(store, dataset_id)?),
             jobs: store.jobs()?.into_iter().take(JOBS_SHOWN).collect(),
         })),
-        Request::SearchIndex {
-            seq,
-            filter,
-            injector,
-        } => {
-            let mut count = 0u64;
-            store.for_each_search_text(&filter, 60, |id, text| {
-                let text = crate::text::sanitize::sanitize_line(&text).into_owned();
-                injector.push(id, |_, cols| cols[0] = text.into());
-                count += 1;
-                true
-            })?;
-            Reply::SearchLoaded { seq, count }
-        }
         Request::ReadDraft { sample_id, path } => {
             let draft = match std::fs::read_to_string(&path) {
                 // An unreadable draft is reported in the log and not restored, never fatal.
@@ -379,4 +376,17 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             Reply::DraftWritten
         }
     })
+}
+
+/// The audit's status and its drawn samples' rows, in draw (id) order.
+fn audit_rows(
+    store: &Store,
+    dataset_id: i64,
+) -> anyhow::Result<(Box<AuditStatus>, Vec<SampleRow>)> {
+    let status = audit::status(store, dataset_id)?;
+    let ids = match status.audit_id {
+        Some(id) => store.audit_sample_ids(id)?,
+        None => Vec::new(),
+    };
+    Ok((Box::new(status), store.rows_by_ids(&ids)?))
 }

@@ -21,8 +21,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     if s.audit_id.is_none() {
         lines.push(Line::from(Span::styled(
             format!(
-                "no audit of {} yet: run `assay audit draw --dataset {}`",
+                "no audit of {} yet: press {} to draw it (or `assay audit draw --dataset {}`)",
                 safe_line(&s.dataset),
+                draw_key(app),
                 safe_line(&s.dataset)
             ),
             t.error,
@@ -54,8 +55,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         let cover = if s.not_covered > 0 {
             Span::styled(
                 format!(
-                    "{} samples added since the draw: run `assay audit draw` for a top-up",
-                    s.not_covered
+                    "{} samples added since the draw: press {} for a top-up",
+                    s.not_covered,
+                    draw_key(app)
                 ),
                 t.flagged,
             )
@@ -93,4 +95,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         }
         buf.set_line(inner.x, y, &row_line(app, r, w, selected), inner.width);
     }
+}
+
+/// The key that draws the audit in the live keymap.
+fn draw_key(app: &App) -> String {
+    app.keymap
+        .key_for(
+            crate::tui::keymap::Mode::Audit,
+            crate::tui::action::Action::DrawAudit,
+        )
+        .unwrap_or_else(|| "draw_audit".to_string())
 }

@@ -16,6 +16,8 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Search => Mode::Search,
         Screen::Audit => Mode::Audit,
         Screen::Stats => Mode::Stats,
+        Screen::Train if app.train.form.is_some() => Mode::TrainForm,
+        Screen::Train => Mode::Train,
     };
     let w = area.width.saturating_sub(4).min(76);
     let h = area.height.saturating_sub(2);

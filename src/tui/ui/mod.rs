@@ -12,6 +12,7 @@ mod review;
 mod search;
 mod stats;
 mod status;
+mod train;
 
 use super::app::{App, Prompt, Screen};
 use ratatui::Frame;
@@ -46,6 +47,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         Screen::Search => search::draw(app, main, buf),
         Screen::Audit => audit::draw(app, main, buf),
         Screen::Stats => stats::draw(app, main, buf),
+        Screen::Train => train::draw(app, main, buf),
     }
     if let Some(p) = &app.prompt {
         let text = match p {

@@ -18,14 +18,23 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let q = format!("/ {}▏", safe_line(&s.query));
     buf.set_stringn(inner.x, inner.y, q, inner.width as usize, t.text);
-    let info = match &s.error {
+    let info = match s.error.as_ref().or(s.results.error.as_ref()) {
         Some(e) => Span::styled(safe_line(e), t.error),
         None => Span::styled(
             format!(
-                "{} matches{}{} · filters: status: verdict: kind: aspect: tag: dataset: dup:",
+                "{} matches{}{}{} · filters: status: verdict: kind: aspect: tag: dataset: dup:",
                 s.matched(),
-                if s.loading { " (indexing…)" } else { "" },
-                if s.running { " (matching…)" } else { "" },
+                if s.running {
+                    format!(" (matching… {} read)", s.results.scanned)
+                } else {
+                    String::new()
+                },
+                if s.shown() < s.matched() as usize {
+                    format!(" · best {} shown", s.shown())
+                } else {
+                    String::new()
+                },
+                if s.indexing() { " · indexing" } else { "" },
             ),
             t.muted,
         ),

@@ -1,7 +1,7 @@
 //! The status bar: dataset, review progress, model backend, jobs, the last message, a hint.
 
 use super::super::action::Action;
-use super::super::app::App;
+use super::super::app::{App, Screen};
 use super::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -32,7 +32,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         .key_for(app.mode(), Action::Help)
         .map(|k| format!("{k}:help"))
         .unwrap_or_default();
-    let spans = vec![
+    let mut spans = vec![
         Span::styled(format!(" {dataset} "), t.status_key),
         Span::styled(format!(" {} ", progress.unwrap_or_default()), t.status_bar),
         Span::styled(format!("│ {backend} "), t.status_bar),
@@ -41,6 +41,28 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             t.status_bar,
         ),
     ];
+    if app.search.running {
+        spans.push(Span::styled(
+            format!("│ search: {} read ", app.search.results.scanned),
+            t.status_bar,
+        ));
+    }
+    // The audit walk: k of n, defects and the bound, live while reviewing drawn samples.
+    if app.review_from == Screen::Audit
+        && app.screen == Screen::Review
+        && let Some((s, _)) = &app.audit
+    {
+        spans.push(Span::styled(
+            format!(
+                "│ audit {}/{} · {} defects · ≤{:.1}% ",
+                s.reviewed,
+                s.drawn,
+                s.defects,
+                s.defect_rate_upper_95 * 100.0
+            ),
+            t.status_key,
+        ));
+    }
     let line = Line::from(spans);
     buf.set_line(area.x, area.y, &line, area.width);
     let hint_w = help.chars().count() as u16 + 1;

@@ -1,9 +1,8 @@
 //! The reducer's half that takes results from the database worker.
 
-use super::app::{App, Screen, UNDO_DEPTH};
-use super::editor::{Editor, draft_path};
-use super::worker::{PageAt, Reply};
+use super::{App, Screen, UNDO_DEPTH};
 use crate::model::Decision;
+use crate::tui::worker::{Reply, Request};
 
 impl App {
     pub(super) fn on_reply(&mut self, r: Reply) {
@@ -61,7 +60,7 @@ impl App {
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
                 if let Some(id) = self.dataset_info().map(|d| d.id) {
-                    self.db(super::worker::Request::Summary { dataset_id: id });
+                    self.db(Request::Summary { dataset_id: id });
                 }
                 if undo {
                     self.say(format!(
@@ -70,18 +69,24 @@ impl App {
                         status.as_str()
                     ));
                     self.jump_to(review.sample_id);
+                } else if self.review_from == Screen::Audit && self.screen == Screen::Review {
+                    self.undo.push_back(review.sample_id);
+                    self.say(format!(
+                        "{} #{} (committed)",
+                        verb(review.decision),
+                        review.sample_id
+                    ));
+                    self.audit_walk_on(review.sample_id, status);
                 } else {
                     self.undo.push_back(review.sample_id);
                     while self.undo.len() > UNDO_DEPTH {
                         self.undo.pop_front();
                     }
-                    let verb = match review.decision {
-                        Decision::Accept => "accepted",
-                        Decision::Reject => "rejected",
-                        Decision::Flag => "flagged",
-                        Decision::Retract => "retracted",
-                    };
-                    self.say(format!("{verb} #{} (committed)", review.sample_id));
+                    self.say(format!(
+                        "{} #{} (committed)",
+                        verb(review.decision),
+                        review.sample_id
+                    ));
                     if self.list.current().map(|r| r.id) == Some(review.sample_id) {
                         let h = self.list_height();
                         self.list.move_by(1, h);
@@ -100,17 +105,21 @@ impl App {
                 if self.audit.is_some()
                     && let Some(id) = self.dataset_info().map(|d| d.id)
                 {
-                    self.db(super::worker::Request::Audit { dataset_id: id });
+                    self.db(Request::Audit { dataset_id: id });
                 }
             }
             Reply::Saved { revision } => {
-                self.say(format!(
+                let saved = format!(
                     "saved revision {} of #{} (committed)",
                     revision.number, revision.sample_id
-                ));
+                );
+                match self.save_note.take() {
+                    Some(note) => self.fail(format!("{saved}; {note}")),
+                    None => self.say(saved),
+                }
                 self.detail = None;
                 let seq = self.next_seq();
-                self.db(super::worker::Request::Detail {
+                self.db(Request::Detail {
                     seq,
                     sample_id: revision.sample_id,
                 });
@@ -123,13 +132,13 @@ impl App {
                 self.audit_cursor = self.audit_cursor.min(rows.len().saturating_sub(1));
                 self.audit = Some((*status, rows));
             }
+            Reply::Drew {
+                outcome,
+                status,
+                rows,
+            } => self.audit_drawn(outcome, *status, rows),
             Reply::Stats(panel) => self.stats = Some(*panel),
-            Reply::SearchLoaded { seq, count } => {
-                if seq == self.search.seq {
-                    self.search.loading = false;
-                    self.say(format!("search: {count} samples indexed"));
-                }
-            }
+            Reply::Train(r) => self.on_train_reply(r),
             Reply::DraftWritten => {}
             Reply::DraftRead { sample_id, draft } => self.editor_ready(sample_id, draft),
             Reply::Failed { what, error } => {
@@ -139,37 +148,13 @@ impl App {
             }
         }
     }
+}
 
-    /// Shows sample `id` in the list (and the review screen if open).
-    pub(super) fn jump_to(&mut self, id: i64) {
-        if let Some(i) = self.list.rows.iter().position(|r| r.id == id) {
-            self.list.cursor = i;
-            let h = self.list_height();
-            self.list.scroll_into_view(h);
-            if self.screen == Screen::Review {
-                self.load_detail();
-            }
-        } else {
-            self.request_page(PageAt::Around(id));
-        }
-    }
-
-    fn editor_ready(&mut self, sample_id: i64, draft: Option<super::editor::Draft>) {
-        let Some(d) = self.detail.as_ref().filter(|d| d.record.id == sample_id) else {
-            return;
-        };
-        let path = draft_path(&self.drafts_dir, &self.db_path, sample_id);
-        let e = Editor::open(
-            sample_id,
-            d.record.head.id,
-            d.record.head.content.clone(),
-            path,
-            draft,
-        );
-        if e.restored {
-            self.say("restored an unsaved draft of this sample");
-        }
-        self.editor = Some(e);
-        self.screen = Screen::Editor;
+fn verb(d: Decision) -> &'static str {
+    match d {
+        Decision::Accept => "accepted",
+        Decision::Reject => "rejected",
+        Decision::Flag => "flagged",
+        Decision::Retract => "retracted",
     }
 }

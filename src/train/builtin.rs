@@ -1,0 +1,153 @@
+//! A run of the built-in candle trainer as a recorded run: the base model and its tokenizer,
+//! the run's snapshot (the exact revisions) as examples, every step stored as a point, a stop
+//! asked through the store obeyed at the next step, and the outcome recorded.
+
+use super::data::{TextTokenizer, encode_chatml};
+use super::trainer::{Outcome, Point, TrainConfig, Trainer};
+use super::{BaseWeights, LoraLlama};
+use crate::store::{RunPoint, RunStatus, Store};
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Base weights and the tokenizer that goes with them: a GGUF (its own tokenizer) or a Hugging
+/// Face folder (`config.json`, `*.safetensors`, `tokenizer.json`).
+pub fn load_base(
+    path: &Path,
+    device: &candle_core::Device,
+) -> anyhow::Result<(BaseWeights, Box<dyn TextTokenizer>)> {
+    if path.is_dir() {
+        let tok = tokenizers::Tokenizer::from_file(path.join("tokenizer.json"))
+            .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", path.display()))?;
+        let base = BaseWeights::from_hf_dir(path, device)?;
+        return Ok((base, Box::new(tok)));
+    }
+    anyhow::ensure!(
+        path.is_file(),
+        "no base model at {}: pass --base PATH or run `assay model fetch`",
+        path.display()
+    );
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
+        .with_context(|| format!("{}: not a GGUF file", path.display()))?;
+    let tok = crate::llm::local::tokenizer::GgufTokenizer::from_gguf(&content)
+        .with_context(|| format!("{}: reading its tokenizer", path.display()))?;
+    let base = BaseWeights::from_gguf(path, device)?;
+    Ok((base, Box::new(tok)))
+}
+
+pub fn run_point(p: &Point, elapsed_s: f64) -> RunPoint {
+    RunPoint {
+        step: p.step as u64,
+        total_steps: Some(p.total_steps as u64),
+        epoch: None,
+        loss: Some(f64::from(p.loss)),
+        eval_loss: p.eval_loss.map(f64::from),
+        lr: Some(p.lr),
+        tokens_per_s: Some(p.tokens_per_s),
+        grad_norm: Some(p.grad_norm),
+        elapsed_s,
+    }
+}
+
+/// Trains run `run_id` (already marked running) and records its points and end.
+#[allow(clippy::too_many_arguments)]
+pub fn run_recorded(
+    store: &mut Store,
+    run_id: i64,
+    base_path: &Path,
+    config: &TrainConfig,
+    resume: bool,
+    out: &Path,
+    stop: &Arc<AtomicBool>,
+    echo: &mut dyn FnMut(&Point),
+) -> anyhow::Result<RunStatus> {
+    let device = candle_core::Device::Cpu;
+    let (base, tokenizer) = load_base(base_path, &device)?;
+    let mut examples = Vec::new();
+    let mut skipped = 0;
+    store.for_each_run_sample(run_id, |s| {
+        match encode_chatml(tokenizer.as_ref(), &s.head.content, config.max_seq_len)? {
+            Some(e) => examples.push(e),
+            None => skipped += 1,
+        }
+        Ok(())
+    })?;
+    anyhow::ensure!(
+        !examples.is_empty(),
+        "run {run_id}: none of its {skipped} samples has an assistant turn to train on"
+    );
+    let note = format!(
+        "training on {} samples ({skipped} without an assistant turn skipped), base {}",
+        examples.len(),
+        base_path.display()
+    );
+    store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
+    let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;
+    let mut trainer = Trainer::new(model, config.clone(), examples)?;
+    let mut log = vec![note];
+    if resume && let Some(dir) = Trainer::latest_checkpoint(out) {
+        trainer.resume_from(&dir)?;
+        log.push(format!(
+            "resumed from {} at step {}",
+            dir.display(),
+            trainer.step
+        ));
+    }
+    let start = Instant::now();
+    let mut store_err: Option<anyhow::Error> = None;
+    let base_name = base_path.display().to_string();
+    let outcome = trainer.run(out, &base_name, stop, &mut |p| {
+        echo(p);
+        if store_err.is_some() {
+            return;
+        }
+        let line = format!(
+            "step {}/{} loss {:.4}{} lr {:.2e} {:.0} tok/s",
+            p.step,
+            p.total_steps,
+            p.loss,
+            p.eval_loss
+                .map(|e| format!(" eval {e:.4}"))
+                .unwrap_or_default(),
+            p.lr,
+            p.tokens_per_s
+        );
+        if log.len() >= super::external::supervise::TAIL_LINES {
+            log.remove(0);
+        }
+        log.push(line);
+        let point = run_point(p, start.elapsed().as_secs_f64());
+        let res = store
+            .add_run_points(run_id, &[point], Some(&log))
+            .and_then(|()| store.run_stop_requested(run_id));
+        match res {
+            Ok(true) => stop.store(true, Ordering::Relaxed),
+            Ok(false) => {}
+            Err(e) => {
+                // Training without recording would leave a run that says nothing: stop.
+                store_err = Some(e.into());
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    })?;
+    if let Some(e) = store_err {
+        return Err(e.context(format!("run {run_id}: recording its points failed")));
+    }
+    let (status, message) = match outcome {
+        Outcome::Finished => (RunStatus::Completed, None),
+        Outcome::Stopped => (
+            RunStatus::Stopped,
+            Some(format!(
+                "stopped at step {}; a checkpoint is kept (train again with --resume)",
+                trainer.step
+            )),
+        ),
+    };
+    store.set_run_artifacts(run_id, &[out.display().to_string()])?;
+    store.finish_run(run_id, status, None, message.as_deref(), &log)?;
+    Ok(status)
+}

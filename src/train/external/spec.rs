@@ -1,0 +1,91 @@
+//! What a run is asked to do, as stored in `runs.config`: the trainer and its settings, and for
+//! external trainers the exact argument vector the supervisor executes.
+
+use crate::train::{LoraConfig, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The stored configuration of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub spec: TrainerSpec,
+    /// The dataset's name when the run was made.
+    pub dataset: String,
+    /// What the audit said (or the waiver) when the run was made.
+    #[serde(default)]
+    pub audit: Vec<String>,
+    /// Filled in once the data is written; absent for the built-in trainer.
+    #[serde(default)]
+    pub launch: Option<Launch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "trainer", rename_all = "snake_case")]
+pub enum TrainerSpec {
+    /// The candle LoRA trainer, run inside the supervising process.
+    Builtin {
+        base: PathBuf,
+        config: TrainConfig,
+        /// Continue from the newest checkpoint in the output folder.
+        #[serde(default)]
+        resume: bool,
+    },
+    Llamafactory(LlamaFactorySpec),
+    /// A command template (`python train.py --data {data} --out {output_dir}`).
+    Cmd {
+        template: String,
+        model: Option<String>,
+    },
+}
+
+impl TrainerSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TrainerSpec::Builtin { .. } => "builtin",
+            TrainerSpec::Llamafactory(_) => "llamafactory",
+            TrainerSpec::Cmd { .. } => "cmd",
+        }
+    }
+}
+
+/// LLaMA-Factory SFT with LoRA; field names follow its YAML keys where they exist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaFactorySpec {
+    /// The executable (`llamafactory-cli`, or a path to it).
+    pub program: String,
+    pub model_name_or_path: String,
+    /// Its chat template name (`qwen`, `llama3`, `default`, ...).
+    pub template: String,
+    pub lora: LoraConfig,
+    pub learning_rate: f64,
+    pub num_train_epochs: f64,
+    /// 0: train for `num_train_epochs`.
+    pub max_steps: usize,
+    pub per_device_train_batch_size: usize,
+    pub gradient_accumulation_steps: usize,
+    pub cutoff_len: usize,
+    /// Share held out for eval loss (0: none).
+    pub val_size: f64,
+    pub eval_steps: usize,
+    pub logging_steps: usize,
+    pub save_steps: usize,
+    /// More YAML keys, written as given (`bf16: true`, `deepspeed: ...`).
+    #[serde(default)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// How the supervisor starts and follows an external trainer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Launch {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// A `trainer_log.jsonl` to follow; without one, Hugging Face Trainer lines are read from
+    /// the trainer's output.
+    pub jsonl_log: Option<PathBuf>,
+    /// Where the trainer's stdout and stderr are kept.
+    pub log_file: PathBuf,
+    pub output_dir: PathBuf,
+    /// Seconds between SIGINT and SIGTERM (and between SIGTERM and SIGKILL) when stopping.
+    pub stop_grace_s: f64,
+}

@@ -1,0 +1,112 @@
+//! The train screen's database work, run on the database worker thread: listing runs (dead
+//! supervisors noticed), new points of a run after the last seen, starting a run (audit gate,
+//! snapshot, data files, then a detached supervisor that outlives the TUI) and asking one to
+//! stop.
+
+use crate::store::{RunInfo, RunPoint, Store};
+use crate::train::external::{NewRunRequest, TrainerSpec, create_run, reconcile, spawn_supervisor};
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum TrainRequest {
+    Runs,
+    Points {
+        run_id: i64,
+        after_seq: i64,
+    },
+    Start {
+        dataset: String,
+        spec: Box<TrainerSpec>,
+        /// The assay binary that supervises the run (default: this one).
+        exe: Option<PathBuf>,
+        reviewer: String,
+    },
+    Stop {
+        run_id: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum TrainReply {
+    Runs(Vec<RunInfo>),
+    Points {
+        run_id: i64,
+        points: Vec<(i64, RunPoint)>,
+    },
+    Started(i64),
+    /// Starting failed before a run existed (audit gate, bad settings) or while preparing it.
+    StartFailed(String),
+    StopAsked {
+        run_id: i64,
+        active: bool,
+    },
+}
+
+/// At most this many points per poll, so that a huge finished run loads in slices and
+/// the screen stays responsive while it does.
+const POINTS_PER_POLL: usize = 20_000;
+
+pub fn handle(store: &mut Store, req: TrainRequest) -> anyhow::Result<TrainReply> {
+    Ok(match req {
+        TrainRequest::Runs => {
+            let mut runs = Vec::new();
+            for r in store.runs()? {
+                runs.push(reconcile(store, r)?);
+            }
+            TrainReply::Runs(runs)
+        }
+        TrainRequest::Points { run_id, after_seq } => {
+            let mut points = store.run_points(run_id, after_seq)?;
+            points.truncate(POINTS_PER_POLL);
+            TrainReply::Points { run_id, points }
+        }
+        TrainRequest::Start {
+            dataset,
+            spec,
+            exe,
+            reviewer,
+        } => match start(store, &dataset, *spec, exe, &reviewer) {
+            Ok(id) => TrainReply::Started(id),
+            Err(e) => TrainReply::StartFailed(format!("{e:#}")),
+        },
+        TrainRequest::Stop { run_id } => TrainReply::StopAsked {
+            run_id,
+            active: store.request_run_stop(run_id)?,
+        },
+    })
+}
+
+fn start(
+    store: &mut Store,
+    dataset: &str,
+    spec: TrainerSpec,
+    exe: Option<PathBuf>,
+    reviewer: &str,
+) -> anyhow::Result<i64> {
+    let exe = match exe {
+        Some(p) => p,
+        None => std::env::current_exe()?,
+    };
+    let dataset_id = store.require_dataset(dataset)?;
+    // The TUI has no waiver prompt: an incomplete audit refuses, naming what is missing.
+    let audit = crate::audit::require_audits(store, &[dataset_id], None, reviewer)?;
+    let id = create_run(
+        store,
+        NewRunRequest {
+            dataset_id,
+            dataset: dataset.to_string(),
+            spec,
+            out: None,
+            audit: audit.lines,
+            stop_grace_s: 30.0,
+        },
+    )?;
+    let db = std::path::absolute(store.path())?;
+    let mut child = spawn_supervisor(&exe, &db, id)?;
+    // Reap the supervisor when it ends so it never lingers as a zombie of the TUI; if the TUI
+    // quits first, init adopts it and the run goes on.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(id)
+}

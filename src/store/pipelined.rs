@@ -20,7 +20,7 @@ impl Store {
     where
         F: FnMut(SampleRecord) -> anyhow::Result<()> + Send,
     {
-        let (clause, params) = filter.sql_with(true);
+        let (clause, params) = filter.sql_scan();
         let sql = format!(
             "SELECT {SAMPLE_COLUMNS} FROM samples s
              JOIN revisions r ON r.id = s.head_revision_id WHERE {clause} ORDER BY s.id"

@@ -35,10 +35,15 @@ impl Filter {
         self.sql_with(false)
     }
 
+    /// As [`Filter::sql`], for reads that walk samples in id order (see `sql_with`).
+    pub(crate) fn sql_scan(&self) -> (String, Vec<Value>) {
+        self.sql_with(true)
+    }
+
     /// `scan`: walk samples in id order instead of through the dataset indexes. A whole-dataset
     /// read ordered by id would otherwise go through a dataset index and then sort every row
     /// (contents included) in memory, about 1 GB for a million samples.
-    pub(crate) fn sql_with(&self, scan: bool) -> (String, Vec<Value>) {
+    fn sql_with(&self, scan: bool) -> (String, Vec<Value>) {
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<Value> = Vec::new();
         if let Some(id) = self.dataset_id {
@@ -196,7 +201,7 @@ impl Store {
         filter: &Filter,
         mut f: impl FnMut(SampleRecord) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
-        let (clause, params) = filter.sql_with(true);
+        let (clause, params) = filter.sql_scan();
         let sql = format!(
             "SELECT {SAMPLE_COLUMNS} FROM samples s
              JOIN revisions r ON r.id = s.head_revision_id WHERE {clause} ORDER BY s.id"

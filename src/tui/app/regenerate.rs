@@ -53,10 +53,10 @@ impl App {
         match result {
             Err(e) => self.fail(format!("regenerate #{sample_id} failed: {e}")),
             Ok(r) => {
-                if !self
+                if self
                     .detail
                     .as_ref()
-                    .is_some_and(|d| d.record.id == sample_id)
+                    .is_none_or(|d| d.record.id != sample_id)
                 {
                     return self.fail(format!("#{sample_id} is no longer open; answer dropped"));
                 }

@@ -33,6 +33,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Verify(a)) => verify::run(g, a)?,
         Some(Command::Model(c)) => model::run(g, c)?,
         Some(Command::Train(a)) => train::run(g, a)?,
+        Some(Command::Eval(a)) => eval::run(g, a)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

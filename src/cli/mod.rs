@@ -4,6 +4,7 @@ pub mod audit;
 pub mod chunk;
 pub mod dedup;
 pub mod demo;
+pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -66,4 +67,6 @@ pub enum Command {
     Model(model::Command),
     /// Train a LoRA adapter on an audited dataset.
     Train(train::Args),
+    /// Score a base model, alone or with a LoRA adapter, on held-out items.
+    Eval(eval::Args),
 }

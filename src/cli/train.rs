@@ -128,6 +128,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     };
     let model = LoraLlama::new(&base, config.lora.clone(), args.seed)?;
     let mut trainer = Trainer::new(model, config, examples)?;
+    // The held-out split, recorded for `assay eval --split-of OUT`.
+    crate::eval::split::record(
+        &store,
+        &args.dataset,
+        &base_path,
+        tokenizer.as_ref(),
+        &trainer.config,
+        &args.out,
+    )?;
     if args.resume
         && let Some(dir) = Trainer::latest_checkpoint(&args.out)
     {

@@ -2,7 +2,7 @@
 //! (byte-level tokenizer), trained briefly by `assay train`, then scored on its held-out split
 //! and on a dataset through the real binary and a real SQLite file; plus library checks that the
 //! generation model is base + adapter, that the recorded split is the trainer's, and that an
-//! adapter trained to answer `答案是:B` lifts accuracy from the base's.
+//! adapter trained to answer `B` lifts accuracy from the base's.
 
 use assay::eval::failures::RunInfo;
 use assay::eval::generate::{CandleLlama, Forward};
@@ -45,11 +45,12 @@ fn write_tokenizer(path: &Path) {
     use tokenizers::{AddedToken, Tokenizer};
     let mut chars: Vec<char> = ByteLevel::alphabet().into_iter().collect();
     chars.sort();
-    let vocab: std::collections::HashMap<String, u32> = chars
+    let vocab: Vec<(String, u32)> = chars
         .iter()
         .enumerate()
         .map(|(i, c)| (c.to_string(), i as u32))
         .collect();
+    let vocab: [(String, u32); 256] = vocab.try_into().unwrap();
     let bpe = BPE::builder()
         .vocab_and_merges(vocab, vec![])
         .build()
@@ -57,10 +58,11 @@ fn write_tokenizer(path: &Path) {
     let mut tok = Tokenizer::new(bpe);
     tok.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
     tok.with_decoder(Some(ByteLevel::default()));
-    tok.add_special_tokens(&[
+    tok.add_special_tokens([
         AddedToken::from("<|im_start|>", true),
         AddedToken::from("<|im_end|>", true),
-    ]);
+    ])
+    .unwrap();
     tok.save(path, false).unwrap();
 }
 
@@ -173,7 +175,7 @@ fn train_then_eval_split_and_dataset_through_the_binary() {
             "--batch-size",
             "2",
             "--max-seq-len",
-            "64",
+            "512",
             "--eval-fraction",
             "0.25",
             "--force",
@@ -184,6 +186,7 @@ fn train_then_eval_split_and_dataset_through_the_binary() {
     ));
     let manifest = split::read(&out).unwrap();
     assert_eq!(manifest.dataset, "cot-math");
+    // Every cot-math sample fits in 512 byte tokens with room for its answer.
     assert_eq!(manifest.eval_sample_ids.len(), 8, "round(32 * 0.25)");
     assert_eq!(manifest.train_samples, 24);
 
@@ -415,7 +418,7 @@ fn mc_sample(question: &str) -> NewSample {
     }
 }
 
-/// An adapter trained to answer `答案是:B` scores every B-keyed item, where the random base
+/// An adapter trained to answer `B` scores every B-keyed item, where the random base
 /// scores none; failures of the base-only run land in the store once.
 #[test]
 fn trained_adapter_lifts_accuracy() {
@@ -441,12 +444,12 @@ fn trained_adapter_lifts_accuracy() {
         .unwrap();
     assert_eq!(items.len(), 4);
 
-    // Train on the items' prompts with the answer `答案是:B`.
+    // Train on the items' prompts with the answer `B`.
     let examples = items
         .iter()
         .map(|it| {
             let mut turns = it.turns.clone();
-            turns.push(Turn::assistant("答案是:B"));
+            turns.push(Turn::assistant("B"));
             let c = Content {
                 turns,
                 ..Content::default()
@@ -458,6 +461,11 @@ fn trained_adapter_lifts_accuracy() {
     let config = TrainConfig {
         lora: LoraConfig {
             dropout: 0.0,
+            targets: assay::train::lora::ATTENTION_MODULES
+                .iter()
+                .chain(&assay::train::lora::MLP_MODULES)
+                .map(|m| m.to_string())
+                .collect(),
             ..LoraConfig::default()
         },
         learning_rate: 1e-2,

@@ -496,11 +496,11 @@ fn trained_adapter_lifts_accuracy() {
         contenders: vec![
             Contender {
                 name: "base".into(),
-                model: model::base_model(&base).unwrap(),
+                model: model::base_model(&base, model::EngineKind::Auto).unwrap(),
             },
             Contender {
                 name: "base+adapter".into(),
-                model: model::adapted_model(&base, &adapter).unwrap(),
+                model: model::adapted_model(&base, &adapter, model::EngineKind::Auto).unwrap(),
             },
         ],
         max_tokens: 12,
@@ -527,7 +527,7 @@ fn trained_adapter_lifts_accuracy() {
         tokenizer: &ByteTokenizer,
         contenders: vec![Contender {
             name: "base".into(),
-            model: model::base_model(&base).unwrap(),
+            model: model::base_model(&base, model::EngineKind::Auto).unwrap(),
         }],
         max_tokens: 12,
         failures_to: Some(fds),
@@ -543,4 +543,87 @@ fn trained_adapter_lifts_accuracy() {
     assert!(stopped.stopped);
     assert_eq!(stopped.scored, 0);
     assert_eq!(stopped.models[0].overall.scored, 0);
+}
+
+fn smollm2() -> Option<std::path::PathBuf> {
+    let path = assay::llm::local::LocalModel::default_path();
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("ASSAY_REQUIRE_MODEL").is_none(),
+        "ASSAY_REQUIRE_MODEL is set but there is no model at {}",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: no model at {} (run `assay model fetch`)",
+        path.display()
+    );
+    None
+}
+
+/// On SmolLM2: the Q8_0 engine and candle's f32 llama agree on the merged weights (same next
+/// token, logits within quantisation error), and `assay eval` scores a handful of logic_mc items
+/// with the counts adding up.
+#[test]
+fn smollm2_engines_agree_and_score_logic_mc() {
+    let Some(path) = smollm2() else {
+        return;
+    };
+    let dev = Device::Cpu;
+    let base = BaseWeights::from_gguf(&path, &dev).unwrap();
+    let lora = LoraLlama::new(&base, LoraConfig::default(), 4).unwrap();
+    for (_, pair) in lora.lora_pairs() {
+        let b = Tensor::randn(0f32, 0.02, pair.b.dims(), &dev).unwrap();
+        pair.b.set(&b).unwrap();
+    }
+    let tensors = lora.merged_tensors().unwrap();
+    // Short: in the dev profile the Q8_0 kernel (this crate's code) runs unoptimised.
+    let ids: Vec<u32> = vec![1, 4093, 198, 2683, 457];
+    let mut q8 = assay::eval::fast::engine_model(&path, &tensors, &base.config).unwrap();
+    let mut f32m = CandleLlama::new(tensors, &base.config, &dev).unwrap();
+    let a = q8.logits(&ids, 0).unwrap();
+    let b = f32m.logits(&ids, 0).unwrap();
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))
+            .map(|(i, _)| i)
+            .unwrap()
+    };
+    assert_eq!(argmax(&a), argmax(&b));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    let scale = b.iter().map(|x| x.abs()).fold(0f32, f32::max);
+    eprintln!("q8 vs f32: max |diff| {diff} of max |logit| {scale}");
+    assert!(diff < 0.05 * scale, "{diff} vs {scale}");
+    drop((q8, f32m, lora, base));
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&assay(&db, &["demo", "--no-tui", "--no-model"]));
+    let report: serde_json::Value = serde_json::from_str(&ok(&assay(
+        &db,
+        &[
+            "eval",
+            "--dataset",
+            "logic-mc",
+            "--limit",
+            "4",
+            "--max-tokens",
+            "24",
+            "--json",
+            "--engine",
+            "candle",
+        ],
+    )))
+    .unwrap();
+    check_tallies(&report, 4);
+    let stored = report["failures"]["stored"].as_u64().unwrap();
+    let correct = report["models"][0]["overall"]["correct"].as_u64().unwrap();
+    assert_eq!(stored + correct, 4, "{report:#}");
+    assert_eq!(failure_count(&db, "logic-mc-eval-failures"), stored);
 }

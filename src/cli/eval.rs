@@ -62,6 +62,10 @@ pub struct Args {
     /// Dataset the failures go to (default: `<dataset>-eval-failures`).
     #[arg(long)]
     pub failures: Option<String>,
+    /// What runs the model: `q8` is the offline model's Q8_0 engine (GGUF bases, CPU),
+    /// `candle` candle-transformers' llama in f32; `auto` picks q8 where it can.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: model::EngineKind,
     /// Do not store failures.
     #[arg(long, conflicts_with = "failures")]
     pub no_failures: bool,
@@ -210,13 +214,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     if adapter.is_none() || args.compare_base {
         contenders.push(Contender {
             name: "base".into(),
-            model: model::base_model(&base)?,
+            model: model::base_model(&base, args.engine)?,
         });
     }
     if let Some(a) = &adapter {
         contenders.push(Contender {
             name: "base+adapter".into(),
-            model: model::adapted_model(&base, a)?,
+            model: model::adapted_model(&base, a, args.engine)?,
         });
     }
     drop(base);

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod failures;
+pub mod fast;
 pub mod generate;
 pub mod items;
 pub mod model;

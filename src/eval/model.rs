@@ -63,21 +63,54 @@ pub fn load_base(path: &Path, device: &Device) -> Result<(BaseWeights, Box<dyn E
     Ok((base, Box::new(tok)))
 }
 
+/// Which implementation runs the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    /// The Q8_0 engine for a GGUF base on the CPU, candle otherwise.
+    Auto,
+    /// candle-transformers' llama in f32.
+    Candle,
+    /// The offline model's Q8_0 engine (GGUF bases only).
+    Q8,
+}
+
+fn build(
+    base: &BaseWeights,
+    tensors: Vec<(String, candle_core::Tensor)>,
+    engine: EngineKind,
+) -> Result<Box<dyn Forward>> {
+    let device = base.get("model.embed_tokens.weight")?.device().clone();
+    let gguf = base.source.is_file();
+    match engine {
+        EngineKind::Q8 if !gguf => Err(EvalError::Invalid(format!(
+            "{}: the q8 engine needs a GGUF base (its tokenizer and metadata); use --engine candle",
+            base.source.display()
+        ))),
+        EngineKind::Q8 => super::fast::engine_model(&base.source, &tensors, &base.config),
+        EngineKind::Auto if gguf && device.is_cpu() => {
+            super::fast::engine_model(&base.source, &tensors, &base.config)
+        }
+        _ => Ok(Box::new(CandleLlama::new(tensors, &base.config, &device)?)),
+    }
+}
+
 /// The base as it is.
-pub fn base_model(base: &BaseWeights) -> Result<Box<dyn Forward>> {
+pub fn base_model(base: &BaseWeights, engine: EngineKind) -> Result<Box<dyn Forward>> {
     let tensors = base
         .tensors
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let device = base.get("model.embed_tokens.weight")?.device().clone();
-    Ok(Box::new(CandleLlama::new(tensors, &base.config, &device)?))
+    build(base, tensors, engine)
 }
 
 /// The base with the adapter in `dir` folded into its weights.
-pub fn adapted_model(base: &BaseWeights, dir: &Path) -> Result<Box<dyn Forward>> {
+pub fn adapted_model(
+    base: &BaseWeights,
+    dir: &Path,
+    engine: EngineKind,
+) -> Result<Box<dyn Forward>> {
     let lora = load_adapter(base, dir)?;
-    let device = lora.device().clone();
     let tensors = lora.merged_tensors()?;
-    Ok(Box::new(CandleLlama::new(tensors, &base.config, &device)?))
+    build(base, tensors, engine)
 }

@@ -3,7 +3,10 @@
 //! single-threaded Q8_0 engine (`llm::local::fast_llama`), which keeps a KV cache.
 //!
 //! Why: candle's f32 llama spends most of a token in per-op overhead and thread barriers on a
-//! small model; the Q8_0 engine is several times faster here (figures in the module's report).
+//! small model. Measured on SmolLM2-135M, release build, 2 shared cores (load ~6), 3 held-out
+//! cot-math items x 48 tokens, base and base+adapter: 38-43 tokens/s here against 15.6-15.9
+//! for candle f32 (prefill included). In a dev build this crate's kernel is unoptimised, so
+//! tests use `--engine candle`.
 //! The file is written to the temporary folder and removed once loaded (the engine keeps its
 //! weights in memory).
 

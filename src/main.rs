@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Model(c)) => model::run(g, c)?,
         Some(Command::Train(a)) => train::run(g, a)?,
         Some(Command::Runs(c)) => runs::run(g, c)?,
+        Some(Command::Eval(a)) => eval::run(g, a)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod chunk;
 pub mod dedup;
 pub mod demo;
+pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -70,4 +71,6 @@ pub enum Command {
     /// Training runs: list, show, stop, plot.
     #[command(subcommand)]
     Runs(runs::Command),
+    /// Score a base model, alone or with a LoRA adapter, on held-out items.
+    Eval(eval::Args),
 }

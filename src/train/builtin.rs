@@ -68,10 +68,17 @@ pub fn run_recorded(
     let device = candle_core::Device::Cpu;
     let (base, tokenizer) = load_base(base_path, &device)?;
     let mut examples = Vec::new();
+    // The samples behind the examples, for the held-out split `assay eval --split-of` reads.
+    let mut example_ids = Vec::new();
     let mut skipped = 0;
     store.for_each_run_sample(run_id, |s| {
         match encode_chatml(tokenizer.as_ref(), &s.head.content, config.max_seq_len)? {
-            Some(e) => examples.push(e),
+            Some(e) => {
+                if e.ids.len() >= 2 {
+                    example_ids.push(s.id);
+                }
+                examples.push(e);
+            }
             None => skipped += 1,
         }
         Ok(())
@@ -88,6 +95,8 @@ pub fn run_recorded(
     store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
     let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;
     let mut trainer = Trainer::new(model, config.clone(), examples)?;
+    let dataset = store.run(run_id)?.dataset.unwrap_or_default();
+    crate::eval::split::record_ids(&dataset, base_path, &trainer.config, out, &example_ids)?;
     let mut log = vec![note];
     if resume && let Some(dir) = Trainer::latest_checkpoint(out) {
         trainer.resume_from(&dir)?;

@@ -98,8 +98,16 @@ fn a_two_gigabyte_line_is_rejected_in_bounded_memory() {
     let expect = format!(
         "huge.jsonl:2: byte offset {offset}: rejected: record of {size} bytes is over the limit of 16777216 bytes (raise --max-record-bytes)"
     );
-    assert!(run.stderr.contains(&expect), "{expect}\nnot in\n{}", run.stderr);
-    assert!(run.stderr.contains("huge.jsonl.rejects.jsonl"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&expect),
+        "{expect}\nnot in\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("huge.jsonl.rejects.jsonl"),
+        "{}",
+        run.stderr
+    );
     assert_bounded(&run, "2 GiB JSONL line");
 
     // A JSON array whose second element is the 2 GiB line.
@@ -118,8 +126,9 @@ fn a_two_gigabyte_line_is_rejected_in_bounded_memory() {
     );
     let offset = GOOD.len() + 3;
     assert!(
-        run.stderr
-            .contains(&format!("huge.json:1: byte offset {offset}: rejected: record of")),
+        run.stderr.contains(&format!(
+            "huge.json:1: byte offset {offset}: rejected: record of"
+        )),
         "{}",
         run.stderr
     );
@@ -136,7 +145,9 @@ fn deep_nesting_is_rejected_in_bounded_memory() {
     let objects = format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
 
     let jsonl = dir.path().join("deep.jsonl");
-    let body = format!("{GOOD}\n{balanced}\n{objects}\n{open}\n{{\"instruction\": \"5+5=?\", \"output\": \"10\"}}\n");
+    let body = format!(
+        "{GOOD}\n{balanced}\n{objects}\n{open}\n{{\"instruction\": \"5+5=?\", \"output\": \"10\"}}\n"
+    );
     std::fs::write(&jsonl, &body).unwrap();
     let run = import(dir.path(), &jsonl);
     assert_eq!(run.code, Some(3), "{}\n{}", run.stdout, run.stderr);
@@ -148,7 +159,11 @@ fn deep_nesting_is_rejected_in_bounded_memory() {
     let mut offset = GOOD.len() + 1;
     for (line, rec) in [(2, &balanced), (3, &objects), (4, &open)] {
         let expect = format!("deep.jsonl:{line}: byte offset {offset}: rejected: nesting too deep");
-        assert!(run.stderr.contains(&expect), "{expect}\nnot in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&expect),
+            "{expect}\nnot in\n{}",
+            run.stderr
+        );
         offset += rec.len() + 1;
     }
     assert!(run.stderr.contains("flatten the record"), "{}", run.stderr);
@@ -167,8 +182,16 @@ fn deep_nesting_is_rejected_in_bounded_memory() {
     let second = GOOD.len() + 3;
     for (line, offset) in [(2, second), (3, second + balanced.len() + 2)] {
         let expect = format!("deep.json:{line}: byte offset {offset}: rejected: nesting too deep");
-        assert!(run.stderr.contains(&expect), "{expect}\nnot in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&expect),
+            "{expect}\nnot in\n{}",
+            run.stderr
+        );
     }
-    assert!(run.stderr.contains("the file ends inside it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the file ends inside it"),
+        "{}",
+        run.stderr
+    );
     assert_bounded(&run, "deep JSON array");
 }

@@ -9,7 +9,7 @@ use assay::generate::{extract, parse, steps};
 use assay::llm::sse::SseParser;
 use assay::model::{Content, NewSample, SampleMeta, Source};
 use assay::store::ImportRecord;
-use assay::verify::judge;
+use assay::verify::{golden, judge};
 
 /// Every target by name, as `.ci/fuzz` builds them and the regression test replays them.
 pub const TARGETS: [(&str, fn(&[u8])); 7] = [
@@ -104,8 +104,8 @@ pub fn import(data: &[u8]) {
             }
             Item::Rejected(r) => {
                 assert!(!r.reason.trim().is_empty(), "a rejection without a reason");
-                let last_line = span.line
-                    + newlines(&input[span.offset as usize..span.end as usize]);
+                let last_line =
+                    span.line + newlines(&input[span.offset as usize..span.end as usize]);
                 assert!(
                     (span.line..=last_line).contains(&r.line),
                     "rejection line {} outside its record's lines {}..={last_line}: {r:?}",
@@ -162,7 +162,10 @@ fn cut_all(input: &[u8], max: usize, prefer_lines: bool) -> Vec<Span> {
             offset: s.record_offset,
             end: s.position(),
         });
-        assert!(spans.len() <= input.len() + 1, "the scanner does not advance");
+        assert!(
+            spans.len() <= input.len() + 1,
+            "the scanner does not advance"
+        );
     }
 }
 
@@ -180,6 +183,8 @@ pub fn scan(data: &[u8]) {
     };
     let mut s = Scanner::new(input, max, prefer_lines);
     let mut last_end = 0usize;
+    // Lines before `counted`, kept as the records advance (recounting from 0 is quadratic).
+    let (mut counted, mut lines) = (0usize, 1u64);
     for _ in 0..=input.len() + 1 {
         let cut = s.next_cut().expect("reading from memory");
         let off = s.record_offset as usize;
@@ -190,7 +195,10 @@ pub fn scan(data: &[u8]) {
             0
         };
         let gap_from = if last_end == 0 { bom } else { last_end };
-        assert!(off >= gap_from && end >= off && end <= input.len(), "{cut:?} at {off}..{end}");
+        assert!(
+            off >= gap_from && end >= off && end <= input.len(),
+            "{cut:?} at {off}..{end}"
+        );
         let gap = &input[gap_from..off];
         assert!(
             gap.iter().all(|b| b" \t\r\n,[]".contains(b)),
@@ -207,9 +215,10 @@ pub fn scan(data: &[u8]) {
             assert_eq!(end, input.len(), "the scanner stopped before the end");
             return;
         }
+        lines += newlines(&input[counted..off]);
+        counted = off;
         assert_eq!(
-            s.record_line,
-            1 + newlines(&input[..off]),
+            s.record_line, lines,
             "{cut:?} at byte {off} claims the wrong line"
         );
         let rec = &input[off..end];
@@ -225,7 +234,10 @@ pub fn scan(data: &[u8]) {
             }
             Cut::TooLarge { size } => {
                 assert_eq!(size, rec.len() as u64, "size of a record over the limit");
-                assert!(rec.len() > max, "a record within the limit flagged as over it");
+                assert!(
+                    rec.len() > max,
+                    "a record within the limit flagged as over it"
+                );
                 assert_eq!(s.record, kept, "kept bytes of a record over the limit");
             }
             Cut::Truncated => {
@@ -233,7 +245,11 @@ pub fn scan(data: &[u8]) {
                 assert_eq!(s.record, kept, "kept bytes of a truncated record");
             }
             Cut::UnclosedArray => {
-                assert_eq!(end, input.len(), "unclosed array before the end of the file");
+                assert_eq!(
+                    end,
+                    input.len(),
+                    "unclosed array before the end of the file"
+                );
             }
             Cut::End => {}
         }
@@ -253,8 +269,9 @@ pub fn parse_list(data: &[u8]) {
     }
 }
 
-/// Final answers and option letters: an answer is non-empty, trimmed and taken from the text; a
-/// letter is within the options (the first byte is how many).
+/// Final answers, option letters and the golden match: an answer is non-empty, trimmed and taken
+/// from the text; a letter is within the options (the first byte is how many); an answer matches
+/// itself.
 pub fn extract(data: &[u8]) {
     let Some((&n, rest)) = data.split_first() else {
         return;
@@ -263,12 +280,26 @@ pub fn extract(data: &[u8]) {
     if let Some(a) = extract::final_answer(&text) {
         assert!(!a.is_empty(), "an empty final answer");
         assert_eq!(a, a.trim(), "an untrimmed final answer");
-        assert!(text.contains(a.as_str()), "an answer not in the text: {a:?}");
+        assert!(
+            text.contains(a.as_str()),
+            "an answer not in the text: {a:?}"
+        );
     }
     let n = usize::from(n);
     if let Some(c) = extract::option_letter(&text, n) {
         let last = char::from(b'A' + n.clamp(1, 26) as u8 - 1);
         assert!(('A'..=last).contains(&c), "option {c} out of A..={last}");
+    }
+    // The golden-answer match: an answer with a letter or digit in it matches itself.
+    let said = extract::final_answer(&text).unwrap_or_else(|| text.trim().to_string());
+    if said.chars().any(char::is_alphanumeric) {
+        assert!(
+            golden::answers_match(&text, &text),
+            "{said:?} does not match itself"
+        );
+    }
+    if let Some((answer, reference)) = text.split_once('\n') {
+        let _ = golden::answers_match(answer, reference);
     }
 }
 
@@ -282,7 +313,11 @@ pub fn steps(data: &[u8]) {
         assert_eq!(s.as_str(), s.trim(), "an untrimmed step");
     }
     let solid = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    assert_eq!(solid(&got.concat()), solid(&text), "text lost between steps");
+    assert_eq!(
+        solid(&got.concat()),
+        solid(&text),
+        "text lost between steps"
+    );
     // Four-digit numbers are not markers (a year is not a step), so the count holds up to 999.
     if got.len() < 1000 {
         let again = steps::split_steps(&steps::number_steps(&got));

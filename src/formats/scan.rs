@@ -208,6 +208,11 @@ impl<R: Read> Scanner<R> {
             while i < buf.len() {
                 if in_string {
                     if escape {
+                        // A backslash before a raw line break is bad JSON, but the break still
+                        // starts a line.
+                        if buf[i] == b'\n' {
+                            lines += 1;
+                        }
                         escape = false;
                         i += 1;
                         continue;

@@ -15,7 +15,7 @@ fn root() -> &'static Path {
 }
 
 /// Runs `check` on `data`, returning the panic message if an invariant broke.
-fn broken(check: fn(&[u8]), data: &[u8]) -> Option<String> {
+fn broken(check: checks::Check, data: &[u8]) -> Option<String> {
     let r = std::panic::catch_unwind(|| check(data)).err()?;
     Some(
         r.downcast_ref::<String>()
@@ -54,13 +54,13 @@ fn every_saved_input_passes_its_targets_checks() {
         }
         let body = std::fs::read(&path).unwrap();
         for (check, sel) in [
-            (checks::import as fn(&[u8]), 0u8),
+            (checks::import as checks::Check, 0u8),
             (checks::import, 10),
             (checks::import, 20),
         ]
         .into_iter()
         .chain([
-            (checks::scan as fn(&[u8]), 2u8),
+            (checks::scan as checks::Check, 2u8),
             (checks::scan, 3),
             (checks::scan, 66),
         ]) {

@@ -11,8 +11,11 @@ use assay::model::{Content, NewSample, SampleMeta, Source};
 use assay::store::ImportRecord;
 use assay::verify::{golden, judge};
 
+/// A target's check: panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
 /// Every target by name, as `.ci/fuzz` builds them and the regression test replays them.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("import", import),
     ("scan", scan),
     ("parse_list", parse_list),
@@ -32,7 +35,7 @@ pub fn import_options(sel: u8) -> (Option<Format>, bool, usize) {
         0 => None,
         i => Some(Format::ALL[usize::from(i) - 1]),
     };
-    let prefer_lines = (sel / 10) % 2 == 0;
+    let prefer_lines = (sel / 10).is_multiple_of(2);
     let max = if (sel / 20) % 2 == 1 {
         256
     } else {

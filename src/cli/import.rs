@@ -14,6 +14,7 @@ use super::GlobalArgs;
 use crate::formats::rejects::RejectsFile;
 use crate::formats::{Format, Item, ReadOptions, Reader, Tags};
 use crate::store::{ImportRecord, InsertOutcome, Store};
+use crate::text::sanitize::sanitize_line;
 use anyhow::Context;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ use std::sync::mpsc;
 const COMMIT_EVERY: u64 = 50_000;
 /// Records per message between the threads.
 const CHUNK: usize = 1024;
+/// Rejections also printed to stderr (all of them are in the rejects file).
+const SHOW_REJECTS: u64 = 10;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -155,6 +158,7 @@ pub fn import_file(
     let bar = progress(size);
     let (tx, rx) = mpsc::sync_channel::<Msg>(8);
     let parser_bar = bar.clone();
+    let label = path.display().to_string();
     let parser = std::thread::spawn(move || -> anyhow::Result<RejectsFile> {
         let mut chunk = Vec::with_capacity(CHUNK);
         let send = |m: Msg| tx.send(m).is_ok();
@@ -175,7 +179,12 @@ pub fn import_file(
                         chunk.push(ImportRecord::new(s).context("serialising a sample")?);
                     }
                 }
-                Item::Rejected(r) => rejects.write(&r).context("writing the rejects file")?,
+                Item::Rejected(r) => {
+                    rejects.write(&r).context("writing the rejects file")?;
+                    if rejects.count <= SHOW_REJECTS {
+                        eprintln!("{}", describe_rejection(&label, &r));
+                    }
+                }
             }
             if chunk.len() >= CHUNK {
                 if let Some(b) = &parser_bar {
@@ -199,13 +208,26 @@ pub fn import_file(
     let stored = store_records(store, dataset_id, rx, &checkpoints);
     checkpoints.finish();
     store.foreground_checkpoints()?;
-    let (counts, format, failure) = stored?;
-    let mut counts = counts;
+    let (mut counts, format, failure) = stored?;
     let rejects = parser
         .join()
         .map_err(|_| anyhow::anyhow!("the parser thread panicked"))??;
     counts.rejected = rejects.count;
     let rejects_path = rejects.finish().context("writing the rejects file")?;
+    if let Some(p) = &rejects_path {
+        let more = counts.rejected.saturating_sub(SHOW_REJECTS);
+        eprintln!(
+            "{}: {} record(s) rejected{}; every one is listed in {}",
+            sanitize_line(&path.display().to_string()),
+            counts.rejected,
+            if more > 0 {
+                format!(" ({more} not shown above)")
+            } else {
+                String::new()
+            },
+            sanitize_line(&p.display().to_string())
+        );
+    }
     if let Some(e) = failure {
         if let Some(b) = bar {
             b.abandon();
@@ -271,6 +293,19 @@ fn store_records(
     batch.commit()?;
     checkpoints.committed();
     Ok((counts, format, failure))
+/// One rejection as a terminal line: where (file, line, byte offset, field) and why. The field
+/// and reason can quote the data, so they are made terminal-safe.
+fn describe_rejection(path: &str, r: &crate::formats::Rejection) -> String {
+    let field = r
+        .field
+        .as_deref()
+        .map(|f| format!(", field {f}"))
+        .unwrap_or_default();
+    sanitize_line(&format!(
+        "{path}:{}: byte offset {}{field}: rejected: {}",
+        r.line, r.offset, r.reason
+    ))
+    .into_owned()
 }
 
 fn progress(size: u64) -> Option<indicatif::ProgressBar> {

@@ -12,6 +12,32 @@ pub const RESERVED: [&str; 2] = [ALPACA_INPUT, CHOICE_PROBLEM];
 
 pub type Obj = Map<String, Value>;
 
+/// How deeply a record's arrays and objects may nest. serde_json stops at 128, and a sample's
+/// content stores a record's values a few levels deeper than they were read, so a lower limit
+/// keeps every stored sample readable again.
+pub const MAX_NESTING: usize = 64;
+
+/// Whether `v` nests arrays and objects more than [`MAX_NESTING`] levels deep.
+pub fn too_deep(v: &Value) -> bool {
+    fn over(v: &Value, budget: usize) -> bool {
+        match v {
+            Value::Array(a) => budget == 0 || a.iter().any(|x| over(x, budget - 1)),
+            Value::Object(o) => budget == 0 || o.values().any(|x| over(x, budget - 1)),
+            _ => false,
+        }
+    }
+    over(v, MAX_NESTING)
+}
+
+/// JSON kept in a string field (tool arguments, a tool list): the value when it parses and is
+/// not nested too deep, else the string as it is.
+pub fn embedded_json(s: String) -> Value {
+    match serde_json::from_str::<Value>(&s) {
+        Ok(v) if !too_deep(&v) => v,
+        _ => Value::String(s),
+    }
+}
+
 pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

@@ -86,7 +86,7 @@ fn tool_call(v: Value, prefix: &str) -> Result<ToolCall, FieldError> {
     )?;
     let name = req_str(&mut f, "name", &fprefix)?;
     let arguments = match f.remove("arguments") {
-        Some(Value::String(s)) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+        Some(Value::String(s)) => super::fields::embedded_json(s),
         Some(v) => v,
         None => Value::Object(Obj::new()),
     };

@@ -1,7 +1,8 @@
 //! Reads a file record by record: each record becomes samples or a `Rejection` that says
 //! where (line, byte offset), which field and why. Nothing is dropped silently.
 
-use super::scan::{Cut, Layout, Scanner};
+use super::fields::{MAX_NESTING, too_deep};
+use super::scan::{self, Cut, Layout, Scanner};
 use super::{FieldError, Format, Tags, detect};
 use crate::model::{NewSample, Source};
 use serde_json::Value;
@@ -71,6 +72,8 @@ pub struct Reader<R> {
     opts: ReadOptions,
     path: String,
     queue: VecDeque<Item>,
+    /// Records cut from the file so far (each gives at least one item).
+    records: u64,
 }
 
 impl Reader<std::fs::File> {
@@ -96,6 +99,7 @@ impl<R: Read> Reader<R> {
             opts,
             path,
             queue: VecDeque::new(),
+            records: 0,
         }
     }
 
@@ -112,6 +116,11 @@ impl<R: Read> Reader<R> {
         self.scan.position()
     }
 
+    /// How many records were cut from the file so far; each gave samples or rejections.
+    pub fn records_read(&self) -> u64 {
+        self.records
+    }
+
     pub fn next_item(&mut self) -> Result<Option<Item>, ReadError> {
         loop {
             if let Some(item) = self.queue.pop_front() {
@@ -122,6 +131,9 @@ impl<R: Read> Reader<R> {
                 source: e,
             })?;
             let (line, offset) = (self.scan.record_line, self.scan.record_offset);
+            if cut != Cut::End {
+                self.records += 1;
+            }
             match cut {
                 Cut::End => return Ok(None),
                 Cut::Record => self.record(line, offset)?,
@@ -135,7 +147,12 @@ impl<R: Read> Reader<R> {
                     ),
                 ),
                 Cut::Truncated => {
-                    self.reject(line, offset, None, "truncated JSON: the file ends inside this record".into())
+                    let reason = if scan::max_nesting(&self.scan.record) > MAX_NESTING {
+                        format!("{}, and the file ends inside it", too_deep_reason())
+                    } else {
+                        "truncated JSON: the file ends inside this record".into()
+                    };
+                    self.reject(line, offset, None, reason)
                 }
                 Cut::UnclosedArray => self.reject(
                     line,
@@ -172,6 +189,10 @@ impl<R: Read> Reader<R> {
         let text = text.trim_end();
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
+            Err(_) if scan::max_nesting(text.as_bytes()) > MAX_NESTING => {
+                self.reject(line, offset, None, too_deep_reason());
+                return Ok(());
+            }
             Err(e) => {
                 let what = if e.is_eof() {
                     "truncated JSON"
@@ -184,6 +205,10 @@ impl<R: Read> Reader<R> {
                 return Ok(());
             }
         };
+        if too_deep(&value) {
+            self.reject(line, offset, None, too_deep_reason());
+            return Ok(());
+        }
         let Value::Object(obj) = value else {
             let found = super::fields::type_name(&value);
             self.reject(
@@ -212,17 +237,18 @@ impl<R: Read> Reader<R> {
             path: self.path.clone(),
             line,
         };
-        let results: Vec<Result<NewSample, FieldError>> = match format {
+        let mut results: Vec<Result<NewSample, FieldError>> = match format {
             Format::CamelGolden => super::camel::parse_golden(obj, &src),
             Format::CamelExport => super::camel::parse_export(obj, &src),
             f => match parse_one(f, obj, &src, &self.opts.tags) {
-                Ok(v) if v.is_empty() => {
-                    vec![Err(FieldError::new("", "the record holds no sample"))]
-                }
                 Ok(v) => v.into_iter().map(Ok).collect(),
                 Err(e) => vec![Err(e)],
             },
         };
+        // An empty CAMEL map (`{}`) or choice list gives nothing: say so rather than skip it.
+        if results.is_empty() {
+            results.push(Err(FieldError::new("", "the record holds no sample")));
+        }
         let mut samples = Vec::with_capacity(results.len());
         for r in results {
             match r {
@@ -238,6 +264,13 @@ impl<R: Read> Reader<R> {
         }
         Ok(())
     }
+}
+
+fn too_deep_reason() -> String {
+    format!(
+        "nesting too deep: arrays and objects nest more than {MAX_NESTING} levels (assay reads at \
+         most {MAX_NESTING}); flatten the record or fix the file"
+    )
 }
 
 fn parse_one(

@@ -208,6 +208,11 @@ impl<R: Read> Scanner<R> {
             while i < buf.len() {
                 if in_string {
                     if escape {
+                        // A backslash before a raw line break is bad JSON, but the break still
+                        // starts a line.
+                        if buf[i] == b'\n' {
+                            lines += 1;
+                        }
                         escape = false;
                         i += 1;
                         continue;
@@ -268,4 +273,32 @@ impl<R: Read> Scanner<R> {
             }
         }
     }
+}
+
+/// The deepest nesting of arrays and objects in `bytes`, strings skipped; used to name the
+/// problem when a record does not parse.
+pub fn max_nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escape) = (false, false);
+    for &b in bytes {
+        if in_string {
+            match (escape, b) {
+                (true, _) => escape = false,
+                (false, b'\\') => escape = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }

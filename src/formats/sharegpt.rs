@@ -48,7 +48,7 @@ pub fn parse(mut m: Obj, src: &Source, tags: &Tags) -> Result<Vec<NewSample>, Fi
         None | Some(Value::Null) => None,
         // LLaMA-Factory wants a JSON string; keep the JSON itself when it parses.
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(serde_json::from_str(&s).unwrap_or(Value::String(s))),
+        Some(Value::String(s)) => Some(super::fields::embedded_json(s)),
         Some(v) => Some(v),
     };
     let mut turns = Vec::new();
@@ -95,6 +95,12 @@ pub fn parse(mut m: Obj, src: &Source, tags: &Tags) -> Result<Vec<NewSample>, Fi
 fn parse_calls(json: &str) -> Result<Vec<ToolCall>, String> {
     let v: Value =
         serde_json::from_str(json).map_err(|e| format!("function_call value is not JSON: {e}"))?;
+    if super::fields::too_deep(&v) {
+        return Err(format!(
+            "function_call value nests deeper than {} levels",
+            super::fields::MAX_NESTING
+        ));
+    }
     let items = match v {
         Value::Array(a) => a,
         other => vec![other],
@@ -110,7 +116,7 @@ fn parse_calls(json: &str) -> Result<Vec<ToolCall>, String> {
                 _ => return Err("function_call has no string \"name\"".into()),
             };
             let arguments = match o.remove("arguments") {
-                Some(Value::String(s)) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                Some(Value::String(s)) => super::fields::embedded_json(s),
                 Some(v) => v,
                 None => Value::Object(Obj::new()),
             };

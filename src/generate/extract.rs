@@ -17,14 +17,9 @@ pub fn final_answer(text: &str) -> Option<String> {
         "candidate:",
         "answer:",
     ];
-    let lower = text.to_lowercase();
-    // Lowercasing can change byte offsets for some scripts; search on the original when the
-    // lengths differ.
-    let hay = if lower.len() == text.len() {
-        lower.as_str()
-    } else {
-        text
-    };
+    // The markers are ASCII or caseless CJK, so ASCII lowercasing finds them all and keeps every
+    // byte offset valid in `text` (full Unicode lowercasing moves them: `İ` grows, `K` shrinks).
+    let hay = text.to_ascii_lowercase();
     let mut best: Option<(usize, usize)> = None;
     for m in markers {
         if let Some(p) = hay.rfind(m)
@@ -36,14 +31,16 @@ pub fn final_answer(text: &str) -> Option<String> {
     if let Some(inner) = boxed(text)
         && best.is_none()
     {
-        return Some(inner);
+        // `\boxed{}` holds no answer.
+        return (!inner.is_empty()).then_some(inner);
     }
     let (p, len) = best?;
     let rest = text[p + len..].lines().next().unwrap_or("").trim();
     let rest = rest
         .trim_start_matches(|c: char| c == '*' || c == '$' || c.is_whitespace())
         .trim_end_matches(|c: char| "*$。.！!".contains(c) || c.is_whitespace());
-    (!rest.is_empty()).then(|| boxed(rest).unwrap_or_else(|| rest.to_string()))
+    let answer = boxed(rest).unwrap_or_else(|| rest.to_string());
+    (!answer.is_empty()).then_some(answer)
 }
 
 /// The content of the last `\boxed{...}`.
@@ -94,6 +91,13 @@ mod tests {
         );
         assert_eq!(final_answer("no marker here"), None);
         assert_eq!(final_answer("答案是"), None);
+        assert_eq!(final_answer("x \\boxed{} y"), None);
+        assert_eq!(final_answer("İanswer:中Kİ").as_deref(), Some("中Kİ"));
+        assert_eq!(
+            final_answer("ÄNSWER? The Answer Is Ω").as_deref(),
+            Some("Ω")
+        );
+        assert_eq!(final_answer("答案是：\\boxed{ }"), None);
     }
 
     #[test]

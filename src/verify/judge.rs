@@ -95,7 +95,7 @@ pub fn parse_verdict(text: &str, n_steps: usize) -> Result<NewVerdict, String> {
         .get("first_wrong_step")
         .and_then(numberish)
         .map(|n| n as u32)
-        .filter(|&n| n >= 1 && (n as usize) <= n_steps.max(1));
+        .filter(|&n| n >= 1 && (n as usize) <= n_steps);
     Ok(NewVerdict {
         verifier: "llm_judge".into(),
         model: None,
@@ -152,6 +152,9 @@ mod tests {
         let v = parse_verdict("{\"pass\": false, \"first_wrong_step\": 9}", 3).unwrap();
         assert_eq!(v.first_wrong_step, None);
         assert!(parse_verdict("I think it is fine", 3).is_err());
+        // With no steps shown there is no step to name.
+        let v = parse_verdict("{\"pass\": false, \"first_wrong_step\": 1}", 0).unwrap();
+        assert_eq!(v.first_wrong_step, None);
         assert!(parse_verdict("{\"score\": 1}", 3).is_err());
     }
 }

@@ -242,7 +242,9 @@ fn folder_names_cannot_escape() {
 fn fatal_errors_escape_hostile_file_names() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let name = dir.path().join("x\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\u{202e}.jsonl");
+    let name = dir
+        .path()
+        .join("x\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\u{202e}.jsonl");
     let out = assay(&db, &["import", name.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

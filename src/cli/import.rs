@@ -293,6 +293,8 @@ fn store_records(
     batch.commit()?;
     checkpoints.committed();
     Ok((counts, format, failure))
+}
+
 /// One rejection as a terminal line: where (file, line, byte offset, field) and why. The field
 /// and reason can quote the data, so they are made terminal-safe.
 fn describe_rejection(path: &str, r: &crate::formats::Rejection) -> String {

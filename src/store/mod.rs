@@ -130,16 +130,21 @@ pub fn now() -> String {
 /// database from several processes must not fail.
 fn migrate(conn: &mut Connection) -> Result<()> {
     let migrations = schema::migrations();
+    let start = std::time::Instant::now();
     let mut attempt = 0u64;
     loop {
         let err = match migrations.to_latest(conn) {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        attempt += 1;
-        if attempt >= 20 {
+        // Only SQLite's own errors (busy, a lost race) are worth another try, for as long as a
+        // writer would wait for the lock; a schema from a newer assay fails at once.
+        let retry = matches!(err, rusqlite_migration::Error::RusqliteError { .. })
+            && start.elapsed() < BUSY_TIMEOUT;
+        if !retry {
             return Err(StoreError::Migration(err.to_string()));
         }
-        std::thread::sleep(Duration::from_millis(25 * attempt));
+        attempt += 1;
+        std::thread::sleep(Duration::from_millis(25 * attempt.min(20)));
     }
 }

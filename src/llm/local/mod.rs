@@ -6,13 +6,15 @@
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
+pub mod lazy;
+pub mod pool;
 pub mod q8;
 pub mod requant;
 pub mod template;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use candle_core::Device;
@@ -23,6 +25,14 @@ use futures::future::BoxFuture;
 use self::engine::{Engine, GenOptions, Weights};
 use self::tokenizer::GgufTokenizer;
 use super::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink, Usage};
+
+/// How many times weights were loaded in this process (tests check that start-up loads none).
+static LOADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Weight loads so far in this process.
+pub fn load_count() -> usize {
+    LOADS.load(Ordering::Relaxed)
+}
 
 /// File name of the default model as shipped.
 pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -148,12 +158,24 @@ pub fn load_engine(path: &Path, device: &Device) -> Result<Engine, LlmError> {
     load_engine_with(path, device, Backend::Auto)
 }
 
-/// Reads the GGUF header, weights and tokenizer, run by `backend`.
+/// Reads the GGUF header, weights and tokenizer, run by `backend` on the default threads.
 pub fn load_engine_with(
     path: &Path,
     device: &Device,
     backend: Backend,
 ) -> Result<Engine, LlmError> {
+    load_engine_threads(path, device, backend, fast_llama::default_threads())
+}
+
+/// Reads the GGUF header, weights and tokenizer, run by `backend`; assay's own forward uses
+/// `threads` threads (candle's use its own pool).
+pub fn load_engine_threads(
+    path: &Path,
+    device: &Device,
+    backend: Backend,
+    threads: usize,
+) -> Result<Engine, LlmError> {
+    LOADS.fetch_add(1, Ordering::Relaxed);
     let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
     let content = gguf_file::Content::read(&mut file)
         .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
@@ -170,7 +192,7 @@ pub fn load_engine_with(
         && !content.metadata.contains_key("llama.expert_count");
     let weights = match arch.as_str() {
         "llama" if fast => Weights::Fast(Box::new(
-            fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN)
+            fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN, threads)
                 .map_err(|e| config_err(path, format!("cannot load the llama weights: {e}")))?,
         )),
         "llama" => Weights::Llama(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use assay::llm::local::{LocalModel, load_count};
 use assay::llm::select::{Backend, build, choose, select_lazy};
-use assay::llm::{ChatMessage, ChatRequest, Llm};
+use assay::llm::{ChatMessage, ChatRequest};
 use assay::store::Store;
 use assay::tui::harness::Harness;
 
@@ -16,8 +16,15 @@ fn the_tui_draws_before_the_model_loads_and_loads_it_once() {
     let real = LocalModel::default_path();
     let required = std::env::var("ASSAY_REQUIRE_MODEL").is_ok_and(|v| v == "1");
     if !real.is_file() {
-        assert!(!required, "ASSAY_REQUIRE_MODEL=1 but no model at {}", real.display());
-        eprintln!("\n!!!!! SKIPPED: no local model at {} !!!!!\n", real.display());
+        assert!(
+            !required,
+            "ASSAY_REQUIRE_MODEL=1 but no model at {}",
+            real.display()
+        );
+        eprintln!(
+            "\n!!!!! SKIPPED: no local model at {} !!!!!\n",
+            real.display()
+        );
         return;
     }
     // A data directory of our own, holding only the model (and its Q8_0 copy where made):
@@ -44,12 +51,20 @@ fn the_tui_draws_before_the_model_loads_and_loads_it_once() {
 
     let before = load_count();
     let llm = select_lazy(None, Default::default()).expect("lazy local model");
-    assert!(llm.describe().contains("loads on first use"), "{}", llm.describe());
+    assert!(
+        llm.describe().contains("loads on first use"),
+        "{}",
+        llm.describe()
+    );
     let store = Store::open(&home.path().join("db.sqlite")).expect("store");
     let mut h = Harness::new(store, 100, 30, Some(Arc::clone(&llm))).expect("harness");
     let frame = h.frame();
     assert!(!frame.trim().is_empty());
-    assert_eq!(load_count(), before, "weights were loaded before the first frame");
+    assert_eq!(
+        load_count(),
+        before,
+        "weights were loaded before the first frame"
+    );
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -70,8 +85,16 @@ fn the_tui_draws_before_the_model_loads_and_loads_it_once() {
     });
     assert!(!a.expect("first answer").text.is_empty());
     assert!(!b.expect("second answer").text.is_empty());
-    assert_eq!(load_count(), before + 1, "two first requests load the weights once");
-    assert!(llm.describe().starts_with("local:SmolLM2-135M-Instruct"), "{}", llm.describe());
+    assert_eq!(
+        load_count(),
+        before + 1,
+        "two first requests load the weights once"
+    );
+    assert!(
+        llm.describe().starts_with("local:SmolLM2-135M-Instruct"),
+        "{}",
+        llm.describe()
+    );
 
     // Pipelines keep loading eagerly: a usable model is checked before the first sample.
     let eager = build(Backend::Local).expect("eager local model");

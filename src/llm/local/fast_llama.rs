@@ -12,11 +12,12 @@
 use std::ops::Range;
 use std::sync::Mutex;
 
-use candle_core::quantized::gguf_file;
+use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
 use super::pool::{Disjoint, Pool, chunking};
-use super::q8::{Q8Batch, Q8Matrix};
+use super::q4::QMatrix;
+use super::q8::Q8Batch;
 
 /// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
 const MAX_BATCH: usize = 64;
@@ -27,20 +28,22 @@ const ROW_ALIGN: usize = 16;
 struct Layer {
     attn_norm: Vec<f32>,
     /// q, k and v stacked: one parallel product instead of three.
-    wqkv: Q8Matrix,
-    wo: Q8Matrix,
+    wqkv: QMatrix,
+    wo: QMatrix,
     ffn_norm: Vec<f32>,
-    w_gate: Q8Matrix,
-    w_up: Q8Matrix,
-    w_down: Q8Matrix,
+    w_gate: QMatrix,
+    w_up: QMatrix,
+    w_down: QMatrix,
 }
 
 /// The model plus its KV cache, scratch buffers and thread pool.
 pub struct FastLlama {
-    embeddings: Vec<f32>,
+    /// Token embeddings in f32; None where they are the output matrix's rows (tied weights
+    /// kept as stored: dequantising a row on lookup gives the same values, 113 MB less).
+    embeddings: Option<Vec<f32>>,
     layers: Vec<Layer>,
     out_norm: Vec<f32>,
-    output: Q8Matrix,
+    output: QMatrix,
     dim: usize,
     hidden: usize,
     n_head: usize,
@@ -96,8 +99,20 @@ fn matrix<R: std::io::Read + std::io::Seek>(
     ct: &gguf_file::Content,
     r: &mut R,
     name: &str,
-) -> Result<Q8Matrix> {
-    Q8Matrix::from_qtensor(&ct.tensor(r, name, &Device::Cpu)?)
+) -> Result<QMatrix> {
+    QMatrix::from_qtensor(&ct.tensor(r, name, &Device::Cpu)?)
+}
+
+fn stacked<R: std::io::Read + std::io::Seek>(
+    ct: &gguf_file::Content,
+    r: &mut R,
+    names: &[String],
+) -> Result<QMatrix> {
+    let parts = names
+        .iter()
+        .map(|n| ct.tensor(r, n, &Device::Cpu))
+        .collect::<Result<Vec<_>>>()?;
+    QMatrix::stack(&parts)
 }
 
 /// Threads to use when none is asked for: `ASSAY_THREADS`, else every available core.
@@ -148,23 +163,37 @@ impl FastLlama {
                 sin.push(a.sin());
             }
         }
-        let embeddings = vector(ct, r, "token_embd.weight")?;
-        let output = if ct.tensor_infos.contains_key("output.weight") {
-            matrix(ct, r, "output.weight")?
+        let tied = !ct.tensor_infos.contains_key("output.weight");
+        let embd_exact = ct
+            .tensor_infos
+            .get("token_embd.weight")
+            .is_some_and(|t| matches!(t.ggml_dtype, GgmlDType::Q8_0 | GgmlDType::Q4_1));
+        let (embeddings, output) = if tied && embd_exact {
+            (None, matrix(ct, r, "token_embd.weight")?)
+        } else if tied {
+            let e = vector(ct, r, "token_embd.weight")?;
+            (Some(e), matrix(ct, r, "token_embd.weight")?)
         } else {
-            matrix(ct, r, "token_embd.weight")?
+            let e = vector(ct, r, "token_embd.weight")?;
+            (Some(e), matrix(ct, r, "output.weight")?)
         };
+        if embeddings
+            .as_ref()
+            .is_some_and(|e| e.len() != output.rows() * dim)
+        {
+            candle_core::bail!("token_embd.weight and output.weight disagree on the vocabulary");
+        }
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let p = format!("blk.{i}");
             let m = |r: &mut R, name: &str| matrix(ct, r, &format!("{p}.{name}.weight"));
             layers.push(Layer {
                 attn_norm: vector(ct, r, &format!("{p}.attn_norm.weight"))?,
-                wqkv: Q8Matrix::stack(vec![
-                    m(r, "attn_q")?,
-                    m(r, "attn_k")?,
-                    m(r, "attn_v")?,
-                ])?,
+                wqkv: stacked(
+                    ct,
+                    r,
+                    &["attn_q", "attn_k", "attn_v"].map(|n| format!("{p}.{n}.weight")),
+                )?,
                 wo: m(r, "attn_output")?,
                 ffn_norm: vector(ct, r, &format!("{p}.ffn_norm.weight"))?,
                 w_gate: m(r, "ffn_gate")?,
@@ -172,7 +201,7 @@ impl FastLlama {
                 w_down: m(r, "ffn_down")?,
             });
         }
-        let hidden = layers.first().map_or(0, |l| l.w_gate.rows);
+        let hidden = layers.first().map_or(0, |l| l.w_gate.rows());
         let mut me = Self {
             embeddings,
             k_cache: (0..n_layer).map(|_| Vec::new()).collect(),
@@ -197,7 +226,7 @@ impl FastLlama {
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.output.rows
+        self.output.rows()
     }
 
     /// Threads running the forward pass (the caller's included).
@@ -257,7 +286,10 @@ impl FastLlama {
         s.x.clear();
         for &t in tokens {
             let t = t as usize;
-            s.x.extend_from_slice(&embeddings[t * dim..(t + 1) * dim]);
+            match embeddings {
+                Some(e) => s.x.extend_from_slice(&e[t * dim..(t + 1) * dim]),
+                None => self.output.row_f32(t, &mut s.x),
+            }
         }
         for (buf, width) in [
             (&mut s.xn, dim),
@@ -310,7 +342,7 @@ impl FastLlama {
         if last {
             norm_rows(&s.x[(n - 1) * dim..], &self.out_norm, eps, &mut s.xn[..dim]);
             s.xq.quantize(&s.xn[..dim], dim);
-            let rows = self.output.rows;
+            let rows = self.output.rows();
             s.logits.resize(rows, 0.0);
             par_product(pool, &self.output, &s.xq, 0..rows, &mut s.logits);
         }
@@ -340,7 +372,9 @@ fn attention(pool: &mut Pool, a: &Attn, s: &mut Scratch) {
     let (qkv, scores) = (&s.qkv, &s.scores);
     let out = Disjoint::new(&mut s.att);
     pool.run(chunks, &|c, worker| {
-        let Some(buf) = scores.get(worker) else { return };
+        let Some(buf) = scores.get(worker) else {
+            return;
+        };
         let mut buf = buf.lock().unwrap_or_else(|e| e.into_inner());
         for task in c * per..((c + 1) * per).min(tasks) {
             let (t, h) = (task / a.n_head, task % a.n_head);
@@ -366,29 +400,33 @@ fn attention(pool: &mut Pool, a: &Attn, s: &mut Scratch) {
 }
 
 /// `out[t * rows.len() + r] = m[r] · x[t]` for `r` in `rows`, split across the pool.
-fn par_product(pool: &mut Pool, m: &Q8Matrix, x: &Q8Batch, rows: Range<usize>, out: &mut [f32]) {
+fn par_product(pool: &mut Pool, m: &QMatrix, x: &Q8Batch, rows: Range<usize>, out: &mut [f32]) {
     let width = rows.len();
     let (chunks, per) = chunking(width, pool.threads(), ROW_ALIGN);
     let d = Disjoint::new(out);
     pool.run(chunks, &|c, _| {
         let r = rows.start + c * per..(rows.start + (c + 1) * per).min(rows.end);
         // SAFETY: chunks cover disjoint rows, so disjoint output indices.
-        m.product(x, r, |t, row, v| unsafe { d.set(t * width + row - rows.start, v) });
+        m.product(x, r, |t, row, v| unsafe {
+            d.set(t * width + row - rows.start, v)
+        });
     });
 }
 
 /// `gate = silu(w_gate · x) * (w_up · x)`, each chunk doing both products for its rows.
 fn gate_up(pool: &mut Pool, l: &Layer, x: &Q8Batch, gate: &mut [f32], up: &mut [f32]) {
-    let hidden = l.w_gate.rows;
+    let hidden = l.w_gate.rows();
     let (chunks, per) = chunking(hidden, pool.threads(), ROW_ALIGN);
     let (g, u) = (Disjoint::new(gate), Disjoint::new(up));
     pool.run(chunks, &|c, _| {
         let r = c * per..((c + 1) * per).min(hidden);
         // SAFETY: chunks cover disjoint rows of both buffers.
-        l.w_gate
-            .product(x, r.clone(), |t, row, v| unsafe { g.set(t * hidden + row, v) });
-        l.w_up
-            .product(x, r.clone(), |t, row, v| unsafe { u.set(t * hidden + row, v) });
+        l.w_gate.product(x, r.clone(), |t, row, v| unsafe {
+            g.set(t * hidden + row, v)
+        });
+        l.w_up.product(x, r.clone(), |t, row, v| unsafe {
+            u.set(t * hidden + row, v)
+        });
         for t in 0..x.len() {
             let span = t * hidden + r.start..t * hidden + r.end;
             // SAFETY: as above; this chunk alone touches `span`.

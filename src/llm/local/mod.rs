@@ -1,6 +1,6 @@
 //! The offline default model: a GGUF (SmolLM2-135M-Instruct unless `--model PATH` names another
-//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q8_0 forward (`fast_llama`), the
-//! rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
+//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q4_1 / Q8_0 forward
+//! (`fast_llama`), the rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
 pub mod engine;
@@ -8,6 +8,7 @@ pub mod fast_llama;
 pub mod fetch;
 pub mod lazy;
 pub mod pool;
+pub mod q4;
 pub mod q8;
 pub mod requant;
 pub mod template;
@@ -79,7 +80,7 @@ impl LocalModel {
             ));
         }
         let device = select_device();
-        let run_path = if device.is_cpu() {
+        let run_path = if device.is_cpu() && needs_q8_copy(path)? {
             requant::fast_variant(path)?
         } else {
             path.to_path_buf()
@@ -133,6 +134,24 @@ impl LocalModel {
         opts.stop = req.stop.clone();
         opts
     }
+}
+
+/// Whether the CPU should run the cached Q8_0 copy: assay's own llama forward runs Q4_1 and
+/// Q8_0 as stored (Q4_1 has fewer bytes to read per token, which is what limits generation);
+/// other architectures and types go through candle, which is faster on the Q8_0 copy.
+fn needs_q8_copy(path: &Path) -> Result<bool, LlmError> {
+    let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
+    let content = gguf_file::Content::read(&mut file)
+        .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
+    let llama = metadata_str(&content, "general.architecture").as_deref() == Some("llama")
+        && !content.metadata.contains_key("llama.expert_count");
+    let other_slow = content.tensor_infos.values().any(|t| {
+        matches!(
+            t.ggml_dtype,
+            candle_core::quantized::GgmlDType::Q5_0 | candle_core::quantized::GgmlDType::Q5_1
+        )
+    });
+    Ok(!llama || other_slow)
 }
 
 /// CUDA where the build has it and a GPU is present, else the CPU.

@@ -38,7 +38,11 @@ struct Shared {
 }
 
 fn unpack(s: u64) -> (u32, usize, usize) {
-    ((s >> 32) as u32, ((s >> 16) & 0xffff) as usize, (s & 0xffff) as usize)
+    (
+        (s >> 32) as u32,
+        ((s >> 16) & 0xffff) as usize,
+        (s & 0xffff) as usize,
+    )
 }
 
 impl Shared {

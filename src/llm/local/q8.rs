@@ -33,6 +33,8 @@ pub struct Q8Batch {
     n: usize,
     quants: Vec<i8>,
     scales: Vec<f32>,
+    /// Per block: scale times the sum of its values (Q4_1 products need it, as ggml's Q8_1).
+    sums: Vec<f32>,
 }
 
 impl Q8Matrix {
@@ -93,7 +95,12 @@ impl Q8Matrix {
     }
 
     /// Calls `emit(t, r, row r · x[t])` for every `r` in `rows` and every token `t` of `x`.
-    pub fn product(&self, x: &Q8Batch, rows: Range<usize>, mut emit: impl FnMut(usize, usize, f32)) {
+    pub fn product(
+        &self,
+        x: &Q8Batch,
+        rows: Range<usize>,
+        mut emit: impl FnMut(usize, usize, f32),
+    ) {
         debug_assert_eq!(x.cols, self.cols);
         debug_assert!(rows.end <= self.rows);
         let kernel = Kernel::detect();
@@ -115,7 +122,24 @@ impl Q8Matrix {
                     _ => scalar::<1>(self, r, x, &mut emit),
                 }
             }
-            r += if four && kernel != Kernel::Scalar { 4 } else { 1 };
+            r += if four && kernel != Kernel::Scalar {
+                4
+            } else {
+                1
+            };
+        }
+    }
+
+    /// Appends row `r` as f32 (what candle's `dequantize` gives), for tied embeddings.
+    pub fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
+        let nb = self.cols / BLOCK;
+        for b in r * nb..(r + 1) * nb {
+            let d = self.scales[b];
+            out.extend(
+                self.quants[b * BLOCK..(b + 1) * BLOCK]
+                    .iter()
+                    .map(|&q| f32::from(q) * d),
+            );
         }
     }
 
@@ -138,7 +162,8 @@ impl Kernel {
     fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            let avx2 =
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
             if avx2
                 && std::is_x86_feature_detected!("avx512vnni")
                 && std::is_x86_feature_detected!("avx512vl")
@@ -250,6 +275,7 @@ impl Q8Batch {
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
         self.quants.clear();
         self.scales.clear();
+        self.sums.clear();
         self.cols = cols;
         self.n = if cols == 0 { 0 } else { x.len() / cols };
         for block in x[..self.n * cols].chunks_exact(BLOCK) {
@@ -257,10 +283,24 @@ impl Q8Batch {
             let d = amax / 127.0;
             let id = if d != 0.0 { 1.0 / d } else { 0.0 };
             // The scale is stored as f16 in ggml; round it the same way.
-            self.scales.push(half::f16::from_f32(d).to_f32());
+            let d = half::f16::from_f32(d).to_f32();
+            self.scales.push(d);
+            let start = self.quants.len();
             self.quants
                 .extend(block.iter().map(|v| (v * id).round() as i8));
+            let sum: i32 = self.quants[start..].iter().map(|&q| i32::from(q)).sum();
+            self.sums.push(sum as f32 * d);
         }
+    }
+
+    /// Token `t`'s values, block scales and block sums.
+    pub fn token(&self, t: usize) -> (&[i8], &[f32], &[f32]) {
+        let nb = self.cols / BLOCK;
+        (
+            &self.quants[t * self.cols..(t + 1) * self.cols],
+            &self.scales[t * nb..(t + 1) * nb],
+            &self.sums[t * nb..(t + 1) * nb],
+        )
     }
 
     /// Tokens held.

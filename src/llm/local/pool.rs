@@ -182,7 +182,7 @@ fn worker_loop(sh: &Shared, me: usize) {
         }
         polls += 1;
         // Reading the clock costs more than a spin: look at it every 64 polls.
-        if polls % 64 == 0 {
+        if polls.is_multiple_of(64) {
             waited = idle.elapsed();
         }
         if waited < SPIN_FOR {

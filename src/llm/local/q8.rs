@@ -277,7 +277,7 @@ impl Q8Batch {
         self.scales.clear();
         self.sums.clear();
         self.cols = cols;
-        self.n = if cols == 0 { 0 } else { x.len() / cols };
+        self.n = x.len().checked_div(cols).unwrap_or(0);
         for block in x[..self.n * cols].chunks_exact(BLOCK) {
             let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
             let d = amax / 127.0;

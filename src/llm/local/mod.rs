@@ -154,7 +154,8 @@ fn needs_q8_copy(path: &Path) -> Result<bool, LlmError> {
     Ok(!llama || other_slow)
 }
 
-/// CUDA where the build has it and a GPU is present, else the CPU.
+/// CUDA where the build has it and a GPU is present, else the CPU. (`--features cuda` needs the
+/// CUDA toolkit at build time: without `nvcc`, cudarc's build script stops the build.)
 fn select_device() -> Device {
     if cfg!(feature = "cuda") {
         Device::cuda_if_available(0).unwrap_or(Device::Cpu)

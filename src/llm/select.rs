@@ -46,6 +46,19 @@ pub fn select(profile: Option<&str>, o: Overrides) -> Result<Arc<dyn Llm>, LlmEr
     build(choose(profile, o)?)
 }
 
+/// Like [`select`], but the offline model only checks its file now and loads its weights on
+/// the first request (the TUI: the first frame must not wait for a model it may never use).
+pub fn select_lazy(profile: Option<&str>, o: Overrides) -> Result<Arc<dyn Llm>, LlmError> {
+    match choose(profile, o)? {
+        Backend::Local => Ok(Arc::new(super::local::lazy::LazyLocal::open(
+            &super::local::LocalModel::default_path(),
+        )?)),
+        endpoint => build(endpoint),
+    }
+}
+
+/// Builds `backend` now; the offline model loads its weights here, so a pipeline fails before
+/// its first sample when the file is unusable.
 pub fn build(backend: Backend) -> Result<Arc<dyn Llm>, LlmError> {
     match backend {
         Backend::Endpoint(cfg) => Ok(Arc::new(OpenAiClient::new(cfg)?)),

@@ -39,9 +39,10 @@ pub const AUTOSAVE: Duration = Duration::from_secs(2);
 
 /// Opens the TUI on the database named by `global`.
 pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
-    // The same rule as every pipeline: a configured endpoint, else the offline model. Without
-    // either the TUI still opens; regenerate then says how to get a model.
-    let llm = match crate::llm::select::select(None, Default::default()) {
+    // The same rule as every pipeline: a configured endpoint, else the offline model, whose
+    // weights load on first use (not before the first frame). Without either the TUI still
+    // opens; regenerate then says how to get a model.
+    let llm = match crate::llm::select::select_lazy(None, Default::default()) {
         Ok(llm) => Some(llm),
         Err(e) => {
             tracing::warn!("no model for regenerate: {e}");

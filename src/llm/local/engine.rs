@@ -120,6 +120,22 @@ impl Engine {
         &self.tokenizer
     }
 
+    /// Threads of assay's own forward; None where candle runs the model (its own pool).
+    pub fn threads(&self) -> Option<usize> {
+        match &self.weights {
+            Weights::Fast(w) => Some(w.threads()),
+            _ => None,
+        }
+    }
+
+    /// Sets the threads of assay's own forward (no effect on candle's); outputs do not change.
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), LlmError> {
+        if let Weights::Fast(w) = &mut self.weights {
+            w.set_threads(threads).map_err(candle_err)?;
+        }
+        Ok(())
+    }
+
     /// Logits for the next token after feeding `ids` at position `pos`.
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, LlmError> {
         let input = Tensor::new(ids, &self.device)

@@ -1,37 +1,51 @@
-//! A single-threaded llama forward pass over Q8_0 weights, for the CPU: one token at a time,
-//! preallocated buffers and KV cache, no per-op tensors or thread barriers.
+//! assay's llama forward pass over Q8_0 weights for the CPU: preallocated buffers and KV cache,
+//! no per-op tensors, a persistent thread pool (`pool`) for the matrix products and attention,
+//! and the prompt fed as batches of tokens (one pass over the weights per batch, not per token).
 //!
 //! Why: on a small model candle's per-op overhead (an allocation and a thread barrier for each
 //! of ~600 ops per token) dominates, and on a busy machine the barriers' spinning threads make
 //! it several times slower (see benches/local_llm.rs). The maths is candle's `quantized_llama`
-//! (interleaved RoPE as GGUF stores llama's q/k, grouped-query attention); the test in
-//! `tests/local_model.rs` checks its logits against llama.cpp's on the real model (candle's
-//! drift further from them).
+//! (interleaved RoPE as GGUF stores llama's q/k, grouped-query attention); `tests/local_model.rs`
+//! checks its logits against llama.cpp's on the real model, and that any thread count or batch
+//! size gives the very same logits (each value is always summed in the same order).
 
-use candle_core::quantized::gguf_file;
+use std::ops::Range;
+use std::sync::Mutex;
+
+use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
-use super::q8::{Q8Matrix, Q8Vector};
+use super::pool::{Disjoint, Pool, chunking};
+use super::q4::QMatrix;
+use super::q8::Q8Batch;
+
+/// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
+const MAX_BATCH: usize = 64;
+/// Output rows per chunk are a multiple of this (a cache line of f32), so threads never write
+/// the same line.
+const ROW_ALIGN: usize = 16;
 
 struct Layer {
     attn_norm: Vec<f32>,
-    wq: Q8Matrix,
-    wk: Q8Matrix,
-    wv: Q8Matrix,
-    wo: Q8Matrix,
+    /// q, k and v stacked: one parallel product instead of three.
+    wqkv: QMatrix,
+    wo: QMatrix,
     ffn_norm: Vec<f32>,
-    w_gate: Q8Matrix,
-    w_up: Q8Matrix,
-    w_down: Q8Matrix,
+    w_gate: QMatrix,
+    w_up: QMatrix,
+    w_down: QMatrix,
 }
 
-/// The model plus its KV cache and scratch buffers.
+/// The model plus its KV cache, scratch buffers and thread pool.
 pub struct FastLlama {
-    embeddings: Vec<f32>,
+    /// Token embeddings in f32; None where they are the output matrix's rows (tied weights
+    /// kept as stored: dequantising a row on lookup gives the same values, 113 MB less).
+    embeddings: Option<Vec<f32>>,
     layers: Vec<Layer>,
     out_norm: Vec<f32>,
-    output: Q8Matrix,
+    output: QMatrix,
     dim: usize,
+    hidden: usize,
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
@@ -43,23 +57,24 @@ pub struct FastLlama {
     /// Per layer: `[pos][kv_dim]`.
     k_cache: Vec<Vec<f32>>,
     v_cache: Vec<Vec<f32>>,
+    pool: Pool,
     s: Scratch,
 }
 
+/// Per-batch buffers, `tokens x width` row-major.
 #[derive(Default)]
 struct Scratch {
     x: Vec<f32>,
     xn: Vec<f32>,
-    q: Vec<f32>,
-    k: Vec<f32>,
-    v: Vec<f32>,
-    att_out: Vec<f32>,
+    qkv: Vec<f32>,
+    att: Vec<f32>,
     proj: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    scores: Vec<f32>,
-    xq: Q8Vector,
+    xq: Q8Batch,
     logits: Vec<f32>,
+    /// Attention scores, one buffer per pool thread.
+    scores: Vec<Mutex<Vec<f32>>>,
 }
 
 fn md_u32(ct: &gguf_file::Content, key: &str) -> Result<usize> {
@@ -84,16 +99,38 @@ fn matrix<R: std::io::Read + std::io::Seek>(
     ct: &gguf_file::Content,
     r: &mut R,
     name: &str,
-) -> Result<Q8Matrix> {
-    Q8Matrix::from_qtensor(&ct.tensor(r, name, &Device::Cpu)?)
+) -> Result<QMatrix> {
+    QMatrix::from_qtensor(&ct.tensor(r, name, &Device::Cpu)?)
+}
+
+fn stacked<R: std::io::Read + std::io::Seek>(
+    ct: &gguf_file::Content,
+    r: &mut R,
+    names: &[String],
+) -> Result<QMatrix> {
+    let parts = names
+        .iter()
+        .map(|n| ct.tensor(r, n, &Device::Cpu))
+        .collect::<Result<Vec<_>>>()?;
+    QMatrix::stack(&parts)
+}
+
+/// Threads to use when none is asked for: `ASSAY_THREADS`, else every available core.
+pub fn default_threads() -> usize {
+    std::env::var("ASSAY_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 impl FastLlama {
-    /// Loads a llama-architecture GGUF (dense, no mixture of experts).
+    /// Loads a llama-architecture GGUF (dense, no mixture of experts), run by `threads` threads.
     pub fn from_gguf<R: std::io::Read + std::io::Seek>(
         ct: &gguf_file::Content,
         r: &mut R,
         max_seq: usize,
+        threads: usize,
     ) -> Result<Self> {
         let n_head = md_u32(ct, "llama.attention.head_count")?;
         let n_kv_head = md_u32(ct, "llama.attention.head_count_kv")?;
@@ -111,10 +148,10 @@ impl FastLlama {
             .get("llama.rope.freq_base")
             .and_then(|v| v.to_f32().ok())
             .unwrap_or(10000.0);
-        let head_dim = dim / n_head;
-        if n_head == 0 || n_kv_head == 0 || n_head % n_kv_head != 0 || head_dim % 2 != 0 {
+        if n_head == 0 || n_kv_head == 0 || n_head % n_kv_head != 0 || (dim / n_head) % 2 != 0 {
             candle_core::bail!("unsupported head layout: {n_head} heads, {n_kv_head} kv heads");
         }
+        let head_dim = dim / n_head;
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_seq * half);
         let mut sin = Vec::with_capacity(max_seq * half);
@@ -126,44 +163,46 @@ impl FastLlama {
                 sin.push(a.sin());
             }
         }
-        let embeddings = vector(ct, r, "token_embd.weight")?;
-        let output = if ct.tensor_infos.contains_key("output.weight") {
-            matrix(ct, r, "output.weight")?
+        let tied = !ct.tensor_infos.contains_key("output.weight");
+        let embd_exact = ct
+            .tensor_infos
+            .get("token_embd.weight")
+            .is_some_and(|t| matches!(t.ggml_dtype, GgmlDType::Q8_0 | GgmlDType::Q4_1));
+        let (embeddings, output) = if tied && embd_exact {
+            (None, matrix(ct, r, "token_embd.weight")?)
+        } else if tied {
+            let e = vector(ct, r, "token_embd.weight")?;
+            (Some(e), matrix(ct, r, "token_embd.weight")?)
         } else {
-            matrix(ct, r, "token_embd.weight")?
+            let e = vector(ct, r, "token_embd.weight")?;
+            (Some(e), matrix(ct, r, "output.weight")?)
         };
+        if embeddings
+            .as_ref()
+            .is_some_and(|e| e.len() != output.rows() * dim)
+        {
+            candle_core::bail!("token_embd.weight and output.weight disagree on the vocabulary");
+        }
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let p = format!("blk.{i}");
+            let m = |r: &mut R, name: &str| matrix(ct, r, &format!("{p}.{name}.weight"));
             layers.push(Layer {
                 attn_norm: vector(ct, r, &format!("{p}.attn_norm.weight"))?,
-                wq: matrix(ct, r, &format!("{p}.attn_q.weight"))?,
-                wk: matrix(ct, r, &format!("{p}.attn_k.weight"))?,
-                wv: matrix(ct, r, &format!("{p}.attn_v.weight"))?,
-                wo: matrix(ct, r, &format!("{p}.attn_output.weight"))?,
+                wqkv: stacked(
+                    ct,
+                    r,
+                    &["attn_q", "attn_k", "attn_v"].map(|n| format!("{p}.{n}.weight")),
+                )?,
+                wo: m(r, "attn_output")?,
                 ffn_norm: vector(ct, r, &format!("{p}.ffn_norm.weight"))?,
-                w_gate: matrix(ct, r, &format!("{p}.ffn_gate.weight"))?,
-                w_up: matrix(ct, r, &format!("{p}.ffn_up.weight"))?,
-                w_down: matrix(ct, r, &format!("{p}.ffn_down.weight"))?,
+                w_gate: m(r, "ffn_gate")?,
+                w_up: m(r, "ffn_up")?,
+                w_down: m(r, "ffn_down")?,
             });
         }
-        let kv_dim = n_kv_head * head_dim;
-        let hidden = layers.first().map_or(0, |l| l.w_gate.rows);
-        let s = Scratch {
-            x: vec![0.0; dim],
-            xn: vec![0.0; dim.max(hidden)],
-            q: vec![0.0; dim],
-            k: vec![0.0; kv_dim],
-            v: vec![0.0; kv_dim],
-            att_out: vec![0.0; dim],
-            proj: vec![0.0; dim],
-            gate: vec![0.0; hidden],
-            up: vec![0.0; hidden],
-            scores: vec![0.0; max_seq],
-            xq: Q8Vector::default(),
-            logits: vec![0.0; output.rows],
-        };
-        Ok(Self {
+        let hidden = layers.first().map_or(0, |l| l.w_gate.rows());
+        let mut me = Self {
             embeddings,
             k_cache: (0..n_layer).map(|_| Vec::new()).collect(),
             v_cache: (0..n_layer).map(|_| Vec::new()).collect(),
@@ -171,6 +210,7 @@ impl FastLlama {
             out_norm: vector(ct, r, "output_norm.weight")?,
             output,
             dim,
+            hidden,
             n_head,
             n_kv_head,
             head_dim,
@@ -178,16 +218,34 @@ impl FastLlama {
             cos,
             sin,
             max_seq,
-            s,
-        })
+            pool: Pool::new(1)?,
+            s: Scratch::default(),
+        };
+        me.set_threads(threads)?;
+        Ok(me)
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.output.rows
+        self.output.rows()
+    }
+
+    /// Threads running the forward pass (the caller's included).
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Restarts the pool with `threads` threads (at least 1). Results do not change.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        let threads = threads.max(1);
+        self.pool = Pool::new(threads)?;
+        self.s.scores = (0..threads)
+            .map(|_| Mutex::new(vec![0.0; self.max_seq]))
+            .collect();
+        Ok(())
     }
 
     /// Feeds `tokens` at positions `pos..`, returns the logits after the last one.
-    /// Position 0 starts a new sequence (the cache is cut back to `pos`).
+    /// The cache is cut back to `pos` first (0 starts a new sequence).
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<&[f32]> {
         if pos + tokens.len() > self.max_seq {
             candle_core::bail!(
@@ -196,91 +254,198 @@ impl FastLlama {
                 self.max_seq
             );
         }
+        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= self.vocab_size()) {
+            candle_core::bail!("token id {t} is outside the vocabulary");
+        }
         let kv_dim = self.n_kv_head * self.head_dim;
         for c in self.k_cache.iter_mut().chain(self.v_cache.iter_mut()) {
             c.truncate(pos * kv_dim);
         }
-        for (i, &t) in tokens.iter().enumerate() {
-            self.step(t, pos + i)?;
+        let batches = tokens.len().div_ceil(MAX_BATCH);
+        for (i, batch) in tokens.chunks(MAX_BATCH).enumerate() {
+            self.batch(batch, pos + i * MAX_BATCH, i + 1 == batches);
         }
         Ok(&self.s.logits)
     }
 
-    fn step(&mut self, token: u32, pos: usize) -> Result<()> {
-        let dim = self.dim;
-        let t = token as usize;
-        if (t + 1) * dim > self.embeddings.len() {
-            candle_core::bail!("token id {token} is outside the vocabulary");
+    /// Runs `tokens` (at `pos0..`) through every layer; the logits of the last one if `last`.
+    fn batch(&mut self, tokens: &[u32], pos0: usize, last: bool) {
+        let (n, dim, hidden, eps) = (tokens.len(), self.dim, self.hidden, self.eps);
+        let hd = self.head_dim;
+        let kv_dim = self.n_kv_head * hd;
+        let qkv_rows = dim + 2 * kv_dim;
+        let Self {
+            layers,
+            pool,
+            s,
+            k_cache,
+            v_cache,
+            embeddings,
+            ..
+        } = self;
+        s.x.clear();
+        for &t in tokens {
+            let t = t as usize;
+            match embeddings {
+                Some(e) => s.x.extend_from_slice(&e[t * dim..(t + 1) * dim]),
+                None => self.output.row_f32(t, &mut s.x),
+            }
         }
-        let s = &mut self.s;
-        s.x.copy_from_slice(&self.embeddings[t * dim..(t + 1) * dim]);
-        let (hd, nh, nkv) = (self.head_dim, self.n_head, self.n_kv_head);
-        let group = nh / nkv;
+        for (buf, width) in [
+            (&mut s.xn, dim),
+            (&mut s.att, dim),
+            (&mut s.proj, dim),
+            (&mut s.qkv, qkv_rows),
+            (&mut s.gate, hidden),
+            (&mut s.up, hidden),
+        ] {
+            buf.resize(n * width, 0.0);
+        }
         let half = hd / 2;
-        let (cos, sin) = (
-            &self.cos[pos * half..(pos + 1) * half],
-            &self.sin[pos * half..(pos + 1) * half],
-        );
-        let scale = 1.0 / (hd as f32).sqrt();
-        for (li, l) in self.layers.iter().enumerate() {
-            rms_norm(&s.x, &l.attn_norm, self.eps, &mut s.xn[..dim]);
-            s.xq.quantize(&s.xn[..dim]);
-            l.wq.matvec(&s.xq, &mut s.q);
-            l.wk.matvec(&s.xq, &mut s.k);
-            l.wv.matvec(&s.xq, &mut s.v);
-            for h in s.q.chunks_exact_mut(hd).chain(s.k.chunks_exact_mut(hd)) {
-                rope_interleaved(h, cos, sin);
-            }
-            self.k_cache[li].extend_from_slice(&s.k);
-            self.v_cache[li].extend_from_slice(&s.v);
-            let (kc, vc) = (&self.k_cache[li], &self.v_cache[li]);
-            let kv_dim = nkv * hd;
-            let n = pos + 1;
-            for h in 0..nh {
-                let q = &s.q[h * hd..(h + 1) * hd];
-                let off = (h / group) * hd;
-                let scores = &mut s.scores[..n];
-                for (t, sc) in scores.iter_mut().enumerate() {
-                    let k = &kc[t * kv_dim + off..t * kv_dim + off + hd];
-                    *sc = dot(q, k) * scale;
+        for (li, l) in layers.iter().enumerate() {
+            norm_rows(&s.x, &l.attn_norm, eps, &mut s.xn);
+            s.xq.quantize(&s.xn, dim);
+            par_product(pool, &l.wqkv, &s.xq, 0..qkv_rows, &mut s.qkv);
+            // RoPE on q and k, then k and v into the cache.
+            for (t, row) in s.qkv.chunks_exact_mut(qkv_rows).enumerate() {
+                let p = (pos0 + t) * half;
+                let (cos, sin) = (&self.cos[p..p + half], &self.sin[p..p + half]);
+                for h in row[..dim + kv_dim].chunks_exact_mut(hd) {
+                    rope_interleaved(h, cos, sin);
                 }
-                softmax(scores);
-                let out = &mut s.att_out[h * hd..(h + 1) * hd];
-                out.fill(0.0);
-                for (t, &p) in scores.iter().enumerate() {
-                    let v = &vc[t * kv_dim + off..t * kv_dim + off + hd];
-                    for (o, &vv) in out.iter_mut().zip(v) {
-                        *o += p * vv;
-                    }
+                k_cache[li].extend_from_slice(&row[dim..dim + kv_dim]);
+                v_cache[li].extend_from_slice(&row[dim + kv_dim..]);
+            }
+            let geometry = Attn {
+                k: &k_cache[li],
+                v: &v_cache[li],
+                pos0,
+                n,
+                qkv_rows,
+                dim,
+                n_head: self.n_head,
+                group: self.n_head / self.n_kv_head,
+                head_dim: hd,
+                kv_dim,
+            };
+            attention(pool, &geometry, s);
+            s.xq.quantize(&s.att, dim);
+            par_product(pool, &l.wo, &s.xq, 0..dim, &mut s.proj);
+            add(&mut s.x, &s.proj);
+            norm_rows(&s.x, &l.ffn_norm, eps, &mut s.xn);
+            s.xq.quantize(&s.xn, dim);
+            gate_up(pool, l, &s.xq, &mut s.gate, &mut s.up);
+            s.xq.quantize(&s.gate, hidden);
+            par_product(pool, &l.w_down, &s.xq, 0..dim, &mut s.proj);
+            add(&mut s.x, &s.proj);
+        }
+        if last {
+            norm_rows(&s.x[(n - 1) * dim..], &self.out_norm, eps, &mut s.xn[..dim]);
+            s.xq.quantize(&s.xn[..dim], dim);
+            let rows = self.output.rows();
+            s.logits.resize(rows, 0.0);
+            par_product(pool, &self.output, &s.xq, 0..rows, &mut s.logits);
+        }
+    }
+}
+
+/// What one layer's attention over the cache needs.
+struct Attn<'a> {
+    k: &'a [f32],
+    v: &'a [f32],
+    pos0: usize,
+    n: usize,
+    qkv_rows: usize,
+    dim: usize,
+    n_head: usize,
+    group: usize,
+    head_dim: usize,
+    kv_dim: usize,
+}
+
+/// Causal attention for every (token, head) of the batch, split across the pool.
+fn attention(pool: &mut Pool, a: &Attn, s: &mut Scratch) {
+    let tasks = a.n * a.n_head;
+    let (chunks, per) = chunking(tasks, pool.threads(), 1);
+    let hd = a.head_dim;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let (qkv, scores) = (&s.qkv, &s.scores);
+    let out = Disjoint::new(&mut s.att);
+    pool.run(chunks, &|c, worker| {
+        let Some(buf) = scores.get(worker) else {
+            return;
+        };
+        let mut buf = buf.lock().unwrap_or_else(|e| e.into_inner());
+        for task in c * per..((c + 1) * per).min(tasks) {
+            let (t, h) = (task / a.n_head, task % a.n_head);
+            let q = &qkv[t * a.qkv_rows + h * hd..t * a.qkv_rows + (h + 1) * hd];
+            let off = (h / a.group) * hd;
+            let npos = a.pos0 + t + 1;
+            let sc = &mut buf[..npos];
+            for (p, v) in sc.iter_mut().enumerate() {
+                *v = dot(q, &a.k[p * a.kv_dim + off..p * a.kv_dim + off + hd]) * scale;
+            }
+            softmax(sc);
+            // SAFETY: each (t, h) task is in exactly one chunk and owns this head's output.
+            let o = unsafe { out.range(t * a.dim + h * hd..t * a.dim + (h + 1) * hd) };
+            o.fill(0.0);
+            for (p, &w) in sc.iter().enumerate() {
+                let v = &a.v[p * a.kv_dim + off..p * a.kv_dim + off + hd];
+                for (o, &vv) in o.iter_mut().zip(v) {
+                    *o += w * vv;
                 }
-            }
-            s.xq.quantize(&s.att_out);
-            l.wo.matvec(&s.xq, &mut s.proj);
-            for (x, p) in s.x.iter_mut().zip(&s.proj) {
-                *x += p;
-            }
-            rms_norm(&s.x, &l.ffn_norm, self.eps, &mut s.xn[..dim]);
-            s.xq.quantize(&s.xn[..dim]);
-            l.w_gate.matvec(&s.xq, &mut s.gate);
-            l.w_up.matvec(&s.xq, &mut s.up);
-            for (g, u) in s.gate.iter_mut().zip(&s.up) {
-                *g = *g / (1.0 + (-*g).exp()) * u;
-            }
-            s.xq.quantize(&s.gate);
-            l.w_down.matvec(&s.xq, &mut s.proj);
-            for (x, p) in s.x.iter_mut().zip(&s.proj) {
-                *x += p;
             }
         }
-        rms_norm(&s.x, &self.out_norm, self.eps, &mut s.xn[..dim]);
-        s.xq.quantize(&s.xn[..dim]);
-        self.output.matvec(&s.xq, &mut s.logits);
-        Ok(())
+    });
+}
+
+/// `out[t * rows.len() + r] = m[r] · x[t]` for `r` in `rows`, split across the pool.
+fn par_product(pool: &mut Pool, m: &QMatrix, x: &Q8Batch, rows: Range<usize>, out: &mut [f32]) {
+    let width = rows.len();
+    let (chunks, per) = chunking(width, pool.threads(), ROW_ALIGN);
+    let d = Disjoint::new(out);
+    pool.run(chunks, &|c, _| {
+        let r = rows.start + c * per..(rows.start + (c + 1) * per).min(rows.end);
+        // SAFETY: chunks cover disjoint rows, so disjoint output indices.
+        m.product(x, r, |t, row, v| unsafe {
+            d.set(t * width + row - rows.start, v)
+        });
+    });
+}
+
+/// `gate = silu(w_gate · x) * (w_up · x)`, each chunk doing both products for its rows.
+fn gate_up(pool: &mut Pool, l: &Layer, x: &Q8Batch, gate: &mut [f32], up: &mut [f32]) {
+    let hidden = l.w_gate.rows();
+    let (chunks, per) = chunking(hidden, pool.threads(), ROW_ALIGN);
+    let (g, u) = (Disjoint::new(gate), Disjoint::new(up));
+    pool.run(chunks, &|c, _| {
+        let r = c * per..((c + 1) * per).min(hidden);
+        // SAFETY: chunks cover disjoint rows of both buffers.
+        l.w_gate.product(x, r.clone(), |t, row, v| unsafe {
+            g.set(t * hidden + row, v)
+        });
+        l.w_up.product(x, r.clone(), |t, row, v| unsafe {
+            u.set(t * hidden + row, v)
+        });
+        for t in 0..x.len() {
+            let span = t * hidden + r.start..t * hidden + r.end;
+            // SAFETY: as above; this chunk alone touches `span`.
+            let (gs, us) = unsafe { (g.range(span.clone()), u.range(span)) };
+            for (gv, &uv) in gs.iter_mut().zip(us.iter()) {
+                *gv = *gv / (1.0 + (-*gv).exp()) * uv;
+            }
+        }
+    });
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
     }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Four accumulators let the compiler vectorise without reassociation rules.
+    // Eight accumulators let the compiler vectorise without reassociation rules.
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -293,11 +458,14 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
-    let inv = 1.0 / (ms + eps).sqrt();
-    for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
-        *o = v * inv * g;
+/// RMS norm of each `w.len()`-wide row of `x` into `out`.
+fn norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for ((o, &v), &g) in o.iter_mut().zip(row).zip(w) {
+            *o = v * inv * g;
+        }
     }
 }
 

@@ -1,18 +1,21 @@
 //! The offline default model: a GGUF (SmolLM2-135M-Instruct unless `--model PATH` names another
-//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q8_0 forward (`fast_llama`), the
-//! rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
+//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q4_1 / Q8_0 forward
+//! (`fast_llama`), the rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
+pub mod lazy;
+pub mod pool;
+pub mod q4;
 pub mod q8;
 pub mod requant;
 pub mod template;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use candle_core::Device;
@@ -23,6 +26,14 @@ use futures::future::BoxFuture;
 use self::engine::{Engine, GenOptions, Weights};
 use self::tokenizer::GgufTokenizer;
 use super::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink, Usage};
+
+/// How many times weights were loaded in this process (tests check that start-up loads none).
+static LOADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Weight loads so far in this process.
+pub fn load_count() -> usize {
+    LOADS.load(Ordering::Relaxed)
+}
 
 /// File name of the default model as shipped.
 pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -69,7 +80,7 @@ impl LocalModel {
             ));
         }
         let device = select_device();
-        let run_path = if device.is_cpu() {
+        let run_path = if device.is_cpu() && needs_q8_copy(path)? {
             requant::fast_variant(path)?
         } else {
             path.to_path_buf()
@@ -125,7 +136,26 @@ impl LocalModel {
     }
 }
 
-/// CUDA where the build has it and a GPU is present, else the CPU.
+/// Whether the CPU should run the cached Q8_0 copy: assay's own llama forward runs Q4_1 and
+/// Q8_0 as stored (Q4_1 has fewer bytes to read per token, which is what limits generation);
+/// other architectures and types go through candle, which is faster on the Q8_0 copy.
+fn needs_q8_copy(path: &Path) -> Result<bool, LlmError> {
+    let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
+    let content = gguf_file::Content::read(&mut file)
+        .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
+    let llama = metadata_str(&content, "general.architecture").as_deref() == Some("llama")
+        && !content.metadata.contains_key("llama.expert_count");
+    let other_slow = content.tensor_infos.values().any(|t| {
+        matches!(
+            t.ggml_dtype,
+            candle_core::quantized::GgmlDType::Q5_0 | candle_core::quantized::GgmlDType::Q5_1
+        )
+    });
+    Ok(!llama || other_slow)
+}
+
+/// CUDA where the build has it and a GPU is present, else the CPU. (`--features cuda` needs the
+/// CUDA toolkit at build time: without `nvcc`, cudarc's build script stops the build.)
 fn select_device() -> Device {
     if cfg!(feature = "cuda") {
         Device::cuda_if_available(0).unwrap_or(Device::Cpu)
@@ -148,12 +178,24 @@ pub fn load_engine(path: &Path, device: &Device) -> Result<Engine, LlmError> {
     load_engine_with(path, device, Backend::Auto)
 }
 
-/// Reads the GGUF header, weights and tokenizer, run by `backend`.
+/// Reads the GGUF header, weights and tokenizer, run by `backend` on the default threads.
 pub fn load_engine_with(
     path: &Path,
     device: &Device,
     backend: Backend,
 ) -> Result<Engine, LlmError> {
+    load_engine_threads(path, device, backend, fast_llama::default_threads())
+}
+
+/// Reads the GGUF header, weights and tokenizer, run by `backend`; assay's own forward uses
+/// `threads` threads (candle's use its own pool).
+pub fn load_engine_threads(
+    path: &Path,
+    device: &Device,
+    backend: Backend,
+    threads: usize,
+) -> Result<Engine, LlmError> {
+    LOADS.fetch_add(1, Ordering::Relaxed);
     let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
     let content = gguf_file::Content::read(&mut file)
         .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
@@ -170,7 +212,7 @@ pub fn load_engine_with(
         && !content.metadata.contains_key("llama.expert_count");
     let weights = match arch.as_str() {
         "llama" if fast => Weights::Fast(Box::new(
-            fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN)
+            fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN, threads)
                 .map_err(|e| config_err(path, format!("cannot load the llama weights: {e}")))?,
         )),
         "llama" => Weights::Llama(

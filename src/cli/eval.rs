@@ -17,7 +17,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -257,7 +257,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         run: run_info,
     };
     let stop = Arc::new(AtomicBool::new(false));
-    ctrlc_flag(stop.clone())?;
+    super::runs::ctrlc_flag(stop.clone())?;
     let bar = super::generate::progress_bar("eval");
     bar.set_length(sel.items.len() as u64);
     let result = crate::eval::run::run(
@@ -281,20 +281,5 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             report.scored, report.items
         );
     }
-    Ok(())
-}
-
-/// Sets `flag` on Ctrl-C (SIGINT) from a small thread running a signal-only runtime.
-fn ctrlc_flag(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::spawn(move || {
-        rt.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::Relaxed);
-            }
-        })
-    });
     Ok(())
 }

@@ -100,11 +100,10 @@ pub fn run_recorded(
     let mut log = vec![note];
     if resume && let Some(dir) = Trainer::latest_checkpoint(out) {
         trainer.resume_from(&dir)?;
-        log.push(format!(
-            "resumed from {} at step {}",
-            dir.display(),
-            trainer.step
-        ));
+        let line = format!("resumed from {} at step {}", dir.display(), trainer.step);
+        // On the terminal too: whoever ran `assay train --resume` wants to see where it went on.
+        eprintln!("run {run_id}: {line}");
+        log.push(line);
     }
     let start = Instant::now();
     let mut store_err: Option<anyhow::Error> = None;

@@ -4,6 +4,7 @@
 //! Samples that cannot be scored (no golden answer, no question, a kind with no single answer)
 //! are counted by reason, never dropped silently.
 
+use crate::formats::fields::lettered_options;
 use crate::model::{Role, SampleKind, Turn};
 use crate::store::SampleRecord;
 use serde::Serialize;
@@ -28,16 +29,6 @@ pub fn skip_reason(kind: SampleKind) -> Option<&'static str> {
         SampleKind::AgentTrajectory => Some("agent trajectories are not scored by answer"),
         _ => None,
     }
-}
-
-/// Options as the answer pipeline writes them under a question: `A. text` per line.
-pub fn lettered(options: &[String]) -> String {
-    options
-        .iter()
-        .enumerate()
-        .map(|(i, o)| format!("{}. {o}", (b'A' + i as u8) as char))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The item a sample makes, or why it makes none.
@@ -69,7 +60,7 @@ pub fn item_from(s: &SampleRecord) -> Result<EvalItem, &'static str> {
     if !c.options.is_empty() {
         // Imported items keep options apart from the question; the model must see them, in the
         // layout the answer pipeline trains on (`question\nA. ...`).
-        let opts = lettered(&c.options);
+        let opts = lettered_options(&c.options);
         if let Some(last) = turns.last_mut()
             && !last.content.contains(&opts)
         {

@@ -183,14 +183,17 @@ pub fn prompt_with_options(text: &str, content: &Content) -> String {
     if content.options.is_empty() {
         return text.to_string();
     }
-    let mut out = text.to_string();
-    for (i, o) in content.options.iter().enumerate() {
-        out.push('\n');
-        out.push(letter(i));
-        out.push_str(". ");
-        out.push_str(o);
-    }
-    out
+    format!("{text}\n{}", lettered_options(&content.options))
+}
+
+/// Options as `A. text` lines: how prompts, exports and the answer pipeline show them.
+pub fn lettered_options(options: &[String]) -> String {
+    options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}. {o}", letter(i)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn letter(i: usize) -> char {

@@ -7,6 +7,7 @@ use super::extract::option_letter;
 use super::job::{self, Progress, RunSummary};
 use super::steps::{number_steps, split_steps};
 use super::{Ctx, ask, excerpt, job_key, prompts};
+use crate::formats::fields::lettered_options;
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, NewVerdict, Store};
 use serde::{Deserialize, Serialize};
@@ -46,15 +47,6 @@ impl Accuracy {
             self.correct as f64 / self.graded as f64
         }
     }
-}
-
-fn letters(options: &[String]) -> String {
-    options
-        .iter()
-        .enumerate()
-        .map(|(i, o)| format!("{}. {o}", (b'A' + i as u8) as char))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 pub async fn run(
@@ -104,7 +96,7 @@ pub async fn run(
                     options.len()
                 ));
             }
-            let opts = letters(&options);
+            let opts = lettered_options(&options);
             let prompt = prompts::prompt(
                 ctx.lang,
                 "mc_answer",
@@ -173,7 +165,7 @@ pub async fn run(
             kind: SampleKind::Cot,
             content: Content {
                 turns: vec![
-                    Turn::user(format!("{question}\n{}", letters(&options))),
+                    Turn::user(format!("{question}\n{}", lettered_options(&options))),
                     Turn::assistant(answer).with_reasoning(number_steps(&a.steps)),
                 ],
                 golden: golden.clone(),

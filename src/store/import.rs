@@ -6,7 +6,7 @@
 //! or resuming a killed import, a no-op.
 
 use super::reviews::insert_verdict;
-use super::samples::insert_revision;
+use super::samples::{content_json, insert_revision};
 use super::{NewVerdict, Result, Store, StoreError, now};
 use crate::model::{Content, NewSample, Source};
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
@@ -317,12 +317,7 @@ impl ImportBatch<'_> {
 
     /// Adds a revision (e.g. a repaired CoT) in this batch's transaction; returns its id.
     pub fn add_revision(&mut self, sample_id: i64, content: &Content, author: &str) -> Result<i64> {
-        let json = serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
-            table: "revisions",
-            column: "content",
-            id: sample_id,
-            source: e,
-        })?;
+        let json = content_json(content, sample_id)?;
         let (id, _) = insert_revision(
             self.tx()?,
             sample_id,

@@ -3,8 +3,8 @@
 //! revision whose verdicts went missing.
 
 use super::reviews::insert_verdict;
-use super::samples::insert_revision;
-use super::{NewVerdict, Result, Store, StoreError, now};
+use super::samples::{content_json, insert_revision};
+use super::{NewVerdict, Result, Store, now};
 use crate::model::{Content, Revision};
 
 impl Store {
@@ -16,12 +16,7 @@ impl Store {
         author: &str,
         verdicts: &[NewVerdict],
     ) -> Result<Revision> {
-        let json = serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
-            table: "revisions",
-            column: "content",
-            id: sample_id,
-            source: e,
-        })?;
+        let json = content_json(content, sample_id)?;
         let created_at = now();
         let (id, number) = self.write(|tx| {
             let (id, number) = insert_revision(

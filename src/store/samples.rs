@@ -1,7 +1,7 @@
 //! Reading samples with their head revision, and adding revisions (edits never overwrite).
 
 use super::import::parse_source;
-use super::{Result, Store, StoreError, now};
+use super::{Result, Store, StoreError};
 use crate::model::{
     Content, Label, ReviewStatus, Revision, SampleKind, SampleMeta, Source, VerdictSummary,
 };
@@ -179,32 +179,18 @@ impl Store {
         content: &Content,
         author: &str,
     ) -> Result<Revision> {
-        let json = serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
-            table: "revisions",
-            column: "content",
-            id: sample_id,
-            source: e,
-        })?;
-        let created_at = now();
-        let (id, number) = self.write(|tx| {
-            insert_revision(
-                tx,
-                sample_id,
-                &json,
-                &content.preview(),
-                author,
-                &created_at,
-            )
-        })?;
-        Ok(Revision {
-            id,
-            sample_id,
-            number,
-            content: content.clone(),
-            author: author.to_string(),
-            created_at,
-        })
+        self.add_revision_with_verdicts(sample_id, content, author, &[])
     }
+}
+
+/// A revision's content as stored (JSON).
+pub(crate) fn content_json(content: &Content, sample_id: i64) -> Result<String> {
+    serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
+        table: "revisions",
+        column: "content",
+        id: sample_id,
+        source: e,
+    })
 }
 
 /// Adds a revision inside `tx` and makes it the sample's head (its verdict summary resets:

@@ -135,6 +135,41 @@ fn parse_only(path: &Path) -> std::io::Result<(Duration, u64)> {
     Ok((start.elapsed(), n))
 }
 
+/// The floor under any SQLite-backed import on this machine: each raw line, unparsed, into a
+/// one-column table with no index, under the pragmas assay uses (WAL, synchronous NORMAL),
+/// 50,000 rows per transaction. An import that also parses, dedups and keeps the review
+/// indexes can approach this, not pass it.
+fn sqlite_floor(path: &Path, db: &Path) -> Result<(Duration, u64), Box<dyn std::error::Error>> {
+    let start = Instant::now();
+    let mut conn = rusqlite::Connection::open(db)?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
+         CREATE TABLE lines (id INTEGER PRIMARY KEY, line TEXT NOT NULL);",
+    )?;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut line = String::new();
+    let mut n = 0u64;
+    let mut done = false;
+    while !done {
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO lines (line) VALUES (?1)")?;
+            for _ in 0..50_000 {
+                line.clear();
+                if r.read_line(&mut line)? == 0 {
+                    done = true;
+                    break;
+                }
+                stmt.execute([line.trim_end()])?;
+                n += 1;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok((start.elapsed(), n))
+}
+
 /// Child mode: run an `assay` command line in this process (import or export).
 fn child(args: Vec<String>) -> std::process::ExitCode {
     use assay::cli::{Cli, Command};
@@ -181,6 +216,16 @@ fn main() -> std::io::Result<std::process::ExitCode> {
         records: parsed,
         peak_rss_kb: None,
     });
+
+    match sqlite_floor(&input, &dir.path().join("floor.db")) {
+        Ok((t, n)) => rows.push(Row {
+            name: "SQLite floor (raw lines, 1 table, no index)".into(),
+            secs: t.as_secs_f64(),
+            records: n,
+            peak_rss_kb: None,
+        }),
+        Err(e) => println!("SQLite floor did not run: {e}"),
+    }
 
     let me = std::env::current_exe()?;
     let assay_cmd = || {

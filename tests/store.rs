@@ -324,10 +324,11 @@ fn insert_many_mixes_new_and_duplicate_records_and_links_revisions() {
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
-/// The two-thread scan sees the same samples, in the same order, as the one-thread scan, and an
+/// The export scan sees the same samples, in the same order and with the same content, metadata
+/// and source, as the one-thread scan; without `with_source` it leaves the source out; and an
 /// error from the consumer stops it and comes back.
 #[test]
-fn pipelined_scan_matches_the_plain_scan_and_stops_on_error() {
+fn export_scan_matches_the_plain_scan_and_stops_on_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
     let (ds, _) = fill(&mut store, "d", 1000);
@@ -339,19 +340,31 @@ fn pipelined_scan_matches_the_plain_scan_and_stops_on_error() {
             Ok(())
         })
         .unwrap();
-    let mut piped = Vec::new();
-    let n = store
-        .for_each_sample_pipelined(&filter, |s| {
-            piped.push(s);
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(n, 1000);
-    assert_eq!(plain, piped);
+    for with_source in [true, false] {
+        let mut piped = Vec::new();
+        let n = store
+            .for_each_export_sample(&filter, with_source, |s| {
+                piped.push(s);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1000);
+        let expected: Vec<_> = plain
+            .iter()
+            .map(|s| assay::store::ExportSample {
+                id: s.id,
+                kind: s.kind,
+                content: s.head.content.clone(),
+                meta: s.meta.clone(),
+                source: with_source.then(|| s.source.clone()),
+            })
+            .collect();
+        assert_eq!(expected, piped);
+    }
 
     let mut seen = 0;
     let err = store
-        .for_each_sample_pipelined(&filter, |_| {
+        .for_each_export_sample(&filter, false, |_| {
             seen += 1;
             if seen == 300 {
                 anyhow::bail!("disk full at sample 300");

@@ -134,7 +134,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         Target::Llamafactory => {
             let mut w = LlamaFactory::create(out, args.dataset.as_deref().unwrap_or("assay"))
                 .with_context(|| format!("cannot create {}", out.display()))?;
-            store.for_each_sample_pipelined(&filter, |s| {
+            store.for_each_export_sample(&filter, false, |s| {
                 w.write(&view(&s))?;
                 Ok(())
             })?;
@@ -150,8 +150,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             w.facts.filter = describe(&args);
             w.facts.review = store.stats(filter.dataset_id)?;
             w.facts.audit = audit.lines.clone();
-            store.for_each_sample_pipelined(&filter, |s| {
-                w.write(&view(&s), &s.source)?;
+            store.for_each_export_sample(&filter, true, |s| {
+                let source = s.source.as_ref().context("a sample without its source")?;
+                w.write(&view(&s), source)?;
                 Ok(())
             })?;
             w.finish()?
@@ -166,9 +167,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             })?;
             let file = std::fs::File::create(out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
-            let mut w =
-                SampleWriter::new(BufWriter::new(file), format, container, Tags::default())?;
-            store.for_each_sample_pipelined(&filter, |s| {
+            // 1 MiB: a write syscall per 8 KiB (the default) was a tenth of the writer's time.
+            let out = BufWriter::with_capacity(1 << 20, file);
+            let mut w = SampleWriter::new(out, format, container, Tags::default())?;
+            store.for_each_export_sample(&filter, false, |s| {
                 w.write(&view(&s))?;
                 Ok(())
             })?;
@@ -179,10 +181,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn view(s: &crate::store::SampleRecord) -> SampleView<'_> {
+fn view(s: &crate::store::ExportSample) -> SampleView<'_> {
     SampleView {
         kind: s.kind,
-        content: &s.head.content,
+        content: &s.content,
         meta: &s.meta,
     }
 }

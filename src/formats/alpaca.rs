@@ -73,11 +73,7 @@ pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
         golden_answer = Turn::assistant(golden);
         turns.push(&golden_answer);
     }
-    let owned = Content {
-        turns: turns.into_iter().cloned().collect(),
-        ..Content::default()
-    };
-    let pairs = pairs(&owned)?;
+    let pairs = pairs(&turns)?;
     let Some(((last_u, last_a), history)) = pairs.split_last() else {
         return Err("has no turns".into());
     };

@@ -202,8 +202,7 @@ pub fn letter(i: usize) -> char {
 
 /// User/assistant pairs of a plain conversation (no tools), for formats built on pairs.
 /// Returns the pairs, or why the conversation is not of that shape.
-pub fn pairs(content: &Content) -> Result<Vec<(&Turn, &Turn)>, String> {
-    let turns = &content.turns;
+pub fn pairs<'a>(turns: &[&'a Turn]) -> Result<Vec<(&'a Turn, &'a Turn)>, String> {
     if turns
         .iter()
         .any(|t| t.role == Role::Tool || !t.tool_calls.is_empty())
@@ -216,12 +215,12 @@ pub fn pairs(content: &Content) -> Result<Vec<(&Turn, &Turn)>, String> {
             turns.len()
         ));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(turns.len() / 2);
     for p in turns.chunks(2) {
         if p[0].role != Role::User || p[1].role != Role::Assistant {
             return Err("turns do not alternate user, assistant".into());
         }
-        out.push((&p[0], &p[1]));
+        out.push((p[0], p[1]));
     }
     Ok(out)
 }

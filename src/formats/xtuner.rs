@@ -56,17 +56,15 @@ pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
         let text = super::pretrain::text(s)?;
         rounds.push(serde_json::json!({"input": "", "output": text}));
     } else {
-        let mut turns = c.turns.clone();
+        let mut turns: Vec<&Turn> = c.turns.iter().collect();
+        let golden;
         if turns.len() == 1
             && let Some(g) = &c.golden
         {
-            turns.push(Turn::assistant(g.clone()));
+            golden = Turn::assistant(g.clone());
+            turns.push(&golden);
         }
-        let owned = Content {
-            turns,
-            ..Content::default()
-        };
-        for (i, (u, a)) in pairs(&owned)?.into_iter().enumerate() {
+        for (i, (u, a)) in pairs(&turns)?.into_iter().enumerate() {
             let mut r = Obj::new();
             if i == 0
                 && let Some(sys) = &c.system

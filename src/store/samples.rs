@@ -121,11 +121,11 @@ impl RawSample {
 
 /// The part of `samples.meta` that has no column of its own.
 #[derive(serde::Deserialize, Default)]
-struct StoredMeta {
+pub(crate) struct StoredMeta {
     #[serde(default)]
-    tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     #[serde(default)]
-    extra: serde_json::Map<String, serde_json::Value>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Store {

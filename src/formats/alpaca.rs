@@ -2,12 +2,14 @@
 //! `<think>reasoning</think>\nanswer`; `{"text"}` rows are pre-training chunks.
 
 use super::fields::{
-    ALPACA_INPUT, Obj, assistant_turn, infer_kind, join_think, opt_str, pairs, prompt_with_options,
-    put_extra, req_str, sample, string,
+    ALPACA_INPUT, Obj, RESERVED, assistant_turn, infer_kind, join_think, opt_str, pairs,
+    prompt_with_options, req_str, sample, string,
 };
 use super::{FieldError, SampleView, Skip};
 use crate::model::{Content, NewSample, Role, SampleKind, Source, Turn};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 
 pub fn parse(mut m: Obj, src: &Source) -> Result<Vec<NewSample>, FieldError> {
     if !m.contains_key("instruction") && m.contains_key("text") {
@@ -59,54 +61,183 @@ pub fn parse(mut m: Obj, src: &Source) -> Result<Vec<NewSample>, FieldError> {
     Ok(vec![sample(infer_kind(&content), content, src, m)])
 }
 
+/// One Alpaca record borrowed from its sample: exports serialise it straight to the output
+/// instead of building a `serde_json::Value` first (that copy was a sixth of an export's
+/// writer thread). Keys come out sorted, as a `Value` map would write them.
+pub enum Record<'a> {
+    Fields(Vec<(&'a str, Field<'a>)>),
+    /// Pre-training text, written as `pretrain` writes it.
+    Value(Value),
+}
+
+pub enum Field<'a> {
+    Text(Cow<'a, str>),
+    History(Vec<[Cow<'a, str>; 2]>),
+    Json(&'a Value),
+}
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Record::Value(v) => v.serialize(ser),
+            Record::Fields(fields) => {
+                let mut map = ser.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Text(t) => ser.serialize_str(t),
+            Field::History(h) => h.serialize(ser),
+            Field::Json(v) => v.serialize(ser),
+        }
+    }
+}
+
 pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
+    serde_json::to_value(record(s)?).map_err(|e| e.to_string())
+}
+
+/// The text of an assistant turn with its reasoning as `<think>`, borrowed when it has none.
+fn answer_text(t: &Turn) -> Cow<'_, str> {
+    match &t.reasoning {
+        Some(r) => Cow::Owned(join_think(Some(r), &t.content)),
+        None => Cow::Borrowed(&t.content),
+    }
+}
+
+pub fn record<'a>(s: &SampleView<'a>) -> Result<Record<'a>, Skip> {
     let c = s.content;
     if s.kind == SampleKind::Pretrain {
-        return super::pretrain::to_json(s);
+        return super::pretrain::to_json(s).map(Record::Value);
     }
-    let mut turns: Vec<_> = c.turns.iter().collect();
-    let golden_answer;
+    let turns: Vec<&'a Turn> = c.turns.iter().collect();
+    // Each pair as (prompt, answer).
+    let mut rounds: Vec<(&'a str, Cow<'a, str>)> = Vec::with_capacity(turns.len() / 2);
     if turns.len() == 1 && turns[0].role == Role::User {
         // A question with only a golden answer (CAMEL, multiple choice): the golden answer is
         // the response.
         let golden = c.golden.as_deref().ok_or("has a question but no answer")?;
-        golden_answer = Turn::assistant(golden);
-        turns.push(&golden_answer);
+        pairs(&[turns[0], &Turn::assistant(golden)])?;
+        rounds.push((&turns[0].content, Cow::Borrowed(golden)));
+    } else {
+        for (u, a) in pairs(&turns)? {
+            rounds.push((&u.content, answer_text(a)));
+        }
     }
-    let pairs = pairs(&turns)?;
-    let Some(((last_u, last_a), history)) = pairs.split_last() else {
+    let Some(((last_prompt, output), history)) = rounds.split_last() else {
         return Err("has no turns".into());
     };
-    let prompt = prompt_with_options(&last_u.content, c);
-    let (instruction, input) = match s.meta.extra.get(ALPACA_INPUT) {
-        Some(Value::String(inp)) if prompt.ends_with(&format!("\n{inp}")) => (
-            prompt[..prompt.len() - inp.len() - 1].to_string(),
-            inp.clone(),
-        ),
-        _ => (prompt, String::new()),
+    let prompt: Cow<'a, str> = if c.options.is_empty() {
+        Cow::Borrowed(last_prompt)
+    } else {
+        Cow::Owned(prompt_with_options(last_prompt, c))
     };
-    let mut out = Obj::new();
-    out.insert("instruction".into(), instruction.into());
-    out.insert("input".into(), input.into());
-    out.insert(
-        "output".into(),
-        join_think(last_a.reasoning.as_deref(), &last_a.content).into(),
-    );
+    let (instruction, input) = match s.meta.extra.get(ALPACA_INPUT) {
+        Some(Value::String(inp))
+            if prompt.len() > inp.len()
+                && prompt.ends_with(inp.as_str())
+                && prompt[..prompt.len() - inp.len()].ends_with('\n') =>
+        {
+            let cut = prompt.len() - inp.len() - 1;
+            let instruction = match prompt {
+                Cow::Borrowed(p) => Cow::Borrowed(&p[..cut]),
+                Cow::Owned(p) => Cow::Owned(p[..cut].to_string()),
+            };
+            (instruction, Cow::Borrowed(inp.as_str()))
+        }
+        _ => (prompt, Cow::Borrowed("")),
+    };
+    let mut fields = vec![
+        ("instruction", Field::Text(instruction)),
+        ("input", Field::Text(input)),
+        ("output", Field::Text(output.clone())),
+    ];
     if let Some(sys) = &c.system {
-        out.insert("system".into(), sys.clone().into());
+        fields.push(("system", Field::Text(Cow::Borrowed(sys))));
     }
     if !history.is_empty() {
-        let h: Vec<Value> = history
+        let h = history
             .iter()
-            .map(|(u, a)| {
-                Value::Array(vec![
-                    u.content.clone().into(),
-                    join_think(a.reasoning.as_deref(), &a.content).into(),
-                ])
-            })
+            .map(|(u, a)| [Cow::Borrowed(*u), a.clone()])
             .collect();
-        out.insert("history".into(), Value::Array(h));
+        fields.push(("history", Field::History(h)));
     }
-    put_extra(&mut out, s);
-    Ok(Value::Object(out))
+    for (k, v) in &s.meta.extra {
+        if !RESERVED.contains(&k.as_str()) && !fields.iter().any(|(f, _)| f == k) {
+            fields.push((k.as_str(), Field::Json(v)));
+        }
+    }
+    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    Ok(Record::Fields(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SampleMeta;
+    use serde_json::json;
+
+    fn export(content: &Content, meta: &SampleMeta) -> Value {
+        let view = SampleView {
+            kind: SampleKind::Qa,
+            content,
+            meta,
+        };
+        let mut out = Vec::new();
+        let mut w = super::super::write::SampleWriter::new(
+            &mut out,
+            super::super::Format::Alpaca,
+            super::super::write::Container::Lines,
+            Default::default(),
+        )
+        .unwrap();
+        assert!(w.write(&view).unwrap());
+        w.finish().unwrap();
+        let written: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(written, to_json(&view).unwrap(), "writer and to_json agree");
+        written
+    }
+
+    #[test]
+    fn a_choice_item_exports_its_options_and_golden_letter() {
+        let content = Content {
+            turns: vec![Turn::user("哪个是质数?")],
+            golden: Some("B".into()),
+            options: vec!["4".into(), "5".into()],
+            ..Content::default()
+        };
+        let mut meta = SampleMeta::default();
+        meta.extra.insert("id".into(), json!(7));
+        assert_eq!(
+            export(&content, &meta),
+            json!({"instruction": "哪个是质数?\nA. 4\nB. 5", "input": "", "output": "B", "id": 7})
+        );
+    }
+
+    #[test]
+    fn input_is_split_off_the_prompt_only_where_it_ends_it() {
+        let content = Content {
+            turns: vec![Turn::user("翻译\nhello"), Turn::assistant("你好")],
+            ..Content::default()
+        };
+        let mut meta = SampleMeta::default();
+        meta.extra.insert(ALPACA_INPUT.into(), json!("hello"));
+        assert_eq!(
+            export(&content, &meta),
+            json!({"instruction": "翻译", "input": "hello", "output": "你好"})
+        );
+        meta.extra.insert(ALPACA_INPUT.into(), json!("other"));
+        assert_eq!(
+            export(&content, &meta),
+            json!({"instruction": "翻译\nhello", "input": "", "output": "你好"})
+        );
+    }
 }

@@ -83,7 +83,7 @@ impl<W: Write> SampleWriter<W> {
         })
     }
 
-    fn record(&mut self, v: &Value) -> std::io::Result<()> {
+    fn record(&mut self, v: &impl serde::Serialize) -> std::io::Result<()> {
         if self.container == Container::Array && self.records > 0 {
             self.out.write_all(b",\n")?;
         }
@@ -102,7 +102,8 @@ impl<W: Write> SampleWriter<W> {
     /// Writes one sample; returns false when the format cannot carry it (counted as skipped).
     pub fn write(&mut self, s: &SampleView<'_>) -> std::io::Result<bool> {
         let value = match self.format {
-            Format::Alpaca => super::alpaca::to_json(s),
+            // Alpaca, the common case, is written without a `Value` in between.
+            Format::Alpaca => return self.written(super::alpaca::record(s)),
             Format::Sharegpt => super::sharegpt::to_json(s, &self.tags),
             Format::Openai => super::openai::to_json(s),
             Format::Xtuner => super::xtuner::to_json(s),
@@ -111,7 +112,15 @@ impl<W: Write> SampleWriter<W> {
             Format::CamelGolden | Format::CamelExport => return self.camel(s),
             Format::Choice => return self.choice(s),
         };
-        match value {
+        self.written(value)
+    }
+
+    /// Writes a record, or counts why there is none.
+    fn written(
+        &mut self,
+        record: Result<impl serde::Serialize, super::Skip>,
+    ) -> std::io::Result<bool> {
+        match record {
             Ok(v) => {
                 self.record(&v)?;
                 self.summary.written += 1;

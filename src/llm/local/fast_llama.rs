@@ -15,9 +15,9 @@ use std::sync::Mutex;
 use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
+use super::batch::Q8Batch;
 use super::pool::{Disjoint, Pool, chunking};
 use super::q4::QMatrix;
-use super::q8::Q8Batch;
 
 /// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
 const MAX_BATCH: usize = 64;

@@ -230,8 +230,8 @@ fn fast_forward_matches_llama_cpp_and_candle() {
 }
 
 /// The shipped Q4_1 file runs as stored (Q4_1 layers, Q8_0 tied head): its logits stay close
-/// to llama.cpp's on the same file (within 0.35 here, as before the grouped kernels; llama.cpp
-/// keeps its KV cache in f16) and pick the same token.
+/// to llama.cpp's on the same file (within 0.35 here, as close as before the grouped kernels)
+/// and pick the same token.
 #[test]
 fn fast_forward_on_the_shipped_q4_1_matches_llama_cpp() {
     use assay::llm::local::{Backend, load_engine_with};

@@ -33,7 +33,7 @@ impl Q41Matrix {
     /// Builds the matrix from `rows` rows of Q4_1 blocks as ggml stores them.
     fn from_q4_1(rows: usize, cols: usize, raw: &[u8]) -> Result<Self> {
         let nb = cols / BLOCK;
-        if cols % BLOCK != 0 || raw.len() != rows * nb * BLOCK_BYTES {
+        if !cols.is_multiple_of(BLOCK) || raw.len() != rows * nb * BLOCK_BYTES {
             candle_core::bail!(
                 "Q4_1 data of {} bytes does not fit {rows}x{cols}",
                 raw.len()

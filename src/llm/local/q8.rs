@@ -150,7 +150,7 @@ impl Q8Matrix {
     /// Builds the matrix from `rows` rows of Q8_0 blocks as ggml stores them.
     pub fn from_q8_0(rows: usize, cols: usize, raw: &[u8]) -> Result<Self> {
         let nb = cols / BLOCK;
-        if cols % BLOCK != 0 || raw.len() != rows * nb * BLOCK_BYTES {
+        if !cols.is_multiple_of(BLOCK) || raw.len() != rows * nb * BLOCK_BYTES {
             candle_core::bail!(
                 "Q8_0 data of {} bytes does not fit {rows}x{cols}",
                 raw.len()

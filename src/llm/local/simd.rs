@@ -6,6 +6,7 @@
 //! group's blocks in file size (20 or 34 bytes per 32 weights), convert eight f16 scales at a
 //! time, keep one accumulator per row (Q4_1: per pair of rows, one per 128-bit half) and reduce
 //! across lanes once per group, not per row. Each row's sum is always formed in the same order.
+//! Software prefetch was tried and did not pay (the stream is sequential).
 
 #![cfg(target_arch = "x86_64")]
 
@@ -13,9 +14,6 @@ use std::arch::x86_64::*;
 
 use super::q8::{BLOCK, GROUP};
 use super::{q4, q8};
-
-/// Prefetch distance in bytes: a few blocks ahead of the stream.
-const AHEAD: usize = 1024;
 
 /// Sums of `GROUP` accumulators, lane `k` from `acc[k]`.
 #[target_feature(enable = "avx2")]
@@ -72,7 +70,6 @@ macro_rules! q4_1_kernel {
                 // SAFETY: block b of the group and of the token are in bounds (see above).
                 unsafe {
                     let p = w.as_ptr().add(b * q4::GROUP_BYTES);
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(AHEAD) as *const i8);
                     let d = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
                     let m = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i));
                     let s = _mm256_mul_ps(d, _mm256_set1_ps(*xs.get_unchecked(b)));
@@ -150,8 +147,6 @@ macro_rules! q8_0_kernel {
                 // SAFETY: block b of the group and of the token are in bounds (see above).
                 unsafe {
                     let p = w.as_ptr().add(b * q8::GROUP_BYTES);
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(AHEAD) as *const i8);
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(AHEAD + 64) as *const i8);
                     let s = _mm256_mul_ps(
                         _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)),
                         _mm256_set1_ps(*xs.get_unchecked(b)),

@@ -1,6 +1,7 @@
 //! assay's llama forward pass over Q4_1 / Q8_0 weights for the CPU: preallocated buffers and
 //! KV cache, no per-op tensors, a persistent thread pool (`pool`) for the matrix products and
-//! attention, and the prompt fed as batches of tokens (one pass over the weights per batch, not per token).
+//! attention, and the prompt fed as batches of tokens (one pass over the weights per batch, not
+//! per token).
 //!
 //! Why: on a small model candle's per-op overhead (an allocation and a thread barrier for each
 //! of ~600 ops per token) dominates, and on a busy machine the barriers' spinning threads make

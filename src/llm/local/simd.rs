@@ -34,7 +34,11 @@ fn reduce8(a: [__m256; GROUP]) -> __m256 {
 }
 
 macro_rules! q4_1_kernel {
-    ($name:ident, $features:literal, |$qlo:ident, $vlo:ident, $qhi:ident, $vhi:ident| $dot:expr) => {
+    (
+        $name:ident,
+        $features:literal,
+        |$qlo:ident, $vlo:ident, $qhi:ident, $vhi:ident| $dot:expr
+    ) => {
         /// Rows `g*8..g*8+8` (the group's blocks in `w`) times one token.
         ///
         /// # Safety

@@ -1,6 +1,7 @@
-//! assay's llama forward pass over Q8_0 weights for the CPU: preallocated buffers and KV cache,
-//! no per-op tensors, a persistent thread pool (`pool`) for the matrix products and attention,
-//! and the prompt fed as batches of tokens (one pass over the weights per batch, not per token).
+//! assay's llama forward pass over Q4_1 / Q8_0 weights for the CPU: preallocated buffers and
+//! KV cache, no per-op tensors, a persistent thread pool (`pool`) for the matrix products and
+//! attention, and the prompt fed as batches of tokens (one pass over the weights per batch, not
+//! per token).
 //!
 //! Why: on a small model candle's per-op overhead (an allocation and a thread barrier for each
 //! of ~600 ops per token) dominates, and on a busy machine the barriers' spinning threads make
@@ -15,9 +16,9 @@ use std::sync::Mutex;
 use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
+use super::batch::Q8Batch;
 use super::pool::{Disjoint, Pool, chunking};
 use super::q4::QMatrix;
-use super::q8::Q8Batch;
 
 /// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
 const MAX_BATCH: usize = 64;

@@ -3,6 +3,7 @@
 //! (`fast_llama`), the rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
+pub mod batch;
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
@@ -11,6 +12,7 @@ pub mod pool;
 pub mod q4;
 pub mod q8;
 pub mod requant;
+mod simd;
 pub mod template;
 pub mod tokenizer;
 

@@ -11,142 +11,99 @@ use std::ops::Range;
 use candle_core::Result;
 use candle_core::quantized::{GgmlDType, QTensor};
 
-use super::q8::{BLOCK, Q8Batch, Q8Matrix};
+use super::batch::Q8Batch;
+use super::q8::{BLOCK, GROUP, Kernel, Q8Matrix, for_groups, regroup};
 
-/// Bytes per Q4_1 block on disk: f16 scale, f16 minimum, 16 bytes of nibbles.
+/// Bytes per Q4_1 block in the file: f16 scale, f16 minimum, 16 bytes of nibbles.
 const BLOCK_BYTES: usize = 20;
+/// Bytes per block of a row group: eight f16 scales, eight f16 minimums, eight rows' nibbles.
+pub const GROUP_BYTES: usize = GROUP * BLOCK_BYTES;
 
-/// A `rows x cols` matrix in Q4_1: byte `j` of a block holds value `j` (low nibble) and
-/// value `j + 16` (high nibble), as in ggml.
+/// A `rows x cols` matrix in Q4_1, rows in groups of eight as `Q8Matrix` keeps them: per
+/// group and block, the eight scales, the eight minimums, then each row's 16 bytes, where byte
+/// `j` holds value `j` (low nibble) and value `j + 16` (high nibble), as in ggml. 20 bytes per
+/// 32 weights, as in the file.
 pub struct Q41Matrix {
     pub rows: usize,
     pub cols: usize,
-    nibbles: Vec<u8>,
-    d: Vec<f32>,
-    m: Vec<f32>,
+    data: Vec<u8>,
 }
 
 impl Q41Matrix {
-    fn from_qtensor(t: &QTensor) -> Result<Self> {
-        let (rows, cols) = t.shape().dims2()?;
-        let data = t.data()?;
-        let blocks = rows * cols / BLOCK;
-        if cols % BLOCK != 0 || data.len() != blocks * BLOCK_BYTES {
+    /// Builds the matrix from `rows` rows of Q4_1 blocks as ggml stores them.
+    fn from_q4_1(rows: usize, cols: usize, raw: &[u8]) -> Result<Self> {
+        let nb = cols / BLOCK;
+        if !cols.is_multiple_of(BLOCK) || raw.len() != rows * nb * BLOCK_BYTES {
             candle_core::bail!(
                 "Q4_1 data of {} bytes does not fit {rows}x{cols}",
-                data.len()
+                raw.len()
             );
         }
-        let mut me = Self {
+        Ok(Self {
             rows,
             cols,
-            nibbles: Vec::with_capacity(blocks * 16),
-            d: Vec::with_capacity(blocks),
-            m: Vec::with_capacity(blocks),
-        };
-        for b in data.chunks_exact(BLOCK_BYTES) {
-            me.d.push(half::f16::from_le_bytes([b[0], b[1]]).to_f32());
-            me.m.push(half::f16::from_le_bytes([b[2], b[3]]).to_f32());
-            me.nibbles.extend_from_slice(&b[4..]);
-        }
-        Ok(me)
+            data: regroup(raw, rows, nb, (BLOCK_BYTES, 4), &[0; BLOCK_BYTES], |v| v),
+        })
     }
 
     fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
         let nb = self.cols / BLOCK;
-        for b in r * nb..(r + 1) * nb {
-            let q = &self.nibbles[b * 16..(b + 1) * 16];
-            let (d, m) = (self.d[b], self.m[b]);
+        let (g, k) = (r / GROUP, r % GROUP);
+        for b in 0..nb {
+            let blk = &self.data[(g * nb + b) * GROUP_BYTES..(g * nb + b + 1) * GROUP_BYTES];
+            let (d, m) = scale_min(blk, k);
+            let q = &blk[4 * GROUP + k * 16..4 * GROUP + (k + 1) * 16];
             out.extend(q.iter().map(|&v| f32::from(v & 0x0f) * d + m));
             out.extend(q.iter().map(|&v| f32::from(v >> 4) * d + m));
         }
     }
 
     fn product(&self, x: &Q8Batch, rows: Range<usize>, emit: &mut impl FnMut(usize, usize, f32)) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            let mut r = rows.start;
-            while r < rows.end {
-                // SAFETY: AVX2 and FMA detected; rows r..r+N exist and have whole blocks.
-                unsafe {
-                    if r + 4 <= rows.end {
-                        x86::q4_1::<4>(self, r, x, emit);
-                        r += 4;
-                    } else {
-                        x86::q4_1::<1>(self, r, x, emit);
-                        r += 1;
-                    }
-                }
-            }
-            return;
-        }
+        debug_assert_eq!(x.cols(), self.cols);
         let nb = self.cols / BLOCK;
-        for r in rows {
-            for t in 0..x.len() {
-                let (xq, xs, xsum) = x.token(t);
-                let mut sum = 0f32;
-                for b in 0..nb {
-                    let q = &self.nibbles[(r * nb + b) * 16..(r * nb + b + 1) * 16];
-                    let v = &xq[b * BLOCK..(b + 1) * BLOCK];
-                    let dot: i32 = (0..16)
-                        .map(|j| {
-                            i32::from(q[j] & 0x0f) * i32::from(v[j])
-                                + i32::from(q[j] >> 4) * i32::from(v[j + 16])
-                        })
-                        .sum();
-                    sum += self.d[r * nb + b] * xs[b] * dot as f32 + self.m[r * nb + b] * xsum[b];
-                }
-                emit(t, r, sum);
+        let kernel = Kernel::detect();
+        let group = |g: usize, t: usize| {
+            let w = &self.data[g * nb * GROUP_BYTES..(g + 1) * nb * GROUP_BYTES];
+            let (xq, xs, xsum) = x.token(t);
+            match kernel {
+                // SAFETY: the kernel's CPU features were detected; `w` holds the group's
+                // `nb` blocks and the token has `nb` blocks of values, scales and sums.
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Vnni => unsafe { super::simd::q4_1_vnni(w, nb, xq, xs, xsum) },
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx2 => unsafe { super::simd::q4_1_avx2(w, nb, xq, xs, xsum) },
+                _ => scalar(w, nb, xq, xs, xsum),
             }
-        }
+        };
+        for_groups(self.rows, x, rows, group, emit);
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{BLOCK, Q8Batch, Q41Matrix};
-    use std::arch::x86_64::*;
+/// Row `k`'s scale and minimum in a group block.
+fn scale_min(blk: &[u8], k: usize) -> (f32, f32) {
+    let f = |i: usize| half::f16::from_le_bytes([blk[i], blk[i + 1]]).to_f32();
+    (f(2 * k), f(2 * GROUP + 2 * k))
+}
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn q4_1<const N: usize>(
-        w: &Q41Matrix,
-        r: usize,
-        x: &Q8Batch,
-        emit: &mut impl FnMut(usize, usize, f32),
-    ) {
-        let nb = w.cols / BLOCK;
-        let low = _mm256_set1_epi8(0x0f);
-        let ones = _mm256_set1_epi16(1);
-        let wq = unsafe { w.nibbles.as_ptr().add(r * nb * 16) };
-        let (d, m) = (&w.d[r * nb..(r + N) * nb], &w.m[r * nb..(r + N) * nb]);
-        for t in 0..x.len() {
-            let (xq, xs, xsum) = x.token(t);
-            let mut acc = [_mm256_setzero_ps(); N];
-            let mut offset = [0f32; N];
-            for b in 0..nb {
-                // SAFETY: block b of token t and of rows r..r+N are in bounds.
-                let v = unsafe { _mm256_loadu_si256(xq.as_ptr().add(b * BLOCK) as *const __m256i) };
-                for k in 0..N {
-                    let packed =
-                        unsafe { _mm_loadu_si128(wq.add((k * nb + b) * 16) as *const __m128i) };
-                    let q =
-                        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low);
-                    // Unsigned 0..15 times signed: one maddubs, no sign juggling.
-                    let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, v), ones);
-                    let scale = _mm256_set1_ps(d[k * nb + b] * xs[b]);
-                    acc[k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc[k]);
-                    offset[k] += m[k * nb + b] * xsum[b];
-                }
-            }
-            for k in 0..N {
-                let hi = _mm256_extractf128_ps(acc[k], 1);
-                let s = _mm_add_ps(_mm256_castps256_ps128(acc[k]), hi);
-                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-                let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-                emit(t, r + k, _mm_cvtss_f32(s) + offset[k]);
-            }
+/// Portable fallback: the same layout, one row at a time.
+fn scalar(w: &[u8], nb: usize, xq: &[i8], xs: &[f32], xsum: &[f32]) -> [f32; GROUP] {
+    let mut out = [0f32; GROUP];
+    for (k, o) in out.iter_mut().enumerate() {
+        for b in 0..nb {
+            let blk = &w[b * GROUP_BYTES..(b + 1) * GROUP_BYTES];
+            let (d, m) = scale_min(blk, k);
+            let q = &blk[4 * GROUP + k * 16..4 * GROUP + (k + 1) * 16];
+            let v = &xq[b * BLOCK..(b + 1) * BLOCK];
+            let dot: i32 = (0..16)
+                .map(|j| {
+                    i32::from(q[j] & 0x0f) * i32::from(v[j])
+                        + i32::from(q[j] >> 4) * i32::from(v[j + 16])
+                })
+                .sum();
+            *o += d * xs[b] * dot as f32 + m * xsum[b];
         }
     }
+    out
 }
 
 /// A weight matrix as the forward pass holds it.
@@ -158,37 +115,31 @@ pub enum QMatrix {
 impl QMatrix {
     /// Q4_1 stays Q4_1; any other type becomes Q8_0.
     pub fn from_qtensor(t: &QTensor) -> Result<Self> {
-        if t.dtype() == GgmlDType::Q4_1 {
-            Ok(Self::Q41(Q41Matrix::from_qtensor(t)?))
-        } else {
-            Ok(Self::Q8(Q8Matrix::from_qtensor(t)?))
-        }
+        Self::stack(std::slice::from_ref(t))
     }
 
     /// Several tensors' rows as one matrix (q, k and v): Q4_1 if all are, else all Q8_0.
     pub fn stack(parts: &[QTensor]) -> Result<Self> {
-        if parts.iter().all(|t| t.dtype() == GgmlDType::Q4_1) {
-            let mut ms = parts
-                .iter()
-                .map(Q41Matrix::from_qtensor)
-                .collect::<Result<Vec<_>>>()?;
-            let mut out = ms.remove(0);
-            for m in ms {
-                if m.cols != out.cols {
-                    candle_core::bail!("cannot stack matrices of different widths");
-                }
-                out.rows += m.rows;
-                out.nibbles.extend(m.nibbles);
-                out.d.extend(m.d);
-                out.m.extend(m.m);
-            }
-            return Ok(Self::Q41(out));
+        let mut dims = Vec::with_capacity(parts.len());
+        for t in parts {
+            dims.push(t.shape().dims2()?);
         }
-        let ms = parts
-            .iter()
-            .map(Q8Matrix::from_qtensor)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self::Q8(Q8Matrix::stack(ms)?))
+        let cols = dims.first().map_or(0, |d| d.1);
+        if dims.iter().any(|d| d.1 != cols) {
+            candle_core::bail!("cannot stack matrices of different widths");
+        }
+        let rows = dims.iter().map(|d| d.0).sum();
+        let mut raw = Vec::new();
+        if parts.iter().all(|t| t.dtype() == GgmlDType::Q4_1) {
+            for t in parts {
+                raw.extend_from_slice(&t.data()?);
+            }
+            return Ok(Self::Q41(Q41Matrix::from_q4_1(rows, cols, &raw)?));
+        }
+        for t in parts {
+            raw.extend(Q8Matrix::q8_0_bytes(t)?);
+        }
+        Ok(Self::Q8(Q8Matrix::from_q8_0(rows, cols, &raw)?))
     }
 
     pub fn rows(&self) -> usize {
@@ -224,6 +175,7 @@ impl QMatrix {
 mod tests {
     use super::*;
     use candle_core::{Device, Module, Tensor};
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn q4_1_product_matches_candle_and_splits_equal() -> Result<()> {
@@ -231,11 +183,17 @@ mod tests {
         let w: Vec<f32> = (0..rows * cols)
             .map(|i| ((i * 7919) % 251) as f32 / 125.0 - 1.0)
             .collect();
-        let q = QTensor::quantize(
-            &Tensor::from_vec(w, (rows, cols), &Device::Cpu)?,
-            GgmlDType::Q4_1,
-        )?;
-        let m = QMatrix::from_qtensor(&q)?;
+        let part = |r: Range<usize>| {
+            let t = Tensor::from_slice(
+                &w[r.start * cols..r.end * cols],
+                (r.len(), cols),
+                &Device::Cpu,
+            )?;
+            QTensor::quantize(&t, GgmlDType::Q4_1)
+        };
+        let q = part(0..rows)?;
+        // Stacked from two parts whose row counts are not multiples of the group.
+        let m = QMatrix::stack(&[part(0..13)?, part(13..rows)?])?;
         assert!(matches!(m, QMatrix::Q41(_)));
         let x: Vec<f32> = (0..n * cols)
             .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
@@ -249,10 +207,32 @@ mod tests {
             m.product(&xb, range, |t, r, v| split[t * rows + r] = v);
         }
         assert_eq!(ours, split);
-        let mut row = Vec::new();
-        m.row_f32(3, &mut row);
+        // Either SIMD kernel: the same integers, so the same bits.
+        super::super::q8::FORCE_AVX2.store(true, Ordering::Relaxed);
+        let mut avx2 = vec![0f32; n * rows];
+        m.product(&xb, 0..rows, |t, r, v| avx2[t * rows + r] = v);
+        super::super::q8::FORCE_AVX2.store(false, Ordering::Relaxed);
+        assert_eq!(ours, avx2);
+        let QMatrix::Q41(q41) = &m else {
+            unreachable!("checked above")
+        };
+        let nb = cols / BLOCK;
+        for t in 0..n {
+            let (xq, xs, xsum) = xb.token(t);
+            for g in 0..rows.div_ceil(GROUP) {
+                let s = scalar(&q41.data[g * nb * GROUP_BYTES..], nb, xq, xs, xsum);
+                for (k, v) in s.iter().enumerate().filter(|(k, _)| g * GROUP + k < rows) {
+                    let simd = ours[t * rows + g * GROUP + k];
+                    assert!((v - simd).abs() < 1e-4 * (1.0 + v.abs()), "{v} vs {simd}");
+                }
+            }
+        }
         let deq: Vec<f32> = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;
-        assert_eq!(row, deq[3 * cols..4 * cols]);
+        for r in [3, 8, 20] {
+            let mut row = Vec::new();
+            m.row_f32(r, &mut row);
+            assert_eq!(row, deq[r * cols..(r + 1) * cols]);
+        }
         let theirs: Vec<f32> = candle_core::quantized::QMatMul::from_qtensor(q)?
             .forward(&Tensor::from_vec(x, (n, cols), &Device::Cpu)?)?
             .flatten_all()?

@@ -1,169 +1,56 @@
-//! Q8_0 weights and the matrix products the fast llama forward is built on.
+//! Q8_0 weights in the layout the products read fastest, and the row-group walk that every
+//! weight type shares (`Kernel`, `for_groups`).
 //!
 //! Hand-written because candle's CPU path costs a thread barrier per tensor op (hundreds per
 //! token for a 30-layer model) and its x86 repacked Q8_0 kernels need rows that are multiples
-//! of 256 (SmolLM2's are 576). Weights are split into i8 values and f32 block scales; inputs are
-//! quantised to Q8_0 once per product, exactly as ggml and candle do. One kernel serves a
-//! single token and a batch (the prompt): it takes four rows at a time and every row's sum is
-//! formed in the same order whatever the batch, row range or thread, so results do not depend
-//! on how the work is split.
+//! of 256 (SmolLM2's are 576). Rows are stored in groups of eight, block by block (eight f16
+//! scales, then each row's 32 values as `w + 128`): 34 bytes per 32 weights as in the file,
+//! read as one stream, and the kernel (`simd.rs`) forms eight rows' sums side by side. Every
+//! row's sum is formed in the same order whatever the batch, row range or thread, so results
+//! do not depend on how the work is split.
 
 use std::ops::Range;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Result};
 
+use super::batch::Q8Batch;
+
 /// Values per quantisation block.
 pub const BLOCK: usize = 32;
-/// Bytes per Q8_0 block on disk: an f16 scale and 32 i8 values.
+/// Rows stored (and computed) together.
+pub const GROUP: usize = 8;
+/// Bytes per Q8_0 block in the file: an f16 scale and 32 i8 values.
 const BLOCK_BYTES: usize = 34;
+/// Bytes per block of a row group: eight f16 scales, then eight rows' 32 values.
+pub const GROUP_BYTES: usize = GROUP * BLOCK_BYTES;
 
-/// A weight matrix `rows x cols` (out x in) in Q8_0.
+/// A weight matrix `rows x cols` (out x in) in Q8_0, grouped (see the module doc).
 pub struct Q8Matrix {
     pub rows: usize,
     pub cols: usize,
-    quants: Vec<i8>,
-    scales: Vec<f32>,
+    data: Vec<u8>,
 }
 
-/// Input vectors (one per token) quantised to Q8_0, reused across products.
-#[derive(Default)]
-pub struct Q8Batch {
-    cols: usize,
-    n: usize,
-    quants: Vec<i8>,
-    scales: Vec<f32>,
-    /// Per block: scale times the sum of its values (Q4_1 products need it, as ggml's Q8_1).
-    sums: Vec<f32>,
-}
-
-impl Q8Matrix {
-    /// Converts any 2-D quantised tensor (re-quantising to Q8_0 where it is another type).
-    pub fn from_qtensor(t: &QTensor) -> Result<Self> {
-        let (rows, cols) = t.shape().dims2()?;
-        if cols % BLOCK != 0 {
-            candle_core::bail!("a weight row of {cols} values is not a multiple of {BLOCK}");
-        }
-        let q8;
-        let t = if t.dtype() == GgmlDType::Q8_0 {
-            t
-        } else {
-            q8 = QTensor::quantize(&t.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?;
-            &q8
-        };
-        let data = t.data()?;
-        let blocks = rows * cols / BLOCK;
-        if data.len() != blocks * BLOCK_BYTES {
-            candle_core::bail!(
-                "Q8_0 data has {} bytes, expected {}",
-                data.len(),
-                blocks * BLOCK_BYTES
-            );
-        }
-        let mut quants = Vec::with_capacity(rows * cols);
-        let mut scales = Vec::with_capacity(blocks);
-        for b in data.chunks_exact(BLOCK_BYTES) {
-            scales.push(half::f16::from_le_bytes([b[0], b[1]]).to_f32());
-            quants.extend(b[2..].iter().map(|&v| v as i8));
-        }
-        Ok(Self {
-            rows,
-            cols,
-            quants,
-            scales,
-        })
-    }
-
-    /// The matrices' rows one after another (q, k and v as one product).
-    pub fn stack(parts: Vec<Q8Matrix>) -> Result<Self> {
-        let cols = parts.first().map_or(0, |m| m.cols);
-        if parts.iter().any(|m| m.cols != cols) {
-            candle_core::bail!("cannot stack matrices of different widths");
-        }
-        let mut out = Self {
-            rows: 0,
-            cols,
-            quants: Vec::new(),
-            scales: Vec::new(),
-        };
-        for m in parts {
-            out.rows += m.rows;
-            out.quants.extend(m.quants);
-            out.scales.extend(m.scales);
-        }
-        Ok(out)
-    }
-
-    /// Calls `emit(t, r, row r · x[t])` for every `r` in `rows` and every token `t` of `x`.
-    pub fn product(
-        &self,
-        x: &Q8Batch,
-        rows: Range<usize>,
-        mut emit: impl FnMut(usize, usize, f32),
-    ) {
-        debug_assert_eq!(x.cols, self.cols);
-        debug_assert!(rows.end <= self.rows);
-        let kernel = Kernel::detect();
-        let mut r = rows.start;
-        while r < rows.end {
-            let four = r + 4 <= rows.end;
-            // SAFETY: the kernel's CPU features were detected; rows r..r+N exist (checked
-            // above) and every row and input has cols / BLOCK whole blocks.
-            unsafe {
-                match (kernel, four) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Vnni, true) => x86::vnni::<4>(self, r, x, &mut emit),
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Vnni, false) => x86::vnni::<1>(self, r, x, &mut emit),
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx2, true) => x86::avx2::<4>(self, r, x, &mut emit),
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx2, false) => x86::avx2::<1>(self, r, x, &mut emit),
-                    _ => scalar::<1>(self, r, x, &mut emit),
-                }
-            }
-            r += if four && kernel != Kernel::Scalar {
-                4
-            } else {
-                1
-            };
-        }
-    }
-
-    /// Appends row `r` as f32 (what candle's `dequantize` gives), for tied embeddings.
-    pub fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
-        let nb = self.cols / BLOCK;
-        for b in r * nb..(r + 1) * nb {
-            let d = self.scales[b];
-            out.extend(
-                self.quants[b * BLOCK..(b + 1) * BLOCK]
-                    .iter()
-                    .map(|&q| f32::from(q) * d),
-            );
-        }
-    }
-
-    /// `out[r] = row r · x` for every row (`x` holds one vector).
-    pub fn matvec(&self, x: &Q8Batch, out: &mut [f32]) {
-        debug_assert_eq!(out.len(), self.rows);
-        self.product(x, 0..self.rows, |_, r, v| out[r] = v);
-    }
-}
-
+/// The products' code path, chosen once per product from the CPU's features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kernel {
-    /// AVX-512 VNNI on 256-bit vectors: one `vpdpbusd` per block instead of two multiplies.
+pub enum Kernel {
+    /// AVX-512 VNNI on 256-bit vectors: one `vpdpbusd` per block and row.
     Vnni,
     Avx2,
     Scalar,
 }
 
+/// Tests compare the two SIMD kernels on the same machine.
+pub static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Kernel {
-    fn detect() -> Self {
+    pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            let avx2 =
-                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            let avx2 = std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::is_x86_feature_detected!("f16c");
             if avx2
                 && std::is_x86_feature_detected!("avx512vnni")
                 && std::is_x86_feature_detected!("avx512vl")
@@ -179,144 +66,174 @@ impl Kernel {
     }
 }
 
-/// Tests compare the two SIMD kernels on the same machine.
-static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Portable fallback (same per-row order on every call, so still split-independent).
-fn scalar<const N: usize>(
-    m: &Q8Matrix,
-    r: usize,
+/// Calls `group(g, t)` for every row group that meets `rows` and every token `t` of `x`,
+/// then `emit` for the rows of that group inside `rows` (and inside the matrix).
+pub fn for_groups(
+    n_rows: usize,
     x: &Q8Batch,
+    rows: Range<usize>,
+    mut group: impl FnMut(usize, usize) -> [f32; GROUP],
     emit: &mut impl FnMut(usize, usize, f32),
 ) {
-    let nb = m.cols / BLOCK;
-    for t in 0..x.n {
-        let mut sum = 0f32;
-        for b in 0..nb {
-            let w = &m.quants[(r * nb + b) * BLOCK..(r * nb + b + 1) * BLOCK];
-            let v = &x.quants[(t * nb + b) * BLOCK..(t * nb + b + 1) * BLOCK];
-            let dot: i32 = w
-                .iter()
-                .zip(v)
-                .map(|(&a, &b)| i32::from(a) * i32::from(b))
-                .sum();
-            sum += dot as f32 * m.scales[r * nb + b] * x.scales[t * nb + b];
+    let end = rows.end.min(n_rows);
+    if rows.start >= end {
+        return;
+    }
+    for g in rows.start / GROUP..end.div_ceil(GROUP) {
+        let first = (g * GROUP).max(rows.start);
+        let last = ((g + 1) * GROUP).min(end);
+        for t in 0..x.len() {
+            let v = group(g, t);
+            for r in first..last {
+                emit(t, r, v[r - g * GROUP]);
+            }
         }
-        emit(t, r, sum);
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{BLOCK, Q8Batch, Q8Matrix};
-    use std::arch::x86_64::*;
-
-    #[target_feature(enable = "avx2,fma")]
-    fn hsum(acc: __m256) -> f32 {
-        let hi = _mm256_extractf128_ps(acc, 1);
-        let s = _mm_add_ps(_mm256_castps256_ps128(acc), hi);
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        _mm_cvtss_f32(s)
-    }
-
-    /// `N` rows from `r` against every token of `x`; `$dot(|w|, v·sign(w))` is the
-    /// integer block product (u8 x i8 pairs summed into eight i32 lanes).
-    macro_rules! kernel {
-        ($name:ident, $features:literal, |$aw:ident, $sv:ident| $dot:expr) => {
-            #[target_feature(enable = $features)]
-            pub(super) unsafe fn $name<const N: usize>(
-                m: &Q8Matrix,
-                r: usize,
-                x: &Q8Batch,
-                emit: &mut impl FnMut(usize, usize, f32),
-            ) {
-                let nb = m.cols / BLOCK;
-                let w0 = unsafe { m.quants.as_ptr().add(r * nb * BLOCK) };
-                let ws = &m.scales[r * nb..(r + N) * nb];
-                for t in 0..x.n {
-                    let xq = unsafe { x.quants.as_ptr().add(t * nb * BLOCK) };
-                    let xs = &x.scales[t * nb..(t + 1) * nb];
-                    let mut acc = [_mm256_setzero_ps(); N];
-                    for (b, &xsb) in xs.iter().enumerate() {
-                        // SAFETY: block b of token t and of rows r..r+N are in bounds.
-                        let v = unsafe { _mm256_loadu_si256(xq.add(b * BLOCK) as *const __m256i) };
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            let w = unsafe {
-                                _mm256_loadu_si256(w0.add((k * nb + b) * BLOCK) as *const __m256i)
-                            };
-                            let $aw = _mm256_sign_epi8(w, w);
-                            let $sv = _mm256_sign_epi8(v, w);
-                            let dot = $dot;
-                            let d = _mm256_set1_ps(ws[k * nb + b] * xsb);
-                            *a = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), *a);
-                        }
-                    }
-                    for (k, a) in acc.iter().enumerate() {
-                        emit(t, r + k, hsum(*a));
-                    }
+/// Rearranges `rows` file rows of `nb` blocks (`block_bytes` each, `head` bytes of scales
+/// first) into row groups: per group and block, each row's head, then each row's values
+/// (passed through `value`); missing rows of the last group are `pad` blocks.
+pub fn regroup(
+    raw: &[u8],
+    rows: usize,
+    nb: usize,
+    (block_bytes, head): (usize, usize),
+    pad: &[u8],
+    value: impl Fn(u8) -> u8,
+) -> Vec<u8> {
+    let groups = rows.div_ceil(GROUP);
+    let mut out = Vec::with_capacity(groups * nb * GROUP * block_bytes);
+    for g in 0..groups {
+        for b in 0..nb {
+            let block = |k: usize| {
+                let r = g * GROUP + k;
+                if r < rows {
+                    &raw[(r * nb + b) * block_bytes..(r * nb + b + 1) * block_bytes]
+                } else {
+                    pad
+                }
+            };
+            for h in (0..head).step_by(2) {
+                for k in 0..GROUP {
+                    out.extend_from_slice(&block(k)[h..h + 2]);
                 }
             }
-        };
+            for k in 0..GROUP {
+                out.extend(block(k)[head..].iter().map(|&v| value(v)));
+            }
+        }
     }
-
-    kernel!(avx2, "avx2,fma", |aw, sv| _mm256_madd_epi16(
-        _mm256_maddubs_epi16(aw, sv),
-        _mm256_set1_epi16(1)
-    ));
-    kernel!(vnni, "avx2,fma,avx512vnni,avx512vl", |aw, sv| {
-        _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sv)
-    });
+    out
 }
 
-impl Q8Batch {
-    /// Quantises the rows of `x` (`n x cols`, cols a multiple of 32) like ggml's
-    /// `quantize_row_q8_0`.
-    pub fn quantize(&mut self, x: &[f32], cols: usize) {
-        self.quants.clear();
-        self.scales.clear();
-        self.sums.clear();
-        self.cols = cols;
-        self.n = x.len().checked_div(cols).unwrap_or(0);
-        for block in x[..self.n * cols].chunks_exact(BLOCK) {
-            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let d = amax / 127.0;
-            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-            // The scale is stored as f16 in ggml; round it the same way.
-            let d = half::f16::from_f32(d).to_f32();
-            self.scales.push(d);
-            let start = self.quants.len();
-            self.quants
-                .extend(block.iter().map(|v| (v * id).round() as i8));
-            let sum: i32 = self.quants[start..].iter().map(|&q| i32::from(q)).sum();
-            self.sums.push(sum as f32 * d);
+impl Q8Matrix {
+    /// Converts any 2-D quantised tensor (re-quantising to Q8_0 where it is another type).
+    pub fn from_qtensor(t: &QTensor) -> Result<Self> {
+        let (rows, cols) = t.shape().dims2()?;
+        Self::from_q8_0(rows, cols, &Self::q8_0_bytes(t)?)
+    }
+
+    /// The tensor's data as Q8_0 blocks (re-quantised where it is another type).
+    pub fn q8_0_bytes(t: &QTensor) -> Result<Vec<u8>> {
+        let (_, cols) = t.shape().dims2()?;
+        if cols % BLOCK != 0 {
+            candle_core::bail!("a weight row of {cols} values is not a multiple of {BLOCK}");
+        }
+        if t.dtype() == GgmlDType::Q8_0 {
+            return t.data().map(|d| d.into_owned());
+        }
+        let q8 = QTensor::quantize(&t.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?;
+        q8.data().map(|d| d.into_owned())
+    }
+
+    /// Builds the matrix from `rows` rows of Q8_0 blocks as ggml stores them.
+    pub fn from_q8_0(rows: usize, cols: usize, raw: &[u8]) -> Result<Self> {
+        let nb = cols / BLOCK;
+        if !cols.is_multiple_of(BLOCK) || raw.len() != rows * nb * BLOCK_BYTES {
+            candle_core::bail!(
+                "Q8_0 data of {} bytes does not fit {rows}x{cols}",
+                raw.len()
+            );
+        }
+        // A zero scale and values of 0.
+        let pad = [0u8; BLOCK_BYTES];
+        Ok(Self {
+            rows,
+            cols,
+            data: regroup(raw, rows, nb, (BLOCK_BYTES, 2), &pad, |v| v ^ 0x80),
+        })
+    }
+
+    /// Calls `emit(t, r, row r · x[t])` for every `r` in `rows` and every token `t` of `x`.
+    pub fn product(
+        &self,
+        x: &Q8Batch,
+        rows: Range<usize>,
+        mut emit: impl FnMut(usize, usize, f32),
+    ) {
+        debug_assert_eq!(x.cols(), self.cols);
+        let nb = self.cols / BLOCK;
+        let kernel = Kernel::detect();
+        let group = |g: usize, t: usize| {
+            let w = &self.data[g * nb * GROUP_BYTES..(g + 1) * nb * GROUP_BYTES];
+            let (xq, xs, _) = x.token(t);
+            match kernel {
+                // SAFETY: the kernel's CPU features were detected; `w` holds the group's
+                // `nb` blocks and the token has `nb` blocks of values, scales and biases.
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Vnni => unsafe { super::simd::q8_vnni(w, nb, xq, xs, x.bias(t)) },
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx2 => unsafe { super::simd::q8_avx2(w, nb, xq, xs, x.bias(t)) },
+                _ => scalar(w, nb, xq, xs),
+            }
+        };
+        for_groups(self.rows, x, rows, group, &mut emit);
+    }
+
+    /// Appends row `r` as f32 (what candle's `dequantize` gives), for tied embeddings.
+    pub fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
+        let nb = self.cols / BLOCK;
+        let (g, k) = (r / GROUP, r % GROUP);
+        for b in 0..nb {
+            let blk = &self.data[(g * nb + b) * GROUP_BYTES..(g * nb + b + 1) * GROUP_BYTES];
+            let d = half::f16::from_le_bytes([blk[2 * k], blk[2 * k + 1]]).to_f32();
+            let q = &blk[2 * GROUP + k * BLOCK..2 * GROUP + (k + 1) * BLOCK];
+            out.extend(q.iter().map(|&v| f32::from((v ^ 0x80) as i8) * d));
         }
     }
 
-    /// Token `t`'s values, block scales and block sums.
-    pub fn token(&self, t: usize) -> (&[i8], &[f32], &[f32]) {
-        let nb = self.cols / BLOCK;
-        (
-            &self.quants[t * self.cols..(t + 1) * self.cols],
-            &self.scales[t * nb..(t + 1) * nb],
-            &self.sums[t * nb..(t + 1) * nb],
-        )
+    /// `out[r] = row r · x` for every row (`x` holds one vector).
+    pub fn matvec(&self, x: &Q8Batch, out: &mut [f32]) {
+        debug_assert_eq!(out.len(), self.rows);
+        self.product(x, 0..self.rows, |_, r, v| out[r] = v);
     }
+}
 
-    /// Tokens held.
-    pub fn len(&self) -> usize {
-        self.n
+/// Portable fallback: the same layout, one row at a time.
+fn scalar(w: &[u8], nb: usize, xq: &[i8], xs: &[f32]) -> [f32; GROUP] {
+    let mut out = [0f32; GROUP];
+    for (k, o) in out.iter_mut().enumerate() {
+        for b in 0..nb {
+            let blk = &w[b * GROUP_BYTES..(b + 1) * GROUP_BYTES];
+            let d = half::f16::from_le_bytes([blk[2 * k], blk[2 * k + 1]]).to_f32();
+            let q = &blk[2 * GROUP + k * BLOCK..2 * GROUP + (k + 1) * BLOCK];
+            let dot: i32 = q
+                .iter()
+                .zip(&xq[b * BLOCK..(b + 1) * BLOCK])
+                .map(|(&a, &v)| i32::from((a ^ 0x80) as i8) * i32::from(v))
+                .sum();
+            *o += dot as f32 * d * xs[b];
+        }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use candle_core::{Module, Tensor};
+    use std::sync::atomic::Ordering;
 
     fn matrix(rows: usize, cols: usize) -> Result<(QTensor, Q8Matrix)> {
         let w: Vec<f32> = (0..rows * cols)
@@ -335,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn matvec_matches_candle() -> Result<()> {
+    fn matvec_matches_candle_and_rows_dequantise_exactly() -> Result<()> {
         let (rows, cols) = (37, 96);
         let (q, m) = matrix(rows, cols)?;
         let x = inputs(1, cols);
@@ -343,6 +260,7 @@ mod tests {
         xv.quantize(&x, cols);
         let mut ours = vec![0f32; rows];
         m.matvec(&xv, &mut ours);
+        let deq: Vec<f32> = q.dequantize(&Device::Cpu)?.flatten_all()?.to_vec1()?;
         let xt = Tensor::from_vec(x, (1, cols), &Device::Cpu)?;
         let theirs: Vec<f32> = candle_core::quantized::QMatMul::from_qtensor(q)?
             .forward(&xt)?
@@ -356,11 +274,17 @@ mod tests {
                 theirs[r]
             );
         }
+        for r in [0, 9, 36] {
+            let mut row = Vec::new();
+            m.row_f32(r, &mut row);
+            assert_eq!(row, deq[r * cols..(r + 1) * cols]);
+        }
         Ok(())
     }
 
     /// A batch, any row split and either SIMD kernel give the very same bits as one token
-    /// and one call: what makes threaded and batched generation equal single-threaded.
+    /// and one call: what makes threaded and batched generation equal single-threaded. The
+    /// scalar path agrees to rounding.
     #[test]
     fn results_do_not_depend_on_batch_split_or_kernel() -> Result<()> {
         let (rows, cols, n) = (23, 128, 5);
@@ -382,11 +306,22 @@ mod tests {
             m.matvec(&one, &mut out);
             assert_eq!(out, whole[t * rows..(t + 1) * rows]);
         }
-        FORCE_AVX2.store(true, std::sync::atomic::Ordering::Relaxed);
+        FORCE_AVX2.store(true, Ordering::Relaxed);
         let mut avx2 = vec![0f32; n * rows];
         m.product(&batch, 0..rows, |t, r, v| avx2[t * rows + r] = v);
-        FORCE_AVX2.store(false, std::sync::atomic::Ordering::Relaxed);
+        FORCE_AVX2.store(false, Ordering::Relaxed);
         assert_eq!(whole, avx2);
+        let nb = cols / BLOCK;
+        for t in 0..n {
+            let (xq, xs, _) = batch.token(t);
+            for g in 0..rows.div_ceil(GROUP) {
+                let s = scalar(&m.data[g * nb * GROUP_BYTES..], nb, xq, xs);
+                for (k, v) in s.iter().enumerate().filter(|(k, _)| g * GROUP + k < rows) {
+                    let simd = whole[t * rows + g * GROUP + k];
+                    assert!((v - simd).abs() < 1e-4 * (1.0 + v.abs()), "{v} vs {simd}");
+                }
+            }
+        }
         Ok(())
     }
 }

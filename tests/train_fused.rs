@@ -106,3 +106,60 @@ fn fused_layer_matches_autograd_on_all_projections() {
 fn fused_layer_matches_autograd_on_q_and_v() {
     check(&["q_proj", "v_proj"]);
 }
+
+/// With LoRA dropout the masks are the op's own, so autograd has nothing to compare with: check
+/// the gradient against a finite difference of the loss under the same masks instead.
+#[test]
+fn fused_layer_gradient_with_dropout_matches_finite_difference() {
+    let dev = Device::Cpu;
+    let base = BaseWeights::random(tiny(), &dev, 4).unwrap();
+    let lora = LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        dropout: 0.3,
+        targets: ["q_proj", "v_proj", "down_proj"].map(String::from).to_vec(),
+    };
+    let model = LoraLlama::new(&base, lora, 6).unwrap();
+    for (_, pair) in model.lora_pairs() {
+        pair.b
+            .set(&Tensor::randn(0f32, 0.5, pair.b.shape(), &dev).unwrap())
+            .unwrap();
+    }
+    let ids: Vec<u32> = (0..17u32).map(|i| (i * 29 + 5) % 97).collect();
+    let ids = Tensor::from_vec(ids, (1, 17), &dev).unwrap();
+    let (input, target) = (ids.narrow(1, 0, 16).unwrap(), ids.narrow(1, 1, 16).unwrap());
+    let mask = Tensor::ones((1, 16), DType::F32, &dev).unwrap();
+    let loss = |seed: u64| {
+        model.reseed_dropout(seed);
+        let logits = model.forward(&input, true).unwrap();
+        masked_cross_entropy(&logits, &target, &mask).unwrap()
+    };
+    let l0 = loss(9);
+    let grads = l0.backward().unwrap();
+    let l0 = l0.to_scalar::<f32>().unwrap() as f64;
+    // Other masks give another loss: dropout is really applied.
+    assert!((loss(10).to_scalar::<f32>().unwrap() as f64 - l0).abs() > 1e-6);
+    let eps = 1e-2;
+    for (n, v) in model.vars().iter().enumerate() {
+        let g = grads.get(v.as_tensor()).unwrap();
+        let dir = Tensor::randn(0f32, 1.0, v.shape(), &dev).unwrap();
+        let predicted = (g * &dir)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
+        let orig = v.as_tensor().copy().unwrap();
+        v.set(&(&orig + (&dir * eps).unwrap()).unwrap()).unwrap();
+        let up = loss(9).to_scalar::<f32>().unwrap() as f64;
+        v.set(&(&orig - (&dir * eps).unwrap()).unwrap()).unwrap();
+        let down = loss(9).to_scalar::<f32>().unwrap() as f64;
+        v.set(&orig).unwrap();
+        let measured = (up - down) / (2.0 * eps);
+        let err = (measured - predicted).abs() / predicted.abs().max(1e-3);
+        assert!(
+            err < 2e-2,
+            "var {n}: gradient predicts {predicted}, finite difference gives {measured}"
+        );
+    }
+}

@@ -393,10 +393,6 @@ impl FusedLayer {
     }
 }
 
-fn tensor_slice<'a>(guard: &'a Guards<'a>) -> Result<Vec<&'a [f32]>> {
-    guard.slices()
-}
-
 impl CustomOp2 for FusedLayer {
     fn name(&self) -> &'static str {
         "fused-llama-layer"
@@ -424,7 +420,7 @@ impl CustomOp2 for FusedLayer {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let guards = Guards::new([x, lora, &grad]);
-        let s = tensor_slice(&guards)?;
+        let s = guards.slices()?;
         let (dx, dl) = self.backward(s[0], s[1], s[2])?;
         let dx = dx
             .map(|d| Tensor::from_vec(d, x.shape(), x.device()))

@@ -107,6 +107,14 @@ impl LoraLlama {
         })
     }
 
+    /// Restarts the LoRA dropout masks of the fused CPU layers from `seed`: the same seed and
+    /// inputs give the same masks, hence the same loss (what a gradient check needs).
+    pub fn reseed_dropout(&self, seed: u64) {
+        if let Ok(mut rng) = self.dropout_rng.lock() {
+            *rng = seeded(seed);
+        }
+    }
+
     pub fn device(&self) -> &Device {
         &self.device
     }

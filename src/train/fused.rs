@@ -140,7 +140,7 @@ impl FusedLayer {
         );
         let mask = self.dropout.map(|(p, seed)| {
             let mut rng =
-                rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (i as u64 + 1) * 0x9E37_79B9);
+                rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ ((i as u64 + 1) * 0x9E37_79B9));
             let keep = 1.0 / (1.0 - p);
             let m: Vec<f32> = (0..input.len())
                 .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })

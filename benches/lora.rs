@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench lora`. Model: `ASSAY_MODEL_PATH` or `<models dir>/SmolLM2-135M-Instruct.Q4_1.gguf`.
 //! Peer: `ASSAY_PEER_PYTHON` (a python with torch, transformers, peft, gguf), default `python3`.
+//! The two alternate, round by round (the peer a fresh process each round), and the medians of
+//! the rounds are printed: on a shared machine the load moves between rounds.
+//! `ASSAY_BENCH_VERBOSE=1` prints candle's forward and backward time per step.
 
 use assay::train::loss::masked_cross_entropy;
 use assay::train::{BaseWeights, LoraConfig, LoraLlama};

@@ -1,5 +1,7 @@
-//! A trainable llama: every op has a backward pass (half-split RoPE, RMSNorm, softmax written
-//! with differentiable tensor ops), base weights frozen, LoRA pairs on the chosen projections.
+//! A trainable llama: base weights frozen, LoRA pairs on the chosen projections. On the CPU each
+//! decoder layer is one fused op with a hand-written backward ([`super::fused`]); elsewhere, and
+//! as the reference the fused op is tested against, the layer is composed from differentiable
+//! tensor ops (half-split RoPE, RMSNorm, softmax).
 //!
 //! candle-transformers' llama cannot serve here: it returns only the last position's logits and
 //! its fused RoPE / softmax / RMSNorm kernels have no backward pass.

@@ -4,7 +4,16 @@
 
 use assay::train::loss::masked_cross_entropy;
 use assay::train::{BaseWeights, LlamaConfig, LoraConfig, LoraLlama};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Shape, Tensor};
+use rand::{Rng, SeedableRng};
+
+/// Seeded normal-ish values (uniform in [-1, 1), scaled), so failures reproduce.
+fn seeded(shape: &Shape, scale: f32, rng: &mut rand_chacha::ChaCha8Rng) -> Tensor {
+    let data: Vec<f32> = (0..shape.elem_count())
+        .map(|_| rng.random_range(-scale..scale))
+        .collect();
+    Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+}
 
 fn tiny() -> LlamaConfig {
     LlamaConfig {
@@ -45,9 +54,9 @@ fn check(targets: &[&str]) {
     };
     let model = LoraLlama::new(&base, lora, 5).unwrap();
     // B starts at zero (PEFT's init), which would hide every A gradient: randomise it.
-    for (i, (_, pair)) in model.lora_pairs().into_iter().enumerate() {
-        let b = Tensor::randn(0f32, 0.5, pair.b.shape(), &dev).unwrap();
-        pair.b.set(&(b + i as f64 * 0.01).unwrap()).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (_, pair) in model.lora_pairs() {
+        pair.b.set(&seeded(pair.b.shape(), 0.5, &mut rng)).unwrap();
     }
     let ids: Vec<u32> = (0..2 * 21u32).map(|i| (i * 37 + 11) % 97).collect();
     let ids = Tensor::from_vec(ids, (2, 21), &dev).unwrap();
@@ -120,10 +129,9 @@ fn fused_layer_gradient_with_dropout_matches_finite_difference() {
         targets: ["q_proj", "v_proj", "down_proj"].map(String::from).to_vec(),
     };
     let model = LoraLlama::new(&base, lora, 6).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     for (_, pair) in model.lora_pairs() {
-        pair.b
-            .set(&Tensor::randn(0f32, 0.5, pair.b.shape(), &dev).unwrap())
-            .unwrap();
+        pair.b.set(&seeded(pair.b.shape(), 0.5, &mut rng)).unwrap();
     }
     let ids: Vec<u32> = (0..17u32).map(|i| (i * 29 + 5) % 97).collect();
     let ids = Tensor::from_vec(ids, (1, 17), &dev).unwrap();
@@ -142,7 +150,10 @@ fn fused_layer_gradient_with_dropout_matches_finite_difference() {
     let eps = 1e-2;
     for (n, v) in model.vars().iter().enumerate() {
         let g = grads.get(v.as_tensor()).unwrap();
-        let dir = Tensor::randn(0f32, 1.0, v.shape(), &dev).unwrap();
+        // A unit direction: a step as large as the weights themselves would measure curvature.
+        let dir = seeded(v.shape(), 1.0, &mut rng);
+        let norm = dir.sqr().unwrap().sum_all().unwrap().sqrt().unwrap();
+        let dir = dir.broadcast_div(&norm).unwrap();
         let predicted = (g * &dir)
             .unwrap()
             .sum_all()
@@ -156,7 +167,7 @@ fn fused_layer_gradient_with_dropout_matches_finite_difference() {
         let down = loss(9).to_scalar::<f32>().unwrap() as f64;
         v.set(&orig).unwrap();
         let measured = (up - down) / (2.0 * eps);
-        let err = (measured - predicted).abs() / predicted.abs().max(1e-3);
+        let err = (measured - predicted).abs() / predicted.abs().max(1e-2);
         assert!(
             err < 2e-2,
             "var {n}: gradient predicts {predicted}, finite difference gives {measured}"

@@ -393,6 +393,13 @@ impl FusedLayer {
     }
 }
 
+/// Runs `f` on a worker of rayon's pool: called from outside the pool, every parallel loop and
+/// matrix product inside would hand its work over and block on a lock (two wake-ups each, some
+/// fifty per layer); from a worker they split by work stealing.
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::join(f, || ()).0
+}
+
 impl CustomOp2 for FusedLayer {
     fn name(&self) -> &'static str {
         "fused-llama-layer"
@@ -407,7 +414,7 @@ impl CustomOp2 for FusedLayer {
     ) -> Result<(CpuStorage, Shape)> {
         let x = f32_slice(s1, l1, "the hidden states")?;
         let lora = f32_slice(s2, l2, "the LoRA parameters")?;
-        let out = self.forward(x, lora)?;
+        let out = in_pool(|| self.forward(x, lora))?;
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -421,7 +428,7 @@ impl CustomOp2 for FusedLayer {
         let grad = grad.contiguous()?;
         let guards = Guards::new([x, lora, &grad]);
         let s = guards.slices()?;
-        let (dx, dl) = self.backward(s[0], s[1], s[2])?;
+        let (dx, dl) = in_pool(|| self.backward(s[0], s[1], s[2]))?;
         let dx = dx
             .map(|d| Tensor::from_vec(d, x.shape(), x.device()))
             .transpose()?;

@@ -5,7 +5,9 @@
 //! Peer: `ASSAY_PEER_PYTHON` (a python with torch, transformers, peft, gguf), default `python3`.
 //! The two alternate, round by round (the peer a fresh process each round), and the medians of
 //! the rounds are printed: on a shared machine the load moves between rounds.
-//! `ASSAY_BENCH_VERBOSE=1` prints candle's forward and backward time per step.
+//! `ASSAY_BENCH_VERBOSE=1` prints candle's forward and backward time per step. Under load,
+//! PyTorch's OpenMP threads spin-wait and its rate collapses; `OMP_WAIT_POLICY=PASSIVE` (passed
+//! on to the peer) gives it its best case on a shared machine.
 
 use assay::train::loss::masked_cross_entropy;
 use assay::train::{BaseWeights, LoraConfig, LoraLlama};

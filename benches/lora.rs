@@ -3,6 +3,11 @@
 //!
 //! `cargo bench --bench lora`. Model: `ASSAY_MODEL_PATH` or `<models dir>/SmolLM2-135M-Instruct.Q4_1.gguf`.
 //! Peer: `ASSAY_PEER_PYTHON` (a python with torch, transformers, peft, gguf), default `python3`.
+//! The two alternate, round by round (the peer a fresh process each round), and the medians of
+//! the rounds are printed: on a shared machine the load moves between rounds.
+//! `ASSAY_BENCH_VERBOSE=1` prints candle's forward and backward time per step. Under load,
+//! PyTorch's OpenMP threads spin-wait and its rate collapses; `OMP_WAIT_POLICY=PASSIVE` (passed
+//! on to the peer) gives it its best case on a shared machine.
 
 use assay::train::loss::masked_cross_entropy;
 use assay::train::{BaseWeights, LoraConfig, LoraLlama};
@@ -14,7 +19,8 @@ use std::time::Instant;
 const SEQ: usize = 256;
 const RANK: usize = 8;
 const WARMUP: usize = 1;
-const STEPS: usize = 5;
+const STEPS: usize = 3;
+const ROUNDS: usize = 3;
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -80,74 +86,136 @@ fn main() -> anyhow::Result<()> {
     let input = Tensor::new(&ids[..SEQ], &dev)?.unsqueeze(0)?;
     let target = Tensor::new(&ids[1..], &dev)?.unsqueeze(0)?;
     let mask = Tensor::ones((1, SEQ), candle_core::DType::F32, &dev)?;
-    let mut times = Vec::new();
-    let mut cpu = 0.0;
-    for step in 0..WARMUP + STEPS {
-        let t0 = Instant::now();
-        let c0 = cpu_seconds();
-        let logits = model.forward(&input, true)?;
-        let loss = masked_cross_entropy(&logits, &target, &mask)?;
-        let t1 = Instant::now();
-        let grads = loss.backward()?;
-        let t2 = Instant::now();
-        opt.step(&grads)?;
-        let dt = t0.elapsed().as_secs_f64();
-        if std::env::var_os("ASSAY_BENCH_VERBOSE").is_some() {
-            eprintln!(
-                "step {step}: loss {:.4} fwd {:.3}s bwd {:.3}s total {dt:.3}s",
-                loss.to_scalar::<f32>()?,
-                (t1 - t0).as_secs_f64(),
-                (t2 - t1).as_secs_f64()
-            );
+    let verbose = std::env::var_os("ASSAY_BENCH_VERBOSE").is_some();
+    let mut step = 0;
+    let mut candle_round = |warmup: usize| -> anyhow::Result<(f64, f64)> {
+        let (mut wall, mut cpu) = (0.0, 0.0);
+        for i in 0..warmup + STEPS {
+            let t0 = Instant::now();
+            let c0 = cpu_seconds();
+            let logits = model.forward(&input, true)?;
+            let loss = masked_cross_entropy(&logits, &target, &mask)?;
+            let t1 = Instant::now();
+            let grads = loss.backward()?;
+            let t2 = Instant::now();
+            opt.step(&grads)?;
+            let dt = t0.elapsed().as_secs_f64();
+            if verbose {
+                eprintln!(
+                    "step {step}: loss {:.4} fwd {:.3}s bwd {:.3}s total {dt:.3}s",
+                    loss.to_scalar::<f32>()?,
+                    (t1 - t0).as_secs_f64(),
+                    (t2 - t1).as_secs_f64()
+                );
+            }
+            step += 1;
+            if i >= warmup {
+                wall += dt;
+                cpu += cpu_seconds() - c0;
+            }
         }
-        if step >= WARMUP {
-            times.push(dt);
-            cpu += cpu_seconds() - c0;
-        }
-    }
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    let cpu_step = cpu / times.len() as f64;
+        Ok((wall / STEPS as f64, cpu / STEPS as f64))
+    };
     println!(
-        "LoRA r={RANK} q,v, seq {SEQ}, batch 1, 2 threads, {STEPS} timed steps after {WARMUP}; load average {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .next()
-            .unwrap_or("?")
+        "LoRA r={RANK} q,v, seq {SEQ}, batch 1, 2 threads; {ROUNDS} alternating rounds of {STEPS} timed steps each"
     );
     println!("  (tok/s per CPU-s x2: the rate on two idle cores, less exposed to other processes)");
-    println!(
-        "candle (assay)  : {:.3} s/step  {:7.1} tok/s wall  {:7.1} tok/s per CPU-s x2  peak RSS {:6.0} MiB",
-        mean,
-        SEQ as f64 / mean,
-        2.0 * SEQ as f64 / cpu_step,
-        peak_rss_mib()
-    );
-
     let python = std::env::var("ASSAY_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peers/peft_peer.py");
-    let out = std::process::Command::new(&python)
-        .arg(&script)
-        .arg(&path)
-        .arg(&ids_file)
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        // Only the first round warms up: the model persists between rounds (the peer is a new
+        // process each round and warms up every time).
+        let (wall, cpu) = candle_round(if round == 1 { WARMUP } else { 0 })?;
+        report(
+            &format!("round {round} candle (assay)"),
+            wall,
+            cpu,
+            peak_rss_mib(),
+        );
+        ours.push((wall, cpu));
+        match peer_round(&python, &script, &path, &ids_file) {
+            Ok((wall, cpu, rss)) => {
+                report(&format!("round {round} PyTorch + PEFT"), wall, cpu, rss);
+                theirs.push((wall, cpu));
+            }
+            Err(e) => println!("round {round} PyTorch + PEFT : {e}"),
+        }
+    }
+    println!("medians over {ROUNDS} rounds:");
+    let (w, c) = medians(&ours);
+    report("candle (assay)", w, c, peak_rss_mib());
+    if !theirs.is_empty() {
+        let (w, c) = medians(&theirs);
+        report("PyTorch + PEFT", w, c, f64::NAN);
+    }
+    Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn report(who: &str, wall: f64, cpu: f64, rss: f64) {
+    println!(
+        "{who:<28}: {wall:.3} s/step {:7.1} tok/s wall {:7.1} tok/s per CPU-s x2  peak RSS {rss:6.0} MiB  load {}",
+        SEQ as f64 / wall,
+        2.0 * SEQ as f64 / cpu,
+        load_average()
+    );
+}
+
+fn medians(rounds: &[(f64, f64)]) -> (f64, f64) {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (
+        median(rounds.iter().map(|r| r.0).collect()),
+        median(rounds.iter().map(|r| r.1).collect()),
+    )
+}
+
+/// One round of the PyTorch + PEFT peer: (s/step wall, CPU-s/step, peak RSS MiB).
+fn peer_round(
+    python: &str,
+    script: &std::path::Path,
+    model: &std::path::Path,
+    ids: &std::path::Path,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(model)
+        .arg(ids)
         .args([
             SEQ.to_string(),
             RANK.to_string(),
             WARMUP.to_string(),
             STEPS.to_string(),
         ])
-        .output();
-    match out {
-        Ok(o) if o.status.success() => print!("{}", String::from_utf8_lossy(&o.stdout)),
-        Ok(o) => println!(
-            "PyTorch + PEFT  : peer failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
+        .output()
+        .map_err(|e| anyhow::anyhow!("could not run {python}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix("PEER "));
+    let fields: Vec<f64> = line
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match fields[..] {
+        [wall, cpu, rss] if out.status.success() => Ok((wall, cpu, rss)),
+        _ => anyhow::bail!(
+            "peer failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()
                 .unwrap_or("")
         ),
-        Err(e) => println!("PyTorch + PEFT  : could not run {python}: {e}"),
     }
-    Ok(())
 }

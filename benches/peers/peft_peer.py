@@ -48,8 +48,9 @@ def main():
     cpu_step = sum(cpu) / len(cpu)
     # ru_maxrss survives exec (it would report the Rust parent's peak); VmHWM is this process's.
     peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-    print(f"PyTorch + PEFT  : {mean:.3f} s/step  {seq / mean:7.1f} tok/s wall  "
-          f"{2 * seq / cpu_step:7.1f} tok/s per CPU-s x2  peak RSS {peak:6.0f} MiB  (torch {torch.__version__})")
+    # One machine-readable line for benches/lora.rs: s/step wall, CPU-s/step, peak RSS MiB.
+    print(f"PEER {mean:.6f} {cpu_step:.6f} {peak:.1f}")
+    print(f"torch {torch.__version__}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,21 @@
-//! A trainable llama: every op has a backward pass (half-split RoPE, RMSNorm, softmax written
-//! with differentiable tensor ops), base weights frozen, LoRA pairs on the chosen projections.
+//! A trainable llama: base weights frozen, LoRA pairs on the chosen projections. On the CPU each
+//! decoder layer is one fused op with a hand-written backward ([`super::fused`]); elsewhere, and
+//! as the reference the fused op is tested against, the layer is composed from differentiable
+//! tensor ops (half-split RoPE, RMSNorm, softmax).
 //!
 //! candle-transformers' llama cannot serve here: it returns only the last position's logits and
 //! its fused RoPE / softmax / RMSNorm kernels have no backward pass.
 
+use super::attention::Dims;
 use super::config::LlamaConfig;
 use super::error::Result;
 use super::frozen::frozen_linear;
+use super::fused::{FusedLayer, FusedNorm, LayerSpec, LoraSlot};
 use super::lora::{LoraConfig, LoraPair, Projection, seeded};
 use super::weights::BaseWeights;
 use candle_core::{D, DType, Device, Tensor, Var};
+use rand::RngCore;
+use std::sync::{Arc, Mutex};
 
 struct Layer {
     input_norm: Tensor,
@@ -39,6 +45,10 @@ pub struct LoraLlama {
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    /// The layers as fused CPU ops see them (weights shared with `layers`, not copied).
+    specs: Vec<Arc<LayerSpec>>,
+    /// Seeds the LoRA dropout masks of the fused layers, so a seeded run is reproducible.
+    dropout_rng: Mutex<rand_chacha::ChaCha8Rng>,
 }
 
 impl LoraLlama {
@@ -79,7 +89,14 @@ impl LoraLlama {
             });
         }
         let (cos, sin) = rope_tables(&cfg, &device)?;
+        let rope = Arc::new((cos.flatten_all()?.to_vec1()?, sin.flatten_all()?.to_vec1()?));
+        let specs = layers
+            .iter()
+            .map(|l| layer_spec(l, &cfg, lora.scale() as f32, &rope))
+            .collect::<Result<_>>()?;
         Ok(LoraLlama {
+            specs,
+            dropout_rng: Mutex::new(seeded(seed ^ 0x5eed_d50f)),
             embed: base.get("model.embed_tokens.weight")?.clone(),
             norm: base.get("model.norm.weight")?.clone(),
             lm_head: base.lm_head()?.clone(),
@@ -90,6 +107,14 @@ impl LoraLlama {
             sin,
             device,
         })
+    }
+
+    /// Restarts the LoRA dropout masks of the fused CPU layers from `seed`: the same seed and
+    /// inputs give the same masks, hence the same loss (what a gradient check needs).
+    pub fn reseed_dropout(&self, seed: u64) {
+        if let Ok(mut rng) = self.dropout_rng.lock() {
+            *rng = seeded(seed);
+        }
     }
 
     pub fn device(&self) -> &Device {
@@ -143,8 +168,74 @@ impl LoraLlama {
         Ok(frozen_linear(&h, &self.lm_head)?)
     }
 
-    /// The final normed hidden states (batch, seq, hidden).
+    /// Logits through the composed, autograd-differentiated layers (any device); the fused CPU
+    /// path must match it.
+    pub fn forward_composed(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        let h = self.hidden_composed(ids, train)?;
+        Ok(frozen_linear(&h, &self.lm_head)?)
+    }
+
+    /// The final normed hidden states (batch, seq, hidden): fused layers on the CPU.
     pub fn hidden(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        if self.device.is_cpu() {
+            self.hidden_fused(ids, train)
+        } else {
+            self.hidden_composed(ids, train)
+        }
+    }
+
+    fn hidden_fused(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        let (b, s) = ids.dims2()?;
+        let cfg = &self.config;
+        if s > cfg.max_position_embeddings {
+            return Err(super::error::TrainError::BadConfig {
+                field: "max_seq_len".into(),
+                message: format!(
+                    "{s} tokens exceed the model's {} positions",
+                    cfg.max_position_embeddings
+                ),
+            });
+        }
+        let dims = Dims {
+            batch: b,
+            seq: s,
+            heads: cfg.num_attention_heads,
+            kv_heads: cfg.num_key_value_heads,
+            head_dim: cfg.head_dim(),
+        };
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
+        for (i, (layer, spec)) in self.layers.iter().zip(&self.specs).enumerate() {
+            let parts = layer
+                .proj
+                .iter()
+                .filter_map(|p| p.lora.as_ref())
+                .flat_map(|p| [p.a.as_tensor(), p.b.as_tensor()])
+                .map(|t| t.flatten_all())
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let packed = if parts.is_empty() {
+                Tensor::zeros(1, DType::F32, &self.device)?
+            } else {
+                Tensor::cat(&parts, 0)?
+            };
+            let dropout = (train && self.lora.dropout > 0.0).then(|| {
+                let seed = self
+                    .dropout_rng
+                    .lock()
+                    .map_or(i as u64, |mut r| r.next_u64());
+                (self.lora.dropout, seed)
+            });
+            let op = FusedLayer::new(spec.clone(), dims, dropout, i > 0 || x.track_op());
+            x = x.contiguous()?.apply_op2(&packed, op)?;
+        }
+        let norm = FusedNorm {
+            weight: self.norm.clone(),
+            eps: cfg.rms_norm_eps as f32,
+        };
+        Ok(x.apply_op1(norm)?.reshape((b, s, cfg.hidden_size))?)
+    }
+
+    /// [`Self::hidden`] through composed tensor ops with autograd.
+    pub fn hidden_composed(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
         let (b, s) = ids.dims2()?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
             b,
@@ -206,6 +297,45 @@ impl LoraLlama {
             .reshape((b, s, h * d))?;
         layer.proj[3].forward(&y, train)
     }
+}
+
+/// A layer's weights and LoRA slots (offsets into the packed A/B tensor) for the fused op.
+fn layer_spec(
+    layer: &Layer,
+    cfg: &LlamaConfig,
+    scale: f32,
+    rope: &Arc<(Vec<f32>, Vec<f32>)>,
+) -> Result<Arc<LayerSpec>> {
+    let mut offset = 0;
+    let mut lora = Vec::with_capacity(layer.proj.len());
+    for p in &layer.proj {
+        lora.push(match &p.lora {
+            Some(pair) => {
+                let slot = LoraSlot {
+                    rank: pair.a.dim(0)?,
+                    offset,
+                };
+                offset += pair.a.elem_count() + pair.b.elem_count();
+                Some(slot)
+            }
+            None => None,
+        });
+    }
+    Ok(Arc::new(LayerSpec {
+        proj: layer
+            .proj
+            .iter()
+            .map(|p| p.weight.contiguous())
+            .collect::<candle_core::Result<_>>()?,
+        lora,
+        norms: [
+            layer.input_norm.contiguous()?,
+            layer.post_norm.contiguous()?,
+        ],
+        eps: cfg.rms_norm_eps as f32,
+        scale,
+        rope: rope.clone(),
+    }))
 }
 
 fn causal_mask(s: usize, device: &Device) -> Result<Tensor> {

@@ -6,7 +6,8 @@
 //! logits a dozen times in backward, which for a 49k vocabulary is a visible share of a step.
 
 use super::error::Result;
-use candle_core::{CpuStorage, CustomOp2, D, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 struct CrossEntropyRows;
 
@@ -31,16 +32,17 @@ impl CustomOp2 for CrossEntropyRows {
             candle_core::bail!("cross-entropy: expects f32 logits and u32 targets")
         };
         let (logits, targets) = (&logits[a..b], &targets[c..d]);
-        let mut out = Vec::with_capacity(n);
-        for (row, &t) in logits.chunks_exact(v).zip(targets) {
-            let t = t as usize;
-            if t >= v {
-                candle_core::bail!("cross-entropy: target {t} outside the vocabulary of {v}")
-            }
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-            out.push(max + sum.ln() - row[t]);
+        if let Some(&t) = targets.iter().find(|&&t| t as usize >= v) {
+            candle_core::bail!("cross-entropy: target {t} outside the vocabulary of {v}")
         }
+        let mut out = vec![0f32; n];
+        out.par_iter_mut()
+            .zip(logits.par_chunks(v).zip(targets.par_iter()))
+            .for_each(|(o, (row, &t))| {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
+                *o = max + sum.ln() - row[t as usize];
+            });
         Ok((CpuStorage::F32(out), Shape::from(n)))
     }
 
@@ -51,11 +53,64 @@ impl CustomOp2 for CrossEntropyRows {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let n = targets.dim(0)?;
-        let probs = candle_nn::ops::softmax_last_dim(logits)?;
-        let minus_one = Tensor::full(-1f32, (n, 1), logits.device())?;
-        let g = probs.scatter_add(&targets.reshape((n, 1))?, &minus_one, 1)?;
-        Ok((Some(g.broadcast_mul(&grad.reshape((n, 1))?)?), None))
+        let grad = grad.contiguous()?;
+        let g = logits.apply_op3_no_bwd(targets, &grad, &CrossEntropyGrad)?;
+        Ok((Some(g), None))
+    }
+}
+
+/// `(softmax(logits) - onehot(target)) * grad` per row, in one parallel pass: the composed
+/// softmax, scatter and broadcast would walk the (tokens x vocab) logits three times.
+struct CrossEntropyGrad;
+
+impl CustomOp3 for CrossEntropyGrad {
+    fn name(&self) -> &'static str {
+        "cross-entropy-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, v) = l1.shape().dims2()?;
+        let offsets = (
+            l1.contiguous_offsets(),
+            l2.contiguous_offsets(),
+            l3.contiguous_offsets(),
+        );
+        let (Some((a, b)), Some((c, d)), Some((e, f))) = offsets else {
+            candle_core::bail!("cross-entropy: inputs must be contiguous")
+        };
+        let (CpuStorage::F32(logits), CpuStorage::U32(targets), CpuStorage::F32(grad)) =
+            (s1, s2, s3)
+        else {
+            candle_core::bail!("cross-entropy: expects f32 logits, u32 targets, f32 gradient")
+        };
+        let (logits, targets, grad) = (&logits[a..b], &targets[c..d], &grad[e..f]);
+        if targets.len() != n || grad.len() != n || targets.iter().any(|&t| t as usize >= v) {
+            candle_core::bail!("cross-entropy: {n} rows of {v} logits need {n} valid targets")
+        }
+        let mut out = vec![0f32; n * v];
+        out.par_chunks_mut(v)
+            .zip(logits.par_chunks(v))
+            .zip(targets.par_iter().zip(grad.par_iter()))
+            .for_each(|((o, row), (&t, &g))| {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for (o, &x) in o.iter_mut().zip(row) {
+                    *o = (x - max).exp();
+                    sum += *o;
+                }
+                let k = g / sum;
+                o.iter_mut().for_each(|o| *o *= k);
+                o[t as usize] -= g;
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, v))))
     }
 }
 

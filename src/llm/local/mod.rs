@@ -82,11 +82,7 @@ impl LocalModel {
             ));
         }
         let device = select_device();
-        let run_path = if device.is_cpu() && needs_q8_copy(path)? {
-            requant::fast_variant(path)?
-        } else {
-            path.to_path_buf()
-        };
+        let run_path = file_to_run(path, &device)?;
         let engine = load_engine(&run_path, &device)?;
         let name = run_path
             .file_stem()
@@ -136,6 +132,28 @@ impl LocalModel {
         opts.stop = req.stop.clone();
         opts
     }
+}
+
+/// The file `load` runs on `device` for `path`: the cached Q8_0 copy where it pays (made now if
+/// missing), else `path` itself. `assay model fetch` calls it so the copy is made once, up front,
+/// and only where it will be used.
+pub fn file_to_run(path: &Path, device: &Device) -> Result<PathBuf, LlmError> {
+    if device.is_cpu() && needs_q8_copy(path)? {
+        requant::fast_variant(path)
+    } else {
+        Ok(path.to_path_buf())
+    }
+}
+
+/// Where the CPU runs `path` from, without making anything: the Q8_0 copy when it is used and
+/// already made, else `path`.
+pub fn cpu_runs_as(path: &Path) -> Result<PathBuf, LlmError> {
+    let cache = requant::cache_path(path);
+    Ok(if needs_q8_copy(path)? && cache.is_file() {
+        cache
+    } else {
+        path.to_path_buf()
+    })
 }
 
 /// Whether the CPU should run the cached Q8_0 copy: assay's own llama forward runs Q4_1 and

@@ -59,6 +59,7 @@ impl LoraLlama {
     /// Wraps frozen base weights with fresh LoRA pairs (A seeded by `seed`, B zero).
     pub fn new(base: &BaseWeights, lora: LoraConfig, seed: u64) -> Result<Self> {
         lora.validate()?;
+        super::kernels::keep_freed_memory();
         let cfg = base.config.clone();
         let device = base.get("model.embed_tokens.weight")?.device().clone();
         let mut rng = seeded(seed);

@@ -58,15 +58,16 @@ fn check(targets: &[&str]) {
     for (_, pair) in model.lora_pairs() {
         pair.b.set(&seeded(pair.b.shape(), 0.5, &mut rng)).unwrap();
     }
-    let ids: Vec<u32> = (0..2 * 21u32).map(|i| (i * 37 + 11) % 97).collect();
-    let ids = Tensor::from_vec(ids, (2, 21), &dev).unwrap();
-    let input = ids.narrow(1, 0, 20).unwrap();
-    let target = ids.narrow(1, 1, 20).unwrap();
-    // The first positions are prompt (mask 0), as in supervised fine-tuning.
-    let mask: Vec<f32> = (0..40)
-        .map(|i| if i % 20 < 3 { 0.0 } else { 1.0 })
+    let ids: Vec<u32> = (0..2 * 22u32).map(|i| (i * 37 + 11) % 97).collect();
+    let ids = Tensor::from_vec(ids, (2, 22), &dev).unwrap();
+    let input = ids.narrow(1, 0, 21).unwrap();
+    let target = ids.narrow(1, 1, 21).unwrap();
+    // 21 positions, so the causal attention blocks (6 rows) do not divide the sequence; the
+    // first positions are prompt (mask 0), as in supervised fine-tuning.
+    let mask: Vec<f32> = (0..42)
+        .map(|i| if i % 21 < 3 { 0.0 } else { 1.0 })
         .collect();
-    let mask = Tensor::from_vec(mask, (2, 20), &dev).unwrap();
+    let mask = Tensor::from_vec(mask, (2, 21), &dev).unwrap();
 
     let fused = model.forward(&input, true).unwrap();
     let composed = model.forward_composed(&input, true).unwrap();

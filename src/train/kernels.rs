@@ -34,6 +34,13 @@ impl<'a> View<'a> {
             cs: 1,
         }
     }
+    /// The same matrix without its first `r` rows (of a view not transposed).
+    pub fn skip_rows(self, r: usize) -> Self {
+        View {
+            data: &self.data[(r * self.rs).min(self.data.len())..],
+            ..self
+        }
+    }
     pub fn t(self) -> Self {
         View {
             data: self.data,

@@ -9,7 +9,6 @@
 //! PyTorch's OpenMP threads spin-wait and its rate collapses; `OMP_WAIT_POLICY=PASSIVE` (passed
 //! on to the peer) gives it its best case on a shared machine.
 
-use assay::train::loss::masked_cross_entropy;
 use assay::train::{BaseWeights, LoraConfig, LoraLlama};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
@@ -93,8 +92,7 @@ fn main() -> anyhow::Result<()> {
         for i in 0..warmup + STEPS {
             let t0 = Instant::now();
             let c0 = cpu_seconds();
-            let logits = model.forward(&input, true)?;
-            let loss = masked_cross_entropy(&logits, &target, &mask)?;
+            let loss = model.masked_loss(&input, &target, &mask, true)?;
             let t1 = Instant::now();
             let grads = loss.backward()?;
             let t2 = Instant::now();

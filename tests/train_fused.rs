@@ -58,11 +58,16 @@ fn check(targets: &[&str]) {
     for (_, pair) in model.lora_pairs() {
         pair.b.set(&seeded(pair.b.shape(), 0.5, &mut rng)).unwrap();
     }
-    let ids: Vec<u32> = (0..2 * 21u32).map(|i| (i * 37 + 11) % 97).collect();
-    let ids = Tensor::from_vec(ids, (2, 21), &dev).unwrap();
-    let input = ids.narrow(1, 0, 20).unwrap();
-    let target = ids.narrow(1, 1, 20).unwrap();
-    let mask = Tensor::ones((2, 20), DType::F32, &dev).unwrap();
+    let ids: Vec<u32> = (0..2 * 22u32).map(|i| (i * 37 + 11) % 97).collect();
+    let ids = Tensor::from_vec(ids, (2, 22), &dev).unwrap();
+    let input = ids.narrow(1, 0, 21).unwrap();
+    let target = ids.narrow(1, 1, 21).unwrap();
+    // 21 positions, so the causal attention blocks (6 rows) do not divide the sequence; the
+    // first positions are prompt (mask 0), as in supervised fine-tuning.
+    let mask: Vec<f32> = (0..42)
+        .map(|i| if i % 21 < 3 { 0.0 } else { 1.0 })
+        .collect();
+    let mask = Tensor::from_vec(mask, (2, 21), &dev).unwrap();
 
     let fused = model.forward(&input, true).unwrap();
     let composed = model.forward_composed(&input, true).unwrap();
@@ -77,6 +82,12 @@ fn check(targets: &[&str]) {
         .unwrap()
         .backward()
         .unwrap();
+    // The fused output projection + loss must agree with the composed graph too.
+    let head = model.masked_loss(&input, &target, &mask, true).unwrap();
+    let reference = masked_cross_entropy(&composed, &target, &mask).unwrap();
+    let d = max_diff(&head, &reference);
+    assert!(d < 1e-4, "fused head loss differs by {d} (relative)");
+    let g3 = head.backward().unwrap();
     let vars = model.vars();
     assert_eq!(vars.len(), 2 * 2 * targets.len());
     for (n, v) in vars.iter().enumerate() {
@@ -84,6 +95,12 @@ fn check(targets: &[&str]) {
         let b = g2.get(v.as_tensor()).expect("composed gradient");
         let d = max_diff(a, b);
         assert!(d < 1e-3, "gradient of var {n} differs by {d} (relative)");
+        let c = g3.get(v.as_tensor()).expect("fused head gradient");
+        let d = max_diff(c, b);
+        assert!(
+            d < 1e-3,
+            "fused head gradient of var {n} differs by {d} (relative)"
+        );
         let norm = b
             .sqr()
             .unwrap()

@@ -44,9 +44,18 @@ impl Dims {
     }
 }
 
+/// Query rows per block of the causal product: a block of rows `r0..r1` sees keys `0..r1`
+/// only, so blocking skips most of the masked upper triangle (3/8 of it with four blocks).
+const BLOCKS: usize = 4;
+
+fn block_rows(s: usize) -> usize {
+    s.div_ceil(BLOCKS).max(1)
+}
+
 /// Forward: fills `probs` (batch, heads, seq, seq) and returns the output (tokens, heads*dim).
 pub fn forward(dm: Dims, q: &[f32], k: &[f32], v: &[f32], probs: &mut [f32]) -> Result<Vec<f32>> {
     let (s, d) = (dm.seq, dm.head_dim);
+    let bs = block_rows(s);
     let mut per_head = vec![0f32; dm.batch * dm.heads * s * d];
     probs
         .par_chunks_mut(s * s)
@@ -54,23 +63,43 @@ pub fn forward(dm: Dims, q: &[f32], k: &[f32], v: &[f32], probs: &mut [f32]) -> 
         .enumerate()
         .try_for_each(|(bh, (p, o))| -> Result<()> {
             let [qv, kv, vv] = dm.blocks(bh, q, (k, v));
-            gemm(p, s, (s, s, d), qv, kv.t(), dm.scale(), false, false)?;
-            for (i, row) in p.chunks_mut(s).enumerate() {
-                let max = row[..=i].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for x in &mut row[..=i] {
-                    *x = (*x - max).exp();
-                    sum += *x;
-                }
-                row[..=i].iter_mut().for_each(|x| *x /= sum);
-                row[i + 1..].fill(0.0);
-            }
-            gemm(o, d, (s, d, s), View::rows(p, s), vv, 1.0, false, false)
+            // Row blocks are independent: they also even out nine heads over two threads.
+            p.par_chunks_mut(bs * s)
+                .zip(o.par_chunks_mut(bs * d))
+                .enumerate()
+                .try_for_each(|(blk, (pb, ob))| -> Result<()> {
+                    let (r0, rows) = (blk * bs, pb.len() / s);
+                    let r1 = r0 + rows;
+                    let qb = qv.skip_rows(r0);
+                    gemm(pb, s, (rows, r1, d), qb, kv.t(), dm.scale(), false, false)?;
+                    for (i, row) in pb.chunks_mut(s).enumerate() {
+                        let i = r0 + i;
+                        let max = row[..=i].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                        let mut sum = 0.0;
+                        for x in &mut row[..=i] {
+                            *x = (*x - max).exp();
+                            sum += *x;
+                        }
+                        row[..=i].iter_mut().for_each(|x| *x /= sum);
+                        row[i + 1..].fill(0.0);
+                    }
+                    gemm(
+                        ob,
+                        d,
+                        (rows, d, r1),
+                        View::rows(pb, s),
+                        vv,
+                        1.0,
+                        false,
+                        false,
+                    )
+                })
         })?;
     Ok(gather_heads(dm, &per_head, dm.heads, 1))
 }
 
 /// Backward: from the output gradient, the gradients of q, k and v (before RoPE is undone).
+/// Causal blocks as in [`forward`]: `probs` and the score gradient are zero above the diagonal.
 pub fn backward(
     dm: Dims,
     (q, k, v): (&[f32], &[f32], &[f32]),
@@ -78,12 +107,14 @@ pub fn backward(
     dout: &[f32],
 ) -> Result<[Vec<f32>; 3]> {
     let (s, d) = (dm.seq, dm.head_dim);
+    let bs = block_rows(s);
     let n = dm.batch * dm.heads;
     let (mut dq, mut dk, mut dv) = (
         vec![0f32; n * s * d],
         vec![0f32; n * s * d],
         vec![0f32; n * s * d],
     );
+    let scale = dm.scale();
     dq.par_chunks_mut(s * d)
         .zip(dk.par_chunks_mut(s * d))
         .zip(dv.par_chunks_mut(s * d))
@@ -92,27 +123,76 @@ pub fn backward(
             let [qv, kv, vv] = dm.blocks(bh, q, (k, v));
             let [dov, _, _] = dm.blocks(bh, dout, (k, v));
             let p = &probs[bh * s * s..][..s * s];
-            gemm(
-                dvh,
-                d,
-                (s, d, s),
-                View::rows(p, s).t(),
-                dov,
-                1.0,
-                false,
-                false,
-            )?;
             let mut ds = vec![0f32; s * s];
-            gemm(&mut ds, s, (s, s, d), dov, vv.t(), 1.0, false, false)?;
-            for (drow, prow) in ds.chunks_mut(s).zip(p.chunks(s)) {
-                let dot: f32 = drow.iter().zip(prow).map(|(a, b)| a * b).sum();
-                for (x, &pv) in drow.iter_mut().zip(prow) {
-                    *x = pv * (*x - dot);
+            for r0 in (0..s).step_by(bs) {
+                let r1 = (r0 + bs).min(s);
+                let rows = r1 - r0;
+                // dV[r0..r1] = P[r0.., r0..r1]ᵀ · dO[r0..]: earlier queries never see these keys.
+                let pt = View::strided(&p[r0 * s + r0..], s).t();
+                let dvb = &mut dvh[r0 * d..];
+                gemm(
+                    dvb,
+                    d,
+                    (rows, d, s - r0),
+                    pt,
+                    dov.skip_rows(r0),
+                    1.0,
+                    false,
+                    false,
+                )?;
+                let dsb = &mut ds[r0 * s..];
+                gemm(
+                    dsb,
+                    s,
+                    (rows, r1, d),
+                    dov.skip_rows(r0),
+                    vv.t(),
+                    1.0,
+                    false,
+                    false,
+                )?;
+                for (i, (drow, prow)) in dsb.chunks_mut(s).zip(p[r0 * s..].chunks(s)).enumerate() {
+                    let i = r0 + i;
+                    if i >= r1 {
+                        break;
+                    }
+                    // Above the diagonal the product left raw values where the gradient is 0.
+                    drow[i + 1..].fill(0.0);
+                    let (drow, prow) = (&mut drow[..=i], &prow[..=i]);
+                    let dot: f32 = drow.iter().zip(prow).map(|(a, b)| a * b).sum();
+                    for (x, &pv) in drow.iter_mut().zip(prow) {
+                        *x = pv * (*x - dot);
+                    }
                 }
+                let dsv = View::rows(&ds[r0 * s..], s);
+                gemm(
+                    &mut dqh[r0 * d..],
+                    d,
+                    (rows, d, r1),
+                    dsv,
+                    kv,
+                    scale,
+                    false,
+                    false,
+                )?;
             }
-            let ds = View::rows(&ds, s);
-            gemm(dqh, d, (s, d, s), ds, kv, dm.scale(), false, false)?;
-            gemm(dkh, d, (s, d, s), ds.t(), qv, dm.scale(), false, false)
+            for r0 in (0..s).step_by(bs) {
+                let r1 = (r0 + bs).min(s);
+                // dK[r0..r1] = dS[r0.., r0..r1]ᵀ · Q[r0..].
+                let dst = View::strided(&ds[r0 * s + r0..], s).t();
+                let dkb = &mut dkh[r0 * d..];
+                gemm(
+                    dkb,
+                    d,
+                    (r1 - r0, d, s - r0),
+                    dst,
+                    qv.skip_rows(r0),
+                    scale,
+                    false,
+                    false,
+                )?;
+            }
+            Ok(())
         })?;
     Ok([
         gather_heads(dm, &dq, dm.heads, 1),

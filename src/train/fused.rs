@@ -396,7 +396,7 @@ impl FusedLayer {
 /// Runs `f` on a worker of rayon's pool: called from outside the pool, every parallel loop and
 /// matrix product inside would hand its work over and block on a lock (two wake-ups each, some
 /// fifty per layer); from a worker they split by work stealing.
-fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(super) fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::join(f, || ()).0
 }
 

@@ -11,7 +11,9 @@ use super::config::LlamaConfig;
 use super::error::Result;
 use super::frozen::frozen_linear;
 use super::fused::{FusedLayer, FusedNorm, LayerSpec, LoraSlot};
+use super::head::HeadCrossEntropy;
 use super::lora::{LoraConfig, LoraPair, Projection, seeded};
+use super::loss::masked_cross_entropy;
 use super::weights::BaseWeights;
 use candle_core::{D, DType, Device, Tensor, Var};
 use rand::RngCore;
@@ -49,12 +51,15 @@ pub struct LoraLlama {
     specs: Vec<Arc<LayerSpec>>,
     /// Seeds the LoRA dropout masks of the fused layers, so a seeded run is reproducible.
     dropout_rng: Mutex<rand_chacha::ChaCha8Rng>,
+    /// The fused loss's logits buffer, reused from step to step.
+    head_scratch: Arc<Mutex<Vec<f32>>>,
 }
 
 impl LoraLlama {
     /// Wraps frozen base weights with fresh LoRA pairs (A seeded by `seed`, B zero).
     pub fn new(base: &BaseWeights, lora: LoraConfig, seed: u64) -> Result<Self> {
         lora.validate()?;
+        super::kernels::keep_freed_memory();
         let cfg = base.config.clone();
         let device = base.get("model.embed_tokens.weight")?.device().clone();
         let mut rng = seeded(seed);
@@ -97,6 +102,7 @@ impl LoraLlama {
         Ok(LoraLlama {
             specs,
             dropout_rng: Mutex::new(seeded(seed ^ 0x5eed_d50f)),
+            head_scratch: Arc::default(),
             embed: base.get("model.embed_tokens.weight")?.clone(),
             norm: base.get("model.norm.weight")?.clone(),
             lm_head: base.lm_head()?.clone(),
@@ -166,6 +172,32 @@ impl LoraLlama {
     pub fn forward(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
         let h = self.hidden(ids, train)?;
         Ok(frozen_linear(&h, &self.lm_head)?)
+    }
+
+    /// The mean cross-entropy over masked positions, as [`masked_cross_entropy`] of
+    /// [`Self::forward`]; on the CPU the output projection and the loss are one op
+    /// ([`HeadCrossEntropy`]) that never hands the (tokens x vocab) logits to autograd.
+    pub fn masked_loss(
+        &self,
+        ids: &Tensor,
+        targets: &Tensor,
+        mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        if !self.device.is_cpu() {
+            return masked_cross_entropy(&self.forward(ids, train)?, targets, mask);
+        }
+        let (b, s) = ids.dims2()?;
+        let h = self
+            .hidden(ids, train)?
+            .reshape((b * s, self.config.hidden_size))?;
+        let op =
+            HeadCrossEntropy::new(self.lm_head.contiguous()?, train, self.head_scratch.clone());
+        let targets = targets.reshape(b * s)?.to_dtype(DType::U32)?.contiguous()?;
+        let nll = h.contiguous()?.apply_op2(&targets, op)?;
+        let mask = mask.reshape(b * s)?.to_dtype(DType::F32)?;
+        let count = mask.sum_all()?.to_scalar::<f32>()?.max(1.0);
+        Ok(((nll * mask)?.sum_all()? / f64::from(count))?)
     }
 
     /// Logits through the composed, autograd-differentiated layers (any device); the fused CPU

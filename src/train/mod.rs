@@ -13,6 +13,7 @@ pub mod error;
 pub mod external;
 pub mod frozen;
 pub mod fused;
+pub mod head;
 pub mod kernels;
 pub mod llama;
 pub mod lora;

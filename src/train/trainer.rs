@@ -9,7 +9,6 @@ use super::data::Example;
 use super::error::{Result, TrainError, io_err};
 use super::llama::LoraLlama;
 use super::lora::LoraConfig;
-use super::loss::masked_cross_entropy;
 use super::optim::{AdamW, clip_global_norm, lr_at};
 use candle_core::{DType, Tensor, Var};
 use rand::seq::SliceRandom;
@@ -231,8 +230,8 @@ impl Trainer {
         for chunk in self.eval.chunks(self.config.batch_size) {
             let items: Vec<&Example> = chunk.iter().collect();
             let (inp, tgt, mask, _) = self.batch(&items)?;
-            let logits = self.model.forward(&inp, false)?.detach();
-            total += masked_cross_entropy(&logits, &tgt, &mask)?.to_scalar::<f32>()?;
+            let loss = self.model.masked_loss(&inp, &tgt, &mask, false)?.detach();
+            total += loss.to_scalar::<f32>()?;
             batches += 1;
         }
         Ok(Some(total / batches as f32))
@@ -251,8 +250,7 @@ impl Trainer {
             let items: Vec<&Example> = (first..first + bs).map(|i| self.example_at(i)).collect();
             let (inp, tgt, mask, n) = self.batch(&items)?;
             tokens += n;
-            let logits = self.model.forward(&inp, true)?;
-            let loss = masked_cross_entropy(&logits, &tgt, &mask)?;
+            let loss = self.model.masked_loss(&inp, &tgt, &mask, true)?;
             loss_sum += loss.to_scalar::<f32>()?;
             let grads = (loss / accum as f64)?.backward()?;
             for (sum, var) in sums.iter_mut().zip(&self.vars) {

@@ -23,6 +23,7 @@ pub struct BaseWeights {
 impl BaseWeights {
     /// Loads a `.gguf` file or a folder holding `config.json` and `*.safetensors`.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        super::kernels::keep_freed_memory();
         if path.is_dir() {
             Self::from_hf_dir(path, device)
         } else {
@@ -49,6 +50,7 @@ impl BaseWeights {
     }
 
     pub fn from_hf_dir(dir: &Path, device: &Device) -> Result<Self> {
+        super::kernels::keep_freed_memory();
         let config = LlamaConfig::from_hf_json(&dir.join("config.json"))?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io_err(dir))?
@@ -76,6 +78,7 @@ impl BaseWeights {
     }
 
     pub fn from_gguf(path: &Path, device: &Device) -> Result<Self> {
+        super::kernels::keep_freed_memory();
         let mut file = std::fs::File::open(path).map_err(io_err(path))?;
         let content = gguf_file::Content::read(&mut file).map_err(|e| TrainError::BadModel {
             path: path.to_path_buf(),

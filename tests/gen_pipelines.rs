@@ -10,10 +10,11 @@ use assay::llm::Llm;
 use assay::llm::cache::{CachedLlm, Meter};
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
-use assay::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use assay::model::{Content, SampleKind, Source, Turn};
 use assay::store::{Filter, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::fixtures::seed;
 use support::{Reply, SeenRequest, TestServer};
 
 fn ctx(server: &TestServer, db: &std::path::Path, concurrency: usize) -> Ctx {
@@ -35,24 +36,6 @@ fn ctx(server: &TestServer, db: &std::path::Path, concurrency: usize) -> Ctx {
 }
 
 fn quiet(_: Progress) {}
-
-fn seed(store: &mut Store, dataset: &str, samples: Vec<(SampleKind, Content)>) {
-    let id = store.ensure_dataset(dataset).unwrap();
-    let samples = samples
-        .into_iter()
-        .enumerate()
-        .map(|(i, (kind, content))| NewSample {
-            kind,
-            content,
-            source: Source::File {
-                path: "seed.jsonl".into(),
-                line: i as u64 + 1,
-            },
-            meta: SampleMeta::default(),
-        })
-        .collect();
-    assay::generate::job::store_samples(store, id, "import", samples).unwrap();
-}
 
 fn questions_script(r: &SeenRequest) -> Reply {
     let t = r.last_user();

@@ -7,38 +7,24 @@ mod support;
 use assay::store::{Filter, Store};
 use std::process::Stdio;
 use std::time::Duration;
+use support::fixtures::{endpoint_env, gen_questions_args};
 use support::{Reply, SeenRequest, TestServer};
 
 const ASPECTS: usize = 24;
 
 fn command(server: &TestServer, dir: &std::path::Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_assay"));
-    cmd.env("ASSAY_DB", dir.join("a.db"))
-        .env("ASSAY_HOME", dir.join("home"))
-        .env("OPENAI_BASE_URL", &server.base_url)
-        .env("OPENAI_API_KEY", "sk-resume-secret")
-        .env("ASSAY_MODEL", "m")
-        .env_remove("ASSAY_CONCURRENCY")
-        .args([
-            "gen",
-            "questions",
-            "--topic",
-            "t",
-            "--dataset",
-            "qs",
-            "-n",
-            "2",
-            "--lang",
-            "en",
-            "--concurrency",
-            "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for i in 0..ASPECTS {
-        cmd.args(["--aspect", &format!("a{i}")]);
-    }
+    cmd.envs(endpoint_env(
+        &dir.join("a.db"),
+        &dir.join("home"),
+        &server.base_url,
+        "sk-resume-secret",
+    ))
+    .env_remove("ASSAY_CONCURRENCY")
+    .args(gen_questions_args("t", 2, ASPECTS))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
     cmd
 }
 

@@ -12,6 +12,7 @@ use assay::store::{Filter, Store};
 use rand::Rng;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::fixtures::{endpoint_env, gen_questions_args};
 use support::{Reply, TestServer};
 
 const REVIEWERS: usize = 4;
@@ -67,31 +68,11 @@ fn four_reviewers_and_a_generator_on_one_file_lose_no_write() {
     }));
     let mut gen_cmd = Command::new(rel::bin());
     gen_cmd
-        .env("ASSAY_DB", &db)
-        .env("ASSAY_HOME", &home)
-        .env("OPENAI_BASE_URL", &server.base_url)
-        .env("OPENAI_API_KEY", "sk-concurrency")
-        .env("ASSAY_MODEL", "m")
+        .envs(endpoint_env(&db, &home, &server.base_url, "sk-concurrency"))
         .env_remove("ASSAY_CONCURRENCY")
-        .args([
-            "gen",
-            "questions",
-            "--topic",
-            "t",
-            "--dataset",
-            "qs",
-            "-n",
-            "2",
-            "--lang",
-            "en",
-            "--concurrency",
-            "8",
-        ])
+        .args(gen_questions_args("t", 8, ASPECTS))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for i in 0..ASPECTS {
-        gen_cmd.args(["--aspect", &format!("a{i}")]);
-    }
     let generator = gen_cmd.spawn().unwrap();
 
     // The four reviewers decide in interleaved bursts while the generator writes.

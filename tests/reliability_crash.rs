@@ -16,6 +16,7 @@ use rand::Rng;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::fixtures::{endpoint_env, gen_questions_args};
 use support::{Reply, SeenRequest, TestServer};
 
 fn samples_in(db: &Path, dataset: &str) -> (i64, i64) {
@@ -176,31 +177,16 @@ fn gen_script(r: &SeenRequest) -> Reply {
 
 fn gen_command(base_url: &str, dir: &Path, db: &Path) -> Command {
     let mut cmd = Command::new(rel::bin());
-    cmd.env("ASSAY_DB", db)
-        .env("ASSAY_HOME", dir.join("home"))
-        .env("OPENAI_BASE_URL", base_url)
-        .env("OPENAI_API_KEY", "sk-crash-canary")
-        .env("ASSAY_MODEL", "m")
-        .env_remove("ASSAY_CONCURRENCY")
-        .args([
-            "gen",
-            "questions",
-            "--topic",
-            "t",
-            "--dataset",
-            "qs",
-            "-n",
-            "2",
-            "--lang",
-            "en",
-            "--concurrency",
-            "4",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for i in 0..ASPECTS {
-        cmd.args(["--aspect", &format!("a{i}")]);
-    }
+    cmd.envs(endpoint_env(
+        db,
+        &dir.join("home"),
+        base_url,
+        "sk-crash-canary",
+    ))
+    .env_remove("ASSAY_CONCURRENCY")
+    .args(gen_questions_args("t", 4, ASPECTS))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     cmd
 }
 

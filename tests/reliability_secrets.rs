@@ -9,12 +9,13 @@
 mod rel;
 mod support;
 
-use assay::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use assay::model::{Content, SampleKind, Turn};
 use assay::store::Store;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use support::fixtures::{gen_questions_args, seed};
 use support::{Reply, SeenRequest, TestServer};
 
 const CANARY: &str = "sk-canary-7f3a9c1e5b2d4a6890cafe";
@@ -95,25 +96,6 @@ impl Env {
     }
 }
 
-fn seed(db: &Path, dataset: &str, samples: Vec<(SampleKind, Content)>) {
-    let mut store = Store::open(db).unwrap();
-    let id = store.ensure_dataset(dataset).unwrap();
-    let samples = samples
-        .into_iter()
-        .enumerate()
-        .map(|(i, (kind, content))| NewSample {
-            kind,
-            content,
-            source: Source::File {
-                path: "seed.jsonl".into(),
-                line: i as u64 + 1,
-            },
-            meta: SampleMeta::default(),
-        })
-        .collect();
-    assay::generate::job::store_samples(&mut store, id, "import", samples).unwrap();
-}
-
 #[test]
 fn the_canary_key_is_written_nowhere() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -134,25 +116,8 @@ fn the_canary_key_is_written_nowhere() {
     let mut pipelines = Vec::new();
 
     // Questions (some items fail on the echoing 401s: their reasons are stored and logged).
-    let mut q = vec![
-        "gen",
-        "questions",
-        "--topic",
-        "tax",
-        "--dataset",
-        "qs",
-        "-n",
-        "2",
-        "--lang",
-        "en",
-        "--concurrency",
-        "4",
-    ];
-    let aspects: Vec<String> = (0..12).map(|i| format!("a{i}")).collect();
-    for a in &aspects {
-        q.extend(["--aspect", a]);
-    }
-    env.ok(&q);
+    let q = gen_questions_args("tax", 4, 12);
+    env.ok(&q.iter().map(String::as_str).collect::<Vec<_>>());
     pipelines.push("gen questions");
     // Grounded answers over documents cut by `assay chunk`.
     let doc = root.join("doc.txt");
@@ -178,7 +143,7 @@ fn the_canary_key_is_written_nowhere() {
     pipelines.push("gen answers");
     // CoT and multiple choice over seeded inputs.
     seed(
-        &env.db,
+        &mut Store::open(&env.db).unwrap(),
         "maths",
         (0..4)
             .map(|i| {
@@ -198,7 +163,7 @@ fn the_canary_key_is_written_nowhere() {
     ]);
     pipelines.push("gen cot");
     seed(
-        &env.db,
+        &mut Store::open(&env.db).unwrap(),
         "mcq",
         (0..4)
             .map(|i| {

@@ -10,30 +10,12 @@ use assay::llm::Llm;
 use assay::llm::cache::{CachedLlm, Meter};
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
-use assay::model::{Content, NewSample, Role, SampleKind, SampleMeta, Source, ToolCall, Turn};
+use assay::model::{Content, Role, SampleKind, ToolCall, Turn};
 use assay::store::{Filter, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::fixtures::seed;
 use support::{Reply, SeenRequest, TestServer};
-
-fn seed(store: &mut Store, dataset: &str, samples: Vec<(SampleKind, Content)>) -> i64 {
-    let id = store.ensure_dataset(dataset).unwrap();
-    let samples = samples
-        .into_iter()
-        .enumerate()
-        .map(|(i, (kind, content))| NewSample {
-            kind,
-            content,
-            source: Source::File {
-                path: "seed.jsonl".into(),
-                line: i as u64 + 1,
-            },
-            meta: SampleMeta::default(),
-        })
-        .collect();
-    assay::generate::job::store_samples(store, id, "import", samples).unwrap();
-    id
-}
 
 fn qa(q: &str, a: &str, golden: &str) -> (SampleKind, Content) {
     (

@@ -5,6 +5,8 @@
 //! the protocol on purpose, which a full server library would not allow.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! Rows are tokens (`batch * seq`), columns heads side by side, exactly as the projections
 //! produce and consume them, so no head transpose is ever materialised.
 
-use super::kernels::{View, gemm};
+use super::kernels::{View, gemm, softmax_in_place};
 use candle_core::Result;
 use rayon::prelude::*;
 
@@ -74,13 +74,7 @@ pub fn forward(dm: Dims, q: &[f32], k: &[f32], v: &[f32], probs: &mut [f32]) -> 
                     gemm(pb, s, (rows, r1, d), qb, kv.t(), dm.scale(), false, false)?;
                     for (i, row) in pb.chunks_mut(s).enumerate() {
                         let i = r0 + i;
-                        let max = row[..=i].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                        let mut sum = 0.0;
-                        for x in &mut row[..=i] {
-                            *x = (*x - max).exp();
-                            sum += *x;
-                        }
-                        row[..=i].iter_mut().for_each(|x| *x /= sum);
+                        softmax_in_place(&mut row[..=i], 1.0);
                         row[i + 1..].fill(0.0);
                     }
                     gemm(

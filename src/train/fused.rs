@@ -8,7 +8,7 @@
 
 use super::attention::{self, Dims};
 use super::kernels::{
-    View, add_into, gemm, rms_norm, rms_norm_bwd, rope, silu_gate, silu_gate_bwd,
+    View, add_into, f32_input, gemm, rms_norm, rms_norm_bwd, rope, silu_gate, silu_gate_bwd,
 };
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Storage, Tensor, bail};
 use rand::{Rng, SeedableRng};
@@ -66,13 +66,6 @@ pub struct FusedLayer {
     cache: Mutex<Option<Cache>>,
 }
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => bail!("fused layer: {what} must be a contiguous f32 CPU tensor"),
-    }
-}
-
 /// Read guards on tensors' storages, so their f32 data can be borrowed as slices.
 struct Guards<'a>(Vec<(candle_core::StorageRef<'a>, &'a Layout)>);
 
@@ -84,7 +77,7 @@ impl<'a> Guards<'a> {
         self.0
             .iter()
             .map(|(st, l)| match &**st {
-                Storage::Cpu(s) => f32_slice(s, l, "a weight"),
+                Storage::Cpu(s) => f32_input(s, l, "fused layer: a weight"),
                 _ => bail!("fused layer: weights must be on the CPU"),
             })
             .collect()
@@ -412,8 +405,8 @@ impl CustomOp2 for FusedLayer {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(s1, l1, "the hidden states")?;
-        let lora = f32_slice(s2, l2, "the LoRA parameters")?;
+        let x = f32_input(s1, l1, "fused layer: the hidden states")?;
+        let lora = f32_input(s2, l2, "fused layer: the LoRA parameters")?;
         let out = in_pool(|| self.forward(x, lora))?;
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -448,7 +441,7 @@ impl CustomOp1 for FusedNorm {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(s, l, "the hidden states")?;
+        let x = f32_input(s, l, "fused layer: the hidden states")?;
         let guards = Guards::new([&self.weight]);
         let w = guards.slices()?;
         let mut y = vec![0f32; x.len()];

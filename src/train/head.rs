@@ -7,7 +7,7 @@
 //! Here they live in one buffer reused from step to step, and backward only scales rows.
 
 use super::fused::in_pool;
-use super::kernels::{View, gemm};
+use super::kernels::{View, f32_input, gemm, log_sum_exp, softmax_in_place, u32_input};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -56,21 +56,12 @@ impl HeadCrossEntropy {
             .zip(logits.par_chunks_mut(v).zip(targets.par_iter()))
             .for_each(|(o, (row, &t))| {
                 let t = t as usize;
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let target = row[t];
                 if !train {
-                    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-                    *o = max + sum.ln() - target;
+                    *o = log_sum_exp(row) - target;
                     return;
                 }
-                let mut sum = 0.0;
-                for x in row.iter_mut() {
-                    *x = (*x - max).exp();
-                    sum += *x;
-                }
-                *o = max + sum.ln() - target;
-                let k = 1.0 / sum;
-                row.iter_mut().for_each(|x| *x *= k);
+                *o = softmax_in_place(row, 1.0) - target;
                 row[t] -= 1.0;
             });
         if train {
@@ -107,14 +98,8 @@ impl CustomOp2 for HeadCrossEntropy {
     ) -> Result<(CpuStorage, Shape)> {
         let (n, h) = l1.shape().dims2()?;
         let (v, _) = self.weight.dims2()?;
-        let (Some((a, b)), Some((c, d))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
-        else {
-            bail!("head loss: inputs must be contiguous")
-        };
-        let (CpuStorage::F32(x), CpuStorage::U32(t)) = (s1, s2) else {
-            bail!("head loss: expects f32 hidden states and u32 targets")
-        };
-        let (x, t) = (&x[a..b], &t[c..d]);
+        let x = f32_input(s1, l1, "head loss: the hidden states")?;
+        let t = u32_input(s2, l2, "head loss: the targets")?;
         if t.len() != n {
             bail!("head loss: {n} rows but {} targets", t.len())
         }

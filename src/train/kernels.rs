@@ -6,8 +6,45 @@
 //! those is a separate pass through its barrier thread pool, whose spin-waits cost more than the
 //! arithmetic on a loaded two-core machine. Row loops run on rayon, the pool gemm already uses.
 
-use candle_core::{Result, bail};
+use candle_core::{CpuStorage, Layout, Result, bail};
 use rayon::prelude::*;
+
+/// A custom op's input as a contiguous f32 slice; `what` names it in the error.
+pub fn f32_input<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
+        _ => bail!("{what} must be a contiguous f32 CPU tensor"),
+    }
+}
+
+/// A custom op's input as a contiguous u32 slice (token ids); `what` names it in the error.
+pub fn u32_input<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [u32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::U32(v), Some((a, b))) => Ok(&v[a..b]),
+        _ => bail!("{what} must be a contiguous u32 CPU tensor"),
+    }
+}
+
+/// `ln Σ exp(x)` over a row, from its maximum so that nothing overflows.
+pub fn log_sum_exp(row: &[f32]) -> f32 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
+    max + sum.ln()
+}
+
+/// Replaces a row by `scale` times its softmax; returns the row's log-sum-exp, which is what a
+/// cross-entropy needs beside the softmax (its gradient).
+pub fn softmax_in_place(row: &mut [f32], scale: f32) -> f32 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in row.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    let k = scale / sum;
+    row.iter_mut().for_each(|x| *x *= k);
+    max + sum.ln()
+}
 
 /// A read-only matrix view: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]

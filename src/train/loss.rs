@@ -6,6 +6,7 @@
 //! logits a dozen times in backward, which for a 49k vocabulary is a visible share of a step.
 
 use super::error::Result;
+use super::kernels::{f32_input, log_sum_exp, softmax_in_place, u32_input};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -24,14 +25,8 @@ impl CustomOp2 for CrossEntropyRows {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, v) = l1.shape().dims2()?;
-        let (Some((a, b)), Some((c, d))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
-        else {
-            candle_core::bail!("cross-entropy: inputs must be contiguous")
-        };
-        let (CpuStorage::F32(logits), CpuStorage::U32(targets)) = (s1, s2) else {
-            candle_core::bail!("cross-entropy: expects f32 logits and u32 targets")
-        };
-        let (logits, targets) = (&logits[a..b], &targets[c..d]);
+        let logits = f32_input(s1, l1, "cross-entropy: the logits")?;
+        let targets = u32_input(s2, l2, "cross-entropy: the targets")?;
         if let Some(&t) = targets.iter().find(|&&t| t as usize >= v) {
             candle_core::bail!("cross-entropy: target {t} outside the vocabulary of {v}")
         }
@@ -39,9 +34,7 @@ impl CustomOp2 for CrossEntropyRows {
         out.par_iter_mut()
             .zip(logits.par_chunks(v).zip(targets.par_iter()))
             .for_each(|(o, (row, &t))| {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-                *o = max + sum.ln() - row[t as usize];
+                *o = log_sum_exp(row) - row[t as usize];
             });
         Ok((CpuStorage::F32(out), Shape::from(n)))
     }
@@ -78,20 +71,9 @@ impl CustomOp3 for CrossEntropyGrad {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, v) = l1.shape().dims2()?;
-        let offsets = (
-            l1.contiguous_offsets(),
-            l2.contiguous_offsets(),
-            l3.contiguous_offsets(),
-        );
-        let (Some((a, b)), Some((c, d)), Some((e, f))) = offsets else {
-            candle_core::bail!("cross-entropy: inputs must be contiguous")
-        };
-        let (CpuStorage::F32(logits), CpuStorage::U32(targets), CpuStorage::F32(grad)) =
-            (s1, s2, s3)
-        else {
-            candle_core::bail!("cross-entropy: expects f32 logits, u32 targets, f32 gradient")
-        };
-        let (logits, targets, grad) = (&logits[a..b], &targets[c..d], &grad[e..f]);
+        let logits = f32_input(s1, l1, "cross-entropy: the logits")?;
+        let targets = u32_input(s2, l2, "cross-entropy: the targets")?;
+        let grad = f32_input(s3, l3, "cross-entropy: the gradient")?;
         if targets.len() != n || grad.len() != n || targets.iter().any(|&t| t as usize >= v) {
             candle_core::bail!("cross-entropy: {n} rows of {v} logits need {n} valid targets")
         }
@@ -100,14 +82,8 @@ impl CustomOp3 for CrossEntropyGrad {
             .zip(logits.par_chunks(v))
             .zip(targets.par_iter().zip(grad.par_iter()))
             .for_each(|((o, row), (&t, &g))| {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for (o, &x) in o.iter_mut().zip(row) {
-                    *o = (x - max).exp();
-                    sum += *o;
-                }
-                let k = g / sum;
-                o.iter_mut().for_each(|o| *o *= k);
+                o.copy_from_slice(row);
+                softmax_in_place(o, g);
                 o[t as usize] -= g;
             });
         Ok((CpuStorage::F32(out), Shape::from((n, v))))

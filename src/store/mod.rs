@@ -78,9 +78,13 @@ impl Store {
         // 16 KiB pages for a new file (an existing one keeps its size): bulk imports write about
         // 10% less CPU than with 4 KiB (fewer page splits, WAL frames and syscalls per row), and
         // scans read fewer pages. Must come before the first write, i.e. before journal_mode.
-        conn.execute_batch("PRAGMA page_size = 16384")?;
-        // journal_mode answers with a row, so it is read rather than executed.
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // When several processes create the same file at once, switching it to WAL can meet a
+        // lock the busy handler does not wait for: retried like the migrations.
+        retry_busy(|| {
+            conn.execute_batch("PRAGMA page_size = 16384")?;
+            // journal_mode answers with a row, so it is read rather than executed.
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        })?;
         conn.execute_batch(
             "PRAGMA foreign_keys = ON;
              PRAGMA synchronous = NORMAL;
@@ -133,6 +137,27 @@ pub fn now() -> String {
 /// version 0 and both migrate; the loser's transaction fails ("table already exists", or a busy
 /// snapshot) and rolls back. It then finds the winner's schema, or tries again: first use of a
 /// database from several processes must not fail.
+/// Runs `f` until it succeeds, retrying SQLite's busy and locked errors for as long as a writer
+/// would wait for the lock.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> Result<T> {
+    let start = std::time::Instant::now();
+    let mut attempt = 0u64;
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(25 * attempt.min(20)));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let migrations = schema::migrations();
     let start = std::time::Instant::now();

@@ -6,9 +6,11 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cpu;
 pub mod eval;
 pub mod formats;
 pub mod generate;
+pub mod llama;
 pub mod llm;
 pub mod model;
 pub mod paths;

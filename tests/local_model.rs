@@ -118,7 +118,7 @@ fn streaming_releases_only_whole_characters() {
     let ids = encode(m, text);
     let pieces = m
         .with_engine(|e| {
-            let mut dec = assay::llm::local::tokenizer::StreamDecoder::default();
+            let mut dec = assay::llama::tokenizer::StreamDecoder::default();
             let mut pieces: Vec<String> = ids
                 .iter()
                 .filter_map(|&id| dec.push(e.tokenizer(), id))

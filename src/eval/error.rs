@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub enum EvalError {
     #[error(transparent)]
     Train(#[from] crate::train::TrainError),
+    #[error(transparent)]
+    Llama(#[from] crate::llama::LlamaError),
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
     #[error(transparent)]

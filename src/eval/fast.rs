@@ -12,9 +12,9 @@
 
 use super::error::{EvalError, Result};
 use super::generate::Forward;
+use crate::llama::LlamaConfig;
+use crate::llama::weights::permute;
 use crate::llm::local::engine::{Engine, MAX_SEQ_LEN};
-use crate::train::LlamaConfig;
-use crate::train::weights::permute;
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
 use std::path::Path;

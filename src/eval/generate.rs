@@ -8,41 +8,13 @@
 
 use super::error::{EvalError, Result};
 use super::items::EvalItem;
+use crate::llama::{LlamaConfig, TextTokenizer};
 use crate::model::{Content, Turn};
-use crate::train::LlamaConfig;
-use crate::train::data::{ByteTokenizer, TextTokenizer, encode_chatml};
+use crate::train::data::encode_chatml;
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::llama as tl;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A training tokenizer that can also turn ids back into text.
-pub trait EvalTokenizer: TextTokenizer {
-    fn decode(&self, ids: &[u32]) -> Result<String>;
-}
-
-impl EvalTokenizer for crate::llm::local::tokenizer::GgufTokenizer {
-    fn decode(&self, ids: &[u32]) -> Result<String> {
-        Ok(crate::llm::local::tokenizer::GgufTokenizer::decode(
-            self, ids,
-        ))
-    }
-}
-
-impl EvalTokenizer for tokenizers::Tokenizer {
-    fn decode(&self, ids: &[u32]) -> Result<String> {
-        (**self)
-            .decode(ids, true)
-            .map_err(|e| EvalError::Tokenizer(e.to_string()))
-    }
-}
-
-impl EvalTokenizer for ByteTokenizer {
-    fn decode(&self, ids: &[u32]) -> Result<String> {
-        let bytes: Vec<u8> = ids.iter().filter_map(|&i| u8::try_from(i).ok()).collect();
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
-}
 
 /// Prompt ids for `item`: the ChatML encoding training uses, cut right after the opened
 /// assistant turn (`<|im_start|>assistant\n`), so the model sees what it was trained to continue.
@@ -238,6 +210,7 @@ fn check_shapes(map: &HashMap<String, Tensor>, c: &LlamaConfig) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llama::ByteTokenizer;
 
     #[test]
     fn argmax_takes_the_first_best_and_skips_nan() {

@@ -2,8 +2,8 @@
 //! it, and the same base with a PEFT adapter merged in.
 
 use super::error::{EvalError, Result, io_err};
-use super::generate::{CandleLlama, EvalTokenizer, Forward};
-use crate::train::BaseWeights;
+use super::generate::{CandleLlama, Forward};
+use crate::llama::{BaseWeights, TextTokenizer};
 use crate::train::adapter::{CONFIG_FILE, load_adapter};
 use candle_core::Device;
 use std::path::{Path, PathBuf};
@@ -29,38 +29,10 @@ pub fn adapter_base(adapter: &Path) -> Result<Option<PathBuf>> {
         .filter(|p| p.exists()))
 }
 
-/// Base weights and their tokenizer: a GGUF's own, or a folder's `tokenizer.json`.
-pub fn load_base(path: &Path, device: &Device) -> Result<(BaseWeights, Box<dyn EvalTokenizer>)> {
-    if path.is_dir() {
-        let file = path.join("tokenizer.json");
-        let tok = tokenizers::Tokenizer::from_file(&file).map_err(|e| EvalError::BadModel {
-            path: file.clone(),
-            message: format!("cannot read the tokenizer: {e}"),
-        })?;
-        let base = BaseWeights::from_hf_dir(path, device)?;
-        return Ok((base, Box::new(tok)));
-    }
-    if !path.is_file() {
-        return Err(EvalError::BadModel {
-            path: path.to_path_buf(),
-            message: "no base model here: pass --base PATH or run `assay model fetch`".into(),
-        });
-    }
-    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| {
-        EvalError::BadModel {
-            path: path.to_path_buf(),
-            message: format!("not a readable GGUF file: {e}"),
-        }
-    })?;
-    let tok = crate::llm::local::tokenizer::GgufTokenizer::from_gguf(&content).map_err(|e| {
-        EvalError::BadModel {
-            path: path.to_path_buf(),
-            message: format!("reading its tokenizer: {e}"),
-        }
-    })?;
-    let base = BaseWeights::from_gguf(path, device)?;
-    Ok((base, Box::new(tok)))
+/// Base weights and their tokenizer: a GGUF's own, or a folder's `tokenizer.json` (the llama
+/// runtime's loader, which training uses too).
+pub fn load_base(path: &Path, device: &Device) -> Result<(BaseWeights, Box<dyn TextTokenizer>)> {
+    Ok(crate::llama::load_base(path, device)?)
 }
 
 /// Which implementation runs the weights.

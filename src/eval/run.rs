@@ -4,10 +4,11 @@
 
 use super::error::Result;
 use super::failures::{Failure, RunInfo, store_failures};
-use super::generate::{Decoded, EvalTokenizer, Forward, greedy, prompt_ids, stop_ids};
+use super::generate::{Decoded, Forward, greedy, prompt_ids, stop_ids};
 use super::items::EvalItem;
 use super::report::{ModelReport, Report};
 use super::score::score;
+use crate::llama::TextTokenizer;
 use crate::store::Store;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -23,7 +24,7 @@ pub struct Contender {
 
 /// How to run.
 pub struct Plan<'a> {
-    pub tokenizer: &'a dyn EvalTokenizer,
+    pub tokenizer: &'a dyn TextTokenizer,
     /// The last one is the model under test: its failures are stored.
     pub contenders: Vec<Contender>,
     pub max_tokens: usize,

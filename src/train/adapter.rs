@@ -5,7 +5,7 @@
 use super::error::{Result, TrainError, io_err};
 use super::llama::LoraLlama;
 use super::lora::LoraConfig;
-use super::weights::BaseWeights;
+use crate::llama::BaseWeights;
 use candle_core::Tensor;
 use serde_json::json;
 use std::collections::HashMap;

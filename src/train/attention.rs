@@ -4,7 +4,8 @@
 //! Rows are tokens (`batch * seq`), columns heads side by side, exactly as the projections
 //! produce and consume them, so no head transpose is ever materialised.
 
-use super::kernels::{View, gemm, softmax_in_place};
+use crate::cpu::gemm::{View, gemm};
+use crate::cpu::ops::softmax_in_place;
 use candle_core::Result;
 use rayon::prelude::*;
 

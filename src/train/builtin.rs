@@ -6,37 +6,18 @@ use super::data::{TextTokenizer, encode_chatml};
 use super::trainer::{Outcome, Point, TrainConfig, Trainer};
 use super::{BaseWeights, LoraLlama};
 use crate::store::{RunPoint, RunStatus, Store};
-use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Base weights and the tokenizer that goes with them: a GGUF (its own tokenizer) or a Hugging
-/// Face folder (`config.json`, `*.safetensors`, `tokenizer.json`).
+/// Face folder (`config.json`, `*.safetensors`, `tokenizer.json`); the llama runtime's loader.
 pub fn load_base(
     path: &Path,
     device: &candle_core::Device,
 ) -> anyhow::Result<(BaseWeights, Box<dyn TextTokenizer>)> {
-    if path.is_dir() {
-        let tok = tokenizers::Tokenizer::from_file(path.join("tokenizer.json"))
-            .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", path.display()))?;
-        let base = BaseWeights::from_hf_dir(path, device)?;
-        return Ok((base, Box::new(tok)));
-    }
-    anyhow::ensure!(
-        path.is_file(),
-        "no base model at {}: pass --base PATH or run `assay model fetch`",
-        path.display()
-    );
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
-        .with_context(|| format!("{}: not a GGUF file", path.display()))?;
-    let tok = crate::llm::local::tokenizer::GgufTokenizer::from_gguf(&content)
-        .with_context(|| format!("{}: reading its tokenizer", path.display()))?;
-    let base = BaseWeights::from_gguf(path, device)?;
-    Ok((base, Box::new(tok)))
+    Ok(crate::llama::load_base(path, device)?)
 }
 
 pub fn run_point(p: &Point, elapsed_s: f64) -> RunPoint {

@@ -1,18 +1,10 @@
 //! Turning samples into training examples: the ChatML template used at inference
 //! (`<|im_start|>role\n...<|im_end|>\n`), with a mask that marks assistant tokens, the only ones
-//! the loss counts.
+//! the loss counts. The tokenizers themselves are the llama runtime's (`llama::tokenizer`).
 
 use super::error::{Result, TrainError};
+pub use crate::llama::tokenizer::{ByteTokenizer, TextTokenizer};
 use crate::model::{Content, Role};
-
-/// What the trainer needs from a tokenizer; the SmolLM2 GGUF tokenizer and the byte-level test
-/// tokenizer both provide it.
-pub trait TextTokenizer: Send + Sync {
-    /// Ids of plain text (special-token strings inside it are not treated as special).
-    fn encode(&self, text: &str) -> Result<Vec<u32>>;
-    /// The id of a special token such as `<|im_start|>`.
-    fn special(&self, token: &str) -> Option<u32>;
-}
 
 /// One tokenised conversation: `ids` and, for each id, whether the loss should predict it.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,53 +84,5 @@ pub fn encode_chatml(
         Ok(Some(ex))
     } else {
         Ok(None)
-    }
-}
-
-/// A byte-level tokenizer: ids 0-255 are bytes, 256 is `<|im_start|>`, 257 `<|im_end|>`.
-/// For tests and tiny models; vocabulary size [`ByteTokenizer::VOCAB`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ByteTokenizer;
-
-impl ByteTokenizer {
-    pub const VOCAB: usize = 258;
-}
-
-impl TextTokenizer for ByteTokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(text.bytes().map(u32::from).collect())
-    }
-    fn special(&self, token: &str) -> Option<u32> {
-        match token {
-            "<|im_start|>" => Some(256),
-            "<|im_end|>" => Some(257),
-            _ => None,
-        }
-    }
-}
-
-/// A Hugging Face `tokenizer.json` (as shipped in a model folder) serves as is; special tokens
-/// come from its added-token table.
-impl TextTokenizer for tokenizers::Tokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = (**self)
-            .encode(text, false)
-            .map_err(|e| TrainError::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
-    }
-    fn special(&self, token: &str) -> Option<u32> {
-        self.token_to_id(token)
-    }
-}
-
-/// The tokenizer read from a GGUF file (the offline model's), so that training uses exactly the
-/// ids inference uses.
-impl TextTokenizer for crate::llm::local::tokenizer::GgufTokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        crate::llm::local::tokenizer::GgufTokenizer::encode(self, text)
-            .map_err(|e| TrainError::Tokenizer(e.to_string()))
-    }
-    fn special(&self, token: &str) -> Option<u32> {
-        self.token_id(token)
     }
 }

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 pub enum TrainError {
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
+    /// The base model, its configuration or its tokenizer (the llama runtime's errors).
+    #[error(transparent)]
+    Llama(#[from] crate::llama::LlamaError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

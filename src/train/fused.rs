@@ -7,9 +7,9 @@
 //! norms are frozen). The composed layer stays as the reference the tests compare against.
 
 use super::attention::{self, Dims};
-use super::kernels::{
-    View, add_into, f32_input, gemm, rms_norm, rms_norm_bwd, rope, silu_gate, silu_gate_bwd,
-};
+use super::op_input::f32_input;
+use crate::cpu::gemm::{View, gemm};
+use crate::cpu::ops::parallel::{add_into, rms_norm, rms_norm_bwd, rope, silu_gate, silu_gate_bwd};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Storage, Tensor, bail};
 use rand::{Rng, SeedableRng};
 use std::sync::{Arc, Mutex};

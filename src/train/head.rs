@@ -7,7 +7,9 @@
 //! Here they live in one buffer reused from step to step, and backward only scales rows.
 
 use super::fused::in_pool;
-use super::kernels::{View, f32_input, gemm, log_sum_exp, softmax_in_place, u32_input};
+use super::op_input::{f32_input, u32_input};
+use crate::cpu::gemm::{View, gemm};
+use crate::cpu::ops::{log_sum_exp, softmax_in_place};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};

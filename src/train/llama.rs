@@ -7,14 +7,13 @@
 //! its fused RoPE / softmax / RMSNorm kernels have no backward pass.
 
 use super::attention::Dims;
-use super::config::LlamaConfig;
 use super::error::Result;
 use super::frozen::frozen_linear;
 use super::fused::{FusedLayer, FusedNorm, LayerSpec, LoraSlot};
 use super::head::HeadCrossEntropy;
 use super::lora::{LoraConfig, LoraPair, Projection, seeded};
 use super::loss::masked_cross_entropy;
-use super::weights::BaseWeights;
+use crate::llama::{BaseWeights, LlamaConfig};
 use candle_core::{D, DType, Device, Tensor, Var};
 use rand::RngCore;
 use std::sync::{Arc, Mutex};
@@ -59,7 +58,7 @@ impl LoraLlama {
     /// Wraps frozen base weights with fresh LoRA pairs (A seeded by `seed`, B zero).
     pub fn new(base: &BaseWeights, lora: LoraConfig, seed: u64) -> Result<Self> {
         lora.validate()?;
-        super::kernels::keep_freed_memory();
+        crate::cpu::memory::keep_freed_memory();
         let cfg = base.config.clone();
         let device = base.get("model.embed_tokens.weight")?.device().clone();
         let mut rng = seeded(seed);

@@ -6,7 +6,8 @@
 //! logits a dozen times in backward, which for a 49k vocabulary is a visible share of a step.
 
 use super::error::Result;
-use super::kernels::{f32_input, log_sum_exp, softmax_in_place, u32_input};
+use super::op_input::{f32_input, u32_input};
+use crate::cpu::ops::{log_sum_exp, softmax_in_place};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 

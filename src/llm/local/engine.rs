@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
-use super::tokenizer::{GgufTokenizer, StreamDecoder};
+use crate::llama::tokenizer::{GgufTokenizer, StreamDecoder};
 use crate::llm::LlmError;
 
 /// Positions the model's rotary tables cover (candle's `quantized_llama::MAX_SEQ_LEN`).

@@ -1,6 +1,6 @@
 //! assay's llama forward pass over Q4_1 / Q8_0 weights for the CPU: preallocated buffers and
-//! KV cache, no per-op tensors, a persistent thread pool (`pool`) for the matrix products and
-//! attention, and the prompt fed as batches of tokens (one pass over the weights per batch, not
+//! KV cache, no per-op tensors, a persistent thread pool (`cpu::pool`) for the matrix products
+//! and attention, the products' kernel chosen once at load (`cpu::Kernel`), and the prompt fed as batches of tokens (one pass over the weights per batch, not
 //! per token).
 //!
 //! Why: on a small model candle's per-op overhead (an allocation and a thread barrier for each
@@ -16,9 +16,11 @@ use std::sync::Mutex;
 use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
-use super::batch::Q8Batch;
-use super::pool::{Disjoint, Pool, chunking};
-use super::q4::QMatrix;
+use crate::cpu::Kernel;
+use crate::cpu::ops::{add, dot, rms_norm_rows, rope_interleaved, silu, softmax};
+use crate::cpu::pool::{Disjoint, Pool, chunking};
+use crate::cpu::q8_batch::Q8Batch;
+use crate::cpu::qmatrix::QMatrix;
 
 /// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
 const MAX_BATCH: usize = 64;
@@ -59,6 +61,8 @@ pub struct FastLlama {
     k_cache: Vec<Vec<f32>>,
     v_cache: Vec<Vec<f32>>,
     pool: Pool,
+    /// The products' code path, detected once at load.
+    kernel: Kernel,
     s: Scratch,
 }
 
@@ -220,6 +224,7 @@ impl FastLlama {
             sin,
             max_seq,
             pool: Pool::new(1)?,
+            kernel: Kernel::detect(),
             s: Scratch::default(),
         };
         me.set_threads(threads)?;
@@ -275,6 +280,7 @@ impl FastLlama {
         let hd = self.head_dim;
         let kv_dim = self.n_kv_head * hd;
         let qkv_rows = dim + 2 * kv_dim;
+        let kernel = self.kernel;
         let Self {
             layers,
             pool,
@@ -304,9 +310,9 @@ impl FastLlama {
         }
         let half = hd / 2;
         for (li, l) in layers.iter().enumerate() {
-            norm_rows(&s.x, &l.attn_norm, eps, &mut s.xn);
+            rms_norm_rows(&s.x, &l.attn_norm, eps, &mut s.xn);
             s.xq.quantize(&s.xn, dim);
-            par_product(pool, &l.wqkv, &s.xq, 0..qkv_rows, &mut s.qkv);
+            par_product(pool, kernel, &l.wqkv, &s.xq, 0..qkv_rows, &mut s.qkv);
             // RoPE on q and k, then k and v into the cache.
             for (t, row) in s.qkv.chunks_exact_mut(qkv_rows).enumerate() {
                 let p = (pos0 + t) * half;
@@ -331,21 +337,21 @@ impl FastLlama {
             };
             attention(pool, &geometry, s);
             s.xq.quantize(&s.att, dim);
-            par_product(pool, &l.wo, &s.xq, 0..dim, &mut s.proj);
+            par_product(pool, kernel, &l.wo, &s.xq, 0..dim, &mut s.proj);
             add(&mut s.x, &s.proj);
-            norm_rows(&s.x, &l.ffn_norm, eps, &mut s.xn);
+            rms_norm_rows(&s.x, &l.ffn_norm, eps, &mut s.xn);
             s.xq.quantize(&s.xn, dim);
-            gate_up(pool, l, &s.xq, &mut s.gate, &mut s.up);
+            gate_up(pool, kernel, l, &s.xq, &mut s.gate, &mut s.up);
             s.xq.quantize(&s.gate, hidden);
-            par_product(pool, &l.w_down, &s.xq, 0..dim, &mut s.proj);
+            par_product(pool, kernel, &l.w_down, &s.xq, 0..dim, &mut s.proj);
             add(&mut s.x, &s.proj);
         }
         if last {
-            norm_rows(&s.x[(n - 1) * dim..], &self.out_norm, eps, &mut s.xn[..dim]);
+            rms_norm_rows(&s.x[(n - 1) * dim..], &self.out_norm, eps, &mut s.xn[..dim]);
             s.xq.quantize(&s.xn[..dim], dim);
             let rows = self.output.rows();
             s.logits.resize(rows, 0.0);
-            par_product(pool, &self.output, &s.xq, 0..rows, &mut s.logits);
+            par_product(pool, kernel, &self.output, &s.xq, 0..rows, &mut s.logits);
         }
     }
 }
@@ -401,31 +407,46 @@ fn attention(pool: &mut Pool, a: &Attn, s: &mut Scratch) {
 }
 
 /// `out[t * rows.len() + r] = m[r] · x[t]` for `r` in `rows`, split across the pool.
-fn par_product(pool: &mut Pool, m: &QMatrix, x: &Q8Batch, rows: Range<usize>, out: &mut [f32]) {
+fn par_product(
+    pool: &mut Pool,
+    kernel: Kernel,
+    m: &QMatrix,
+    x: &Q8Batch,
+    rows: Range<usize>,
+    out: &mut [f32],
+) {
     let width = rows.len();
     let (chunks, per) = chunking(width, pool.threads(), ROW_ALIGN);
     let d = Disjoint::new(out);
     pool.run(chunks, &|c, _| {
         let r = rows.start + c * per..(rows.start + (c + 1) * per).min(rows.end);
         // SAFETY: chunks cover disjoint rows, so disjoint output indices.
-        m.product(x, r, |t, row, v| unsafe {
+        m.product(x, r, kernel, |t, row, v| unsafe {
             d.set(t * width + row - rows.start, v)
         });
     });
 }
 
 /// `gate = silu(w_gate · x) * (w_up · x)`, each chunk doing both products for its rows.
-fn gate_up(pool: &mut Pool, l: &Layer, x: &Q8Batch, gate: &mut [f32], up: &mut [f32]) {
+fn gate_up(
+    pool: &mut Pool,
+    kernel: Kernel,
+    l: &Layer,
+    x: &Q8Batch,
+    gate: &mut [f32],
+    up: &mut [f32],
+) {
     let hidden = l.w_gate.rows();
     let (chunks, per) = chunking(hidden, pool.threads(), ROW_ALIGN);
     let (g, u) = (Disjoint::new(gate), Disjoint::new(up));
     pool.run(chunks, &|c, _| {
         let r = c * per..((c + 1) * per).min(hidden);
         // SAFETY: chunks cover disjoint rows of both buffers.
-        l.w_gate.product(x, r.clone(), |t, row, v| unsafe {
+        l.w_gate.product(x, r.clone(), kernel, |t, row, v| unsafe {
             g.set(t * hidden + row, v)
         });
-        l.w_up.product(x, r.clone(), |t, row, v| unsafe {
+        // SAFETY: as above.
+        l.w_up.product(x, r.clone(), kernel, |t, row, v| unsafe {
             u.set(t * hidden + row, v)
         });
         for t in 0..x.len() {
@@ -433,60 +454,8 @@ fn gate_up(pool: &mut Pool, l: &Layer, x: &Q8Batch, gate: &mut [f32], up: &mut [
             // SAFETY: as above; this chunk alone touches `span`.
             let (gs, us) = unsafe { (g.range(span.clone()), u.range(span)) };
             for (gv, &uv) in gs.iter_mut().zip(us.iter()) {
-                *gv = *gv / (1.0 + (-*gv).exp()) * uv;
+                *gv = silu(*gv) * uv;
             }
         }
     });
-}
-
-fn add(x: &mut [f32], y: &[f32]) {
-    for (a, b) in x.iter_mut().zip(y) {
-        *a += b;
-    }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight accumulators let the compiler vectorise without reassociation rules.
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// RMS norm of each `w.len()`-wide row of `x` into `out`.
-fn norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
-        let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
-        let inv = 1.0 / (ms + eps).sqrt();
-        for ((o, &v), &g) in o.iter_mut().zip(row).zip(w) {
-            *o = v * inv * g;
-        }
-    }
-}
-
-fn softmax(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    for v in x.iter_mut() {
-        *v /= sum;
-    }
-}
-
-/// Rotates pairs (2i, 2i+1), as candle's `rope_i` and ggml's "norm" RoPE do.
-fn rope_interleaved(h: &mut [f32], cos: &[f32], sin: &[f32]) {
-    for (i, pair) in h.chunks_exact_mut(2).enumerate() {
-        let (a, b) = (pair[0], pair[1]);
-        pair[0] = a * cos[i] - b * sin[i];
-        pair[1] = a * sin[i] + b * cos[i];
-    }
 }

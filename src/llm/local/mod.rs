@@ -3,18 +3,12 @@
 //! (`fast_llama`), the rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
-pub mod batch;
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
 pub mod lazy;
-pub mod pool;
-pub mod q4;
-pub mod q8;
 pub mod requant;
-mod simd;
 pub mod template;
-pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,8 +20,8 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use self::engine::{Engine, GenOptions, Weights};
-use self::tokenizer::GgufTokenizer;
 use super::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink, Usage};
+use crate::llama::GgufTokenizer;
 
 /// How many times weights were loaded in this process (tests check that start-up loads none).
 static LOADS: AtomicUsize = AtomicUsize::new(0);

@@ -6,11 +6,18 @@
 //! Idle workers spin briefly, then yield, then park. The calling thread claims chunks too, so a
 //! worker the OS has descheduled (the machine is shared) delays a region by at most the chunk
 //! it holds, never by a whole share of the work: that is what keeps a busy machine usable.
+//!
+//! Panic-safe: every chunk runs under `catch_unwind`, is counted done whether it returned or
+//! panicked, and `run` returns (or resumes the first panic) only once every chunk of the
+//! region has finished, so no worker can still be using the caller's task when its stack
+//! unwinds, and a worker's panic cannot leave the caller waiting forever.
 
+use std::any::Any;
 use std::marker::PhantomData;
 use std::ops::Range;
-use std::sync::Arc;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -35,6 +42,10 @@ struct Shared {
     task: AtomicPtr<()>,
     sleepers: AtomicUsize,
     quit: AtomicBool,
+    /// Set when a chunk of the current region panicked; its payload is in `panic`.
+    panicked: AtomicBool,
+    /// The first panic of the current region, resumed on the caller once the region is done.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 fn unpack(s: u64) -> (u32, usize, usize) {
@@ -64,10 +75,24 @@ impl Shared {
                 // chunk (ours): its caller is still inside `run`, waiting on `done`, and the
                 // `Task` it published lives on its stack until then.
                 let task = unsafe { *(self.task.load(Ordering::Acquire) as *const Task) };
-                task(next, worker);
+                // Caught so that the chunk is always counted: the caller waits on the count
+                // before its task (on its stack) may go.
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| task(next, worker))) {
+                    self.record_panic(payload);
+                }
                 self.done.0.fetch_add(1, Ordering::Release);
             }
         }
+    }
+
+    /// Keeps the region's first panic for the caller to resume.
+    #[cold]
+    fn record_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(payload);
+        }
+        self.panicked.store(true, Ordering::Release);
     }
 }
 
@@ -87,6 +112,8 @@ impl Pool {
             task: AtomicPtr::new(std::ptr::null_mut()),
             sleepers: AtomicUsize::new(0),
             quit: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
+            panic: Mutex::new(None),
         });
         let mut workers = Vec::new();
         for i in 1..threads.max(1) {
@@ -108,7 +135,8 @@ impl Pool {
     }
 
     /// Runs `task(c, worker)` for every chunk `c` in `0..chunks`, on all threads; returns when
-    /// every chunk has finished.
+    /// every chunk has finished. If a chunk panics, the other chunks still run, and once all
+    /// have finished the first panic is resumed on the calling thread.
     pub fn run(&mut self, chunks: usize, task: Task) {
         if self.workers.is_empty() || chunks <= 1 {
             (0..chunks).for_each(|c| task(c, 0));
@@ -145,6 +173,14 @@ impl Pool {
                 std::hint::spin_loop();
             } else {
                 thread::yield_now();
+            }
+        }
+        // Every chunk is done: nothing uses `task` any more, so unwinding from here is safe.
+        if sh.panicked.load(Ordering::Acquire) {
+            sh.panicked.store(false, Ordering::Relaxed);
+            let payload = sh.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(payload) = payload {
+                panic::resume_unwind(payload);
             }
         }
     }
@@ -297,6 +333,75 @@ mod tests {
                 }
             });
             assert!(out.iter().enumerate().all(|(i, &v)| v == i as u32 + round));
+        }
+        Ok(())
+    }
+
+    /// A panic in a worker's chunk or in the caller's own chunk reaches the caller only after
+    /// every chunk has finished: the chunk still running never outlives `run`, so it never reads
+    /// the caller's data after the caller dropped it (a freed, then re-filled buffer), and the
+    /// caller never waits forever on a chunk that panicked. The pool stays usable afterwards.
+    #[test]
+    fn a_panicking_chunk_is_resumed_after_every_chunk_finished() -> std::io::Result<()> {
+        use std::time::Duration;
+        let mut pool = Pool::new(2)?;
+        for round in 0..100usize {
+            // Alternate: the worker's chunk panics, or the caller's does.
+            let worker_panics = round % 2 == 0;
+            let data = vec![0xABu8; 4096];
+            let started = AtomicBool::new(false);
+            let finished = AtomicBool::new(false);
+            let bad_reads = AtomicUsize::new(0);
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                pool.run(2, &|_, w| {
+                    if w == 0 {
+                        // The caller: wait (bounded) until the worker holds the other chunk.
+                        let t0 = Instant::now();
+                        while !started.load(Ordering::Acquire)
+                            && t0.elapsed() < Duration::from_secs(2)
+                        {
+                            std::hint::spin_loop();
+                        }
+                        if !worker_panics {
+                            panic!("caller chunk");
+                        }
+                        return;
+                    }
+                    started.store(true, Ordering::Release);
+                    if worker_panics {
+                        panic!("worker chunk");
+                    }
+                    // Still reading the caller's buffer well after the caller's chunk panicked.
+                    std::thread::sleep(Duration::from_micros(300));
+                    let bad = data.iter().filter(|&&b| b != 0xAB).count();
+                    bad_reads.fetch_add(bad, Ordering::Relaxed);
+                    finished.store(true, Ordering::Release);
+                });
+            }));
+            let payload = outcome.expect_err("the chunk's panic reaches the caller");
+            let message = payload.downcast_ref::<&str>().copied().unwrap_or("");
+            if worker_panics {
+                // Either thread may have claimed the panicking chunk; both are worker 1's.
+                assert!(
+                    message == "worker chunk" || !started.load(Ordering::Acquire),
+                    "{message}"
+                );
+            } else {
+                assert_eq!(message, "caller chunk");
+                // `run` waited for the worker's chunk before unwinding.
+                assert!(!started.load(Ordering::Acquire) || finished.load(Ordering::Acquire));
+            }
+            drop(data);
+            // Re-use the freed memory: a late reader of `data` would now see zeros.
+            let poison = vec![0u8; 4096];
+            std::hint::black_box(&poison);
+            assert_eq!(bad_reads.load(Ordering::Relaxed), 0);
+            // The pool still runs every chunk afterwards.
+            let hits = AtomicUsize::new(0);
+            pool.run(8, &|_, _| {
+                hits.fetch_add(1, Ordering::Relaxed);
+            });
+            assert_eq!(hits.load(Ordering::Relaxed), 8);
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! up with the Hugging Face model that PEFT loads.
 
 use super::config::LlamaConfig;
-use super::error::{Result, TrainError, io_err};
+use super::error::{LlamaError, Result, io_err};
 use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub struct BaseWeights {
 impl BaseWeights {
     /// Loads a `.gguf` file or a folder holding `config.json` and `*.safetensors`.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        super::kernels::keep_freed_memory();
+        crate::cpu::memory::keep_freed_memory();
         if path.is_dir() {
             Self::from_hf_dir(path, device)
         } else {
@@ -35,7 +35,7 @@ impl BaseWeights {
     pub fn get(&self, name: &str) -> Result<&Tensor> {
         self.tensors
             .get(name)
-            .ok_or_else(|| TrainError::MissingWeight {
+            .ok_or_else(|| LlamaError::MissingWeight {
                 path: self.source.clone(),
                 name: name.into(),
             })
@@ -50,7 +50,7 @@ impl BaseWeights {
     }
 
     pub fn from_hf_dir(dir: &Path, device: &Device) -> Result<Self> {
-        super::kernels::keep_freed_memory();
+        crate::cpu::memory::keep_freed_memory();
         let config = LlamaConfig::from_hf_json(&dir.join("config.json"))?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io_err(dir))?
@@ -59,7 +59,7 @@ impl BaseWeights {
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(TrainError::MissingWeight {
+            return Err(LlamaError::MissingWeight {
                 path: dir.to_path_buf(),
                 name: "*.safetensors".into(),
             });
@@ -78,16 +78,16 @@ impl BaseWeights {
     }
 
     pub fn from_gguf(path: &Path, device: &Device) -> Result<Self> {
-        super::kernels::keep_freed_memory();
+        crate::cpu::memory::keep_freed_memory();
         let mut file = std::fs::File::open(path).map_err(io_err(path))?;
-        let content = gguf_file::Content::read(&mut file).map_err(|e| TrainError::BadModel {
+        let content = gguf_file::Content::read(&mut file).map_err(|e| LlamaError::BadModel {
             path: path.to_path_buf(),
             field: "header".into(),
             message: format!("not a readable GGUF file: {e}"),
         })?;
         let mut load = |name: &str| -> Result<Tensor> {
             if !content.tensor_infos.contains_key(name) {
-                return Err(TrainError::MissingWeight {
+                return Err(LlamaError::MissingWeight {
                     path: path.to_path_buf(),
                     name: name.into(),
                 });

@@ -5,7 +5,7 @@
 //! value on a baseline x86-64 build, a few percent of a token. The scalar path gives the same
 //! bits (same maximum, same products, same rounding), so results never depend on the CPU path.
 
-use super::q8::BLOCK;
+use super::types::BLOCK;
 
 /// Input vectors (one per token) quantised to Q8_0, reused across products.
 #[derive(Default)]
@@ -35,7 +35,7 @@ impl Q8Batch {
         let src = &x[..blocks * BLOCK];
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 detected; every buffer holds `blocks` whole blocks (resized above).
+            // SAFETY: AVX2 detected.
             unsafe { self.quantize_avx2(src) };
             return;
         }
@@ -56,16 +56,28 @@ impl Q8Batch {
         }
     }
 
+    /// The AVX2 path of [`Self::quantize`]: the same bits as the scalar loop.
+    ///
+    /// # Safety
+    /// The CPU has AVX2. (The buffers' lengths are checked here.)
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn quantize_avx2(&mut self, src: &[f32]) {
         use std::arch::x86_64::*;
+        let blocks = src.len() / BLOCK;
+        assert!(
+            self.quants.len() >= blocks * BLOCK
+                && self.bias.len() >= blocks * 8
+                && self.scales.len() >= blocks
+                && self.sums.len() >= blocks
+        );
         let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
         let perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         let ones8 = _mm256_set1_epi8(1);
         let ones16 = _mm256_set1_epi16(1);
         for (b, block) in src.chunks_exact(BLOCK).enumerate() {
-            // SAFETY: `block` has 32 values; outputs have room for block b (see `quantize`).
+            // SAFETY: `block` has 32 values; `b < blocks`, so every output has room for block b
+            // (asserted above).
             unsafe {
                 let p = block.as_ptr();
                 let v = [0, 8, 16, 24].map(|i| _mm256_loadu_ps(p.add(i)));

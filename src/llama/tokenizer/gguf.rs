@@ -1,4 +1,4 @@
-//! The tokenizer, built from the GGUF's own vocabulary and merges, and a streaming decoder.
+//! A GGUF model's tokenizer, built from its own vocabulary and merges, and a streaming decoder.
 //!
 //! candle's `TokenizerFromGguf` does not know SmolLM2's `smollm` pre-tokenizer and falls back to
 //! GPT-2's, which adds a prefix space and gives wrong ids; we set llama.cpp's rule (digits split

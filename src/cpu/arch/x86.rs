@@ -1,4 +1,4 @@
-//! x86 kernels for one row group (eight rows, see `q8.rs`) against one token: Q4_1 and Q8_0,
+//! x86 kernels for one row group (eight rows, see `q8_0.rs`) against one token: Q4_1 and Q8_0,
 //! each with AVX-512 VNNI (`vpdpbusd` on 256-bit vectors: u8 x i8 summed into i32 in one
 //! instruction) and a plain AVX2 variant that yields the same integers, hence the same bits.
 //!
@@ -12,8 +12,7 @@
 
 use std::arch::x86_64::*;
 
-use super::q8::{BLOCK, GROUP};
-use super::{q4, q8};
+use crate::cpu::types::{BLOCK, GROUP, GroupQ4_1, GroupQ8_0};
 
 /// Sums of `GROUP` accumulators, lane `k` from `acc[k]`.
 #[target_feature(enable = "avx2")]
@@ -39,21 +38,15 @@ macro_rules! q4_1_kernel {
         $features:literal,
         |$qlo:ident, $vlo:ident, $qhi:ident, $vhi:ident| $dot:expr
     ) => {
-        /// Rows `g*8..g*8+8` (the group's blocks in `w`) times one token.
+        /// Rows `g*8..g*8+8` (the group's blocks `w`) times one token: `xq` its values, `xs`
+        /// and `xsum` its block scales and sums (at least one block per group block; checked).
         ///
         /// # Safety
-        /// The CPU has `$features`; `w` holds `nb` group blocks, `xq` `nb * 32` values, `xs`
-        /// and `xsum` `nb` entries.
+        /// The CPU has `$features` (a [`crate::cpu::Kernel`] for this path proves it).
         #[target_feature(enable = $features)]
-        pub unsafe fn $name(
-            w: &[u8],
-            nb: usize,
-            xq: &[i8],
-            xs: &[f32],
-            xsum: &[f32],
-        ) -> [f32; GROUP] {
-            debug_assert!(w.len() >= nb * q4::GROUP_BYTES && xq.len() >= nb * BLOCK);
-            debug_assert!(xs.len() >= nb && xsum.len() >= nb);
+        pub unsafe fn $name(w: &[GroupQ4_1], xq: &[i8], xs: &[f32], xsum: &[f32]) -> [f32; GROUP] {
+            let nb = w.len();
+            assert!(xq.len() >= nb * BLOCK && xs.len() >= nb && xsum.len() >= nb);
             let low = _mm256_set1_epi8(0x0f);
             // Pair j holds rows 2j (low half) and 2j+1 (high half).
             let pick = [0, 1, 2, 3].map(|j| {
@@ -71,11 +64,12 @@ macro_rules! q4_1_kernel {
             let mut acc = [_mm256_setzero_ps(); 4];
             let mut off = _mm256_setzero_ps();
             for b in 0..nb {
-                // SAFETY: block b of the group and of the token are in bounds (see above).
+                // SAFETY: `b < nb = w.len()`, and the token has `nb` blocks of values, scales
+                // and sums (asserted above); each load reads one whole field of the block.
                 unsafe {
-                    let p = w.as_ptr().add(b * q4::GROUP_BYTES);
-                    let d = _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i));
-                    let m = _mm256_cvtph_ps(_mm_loadu_si128(p.add(16) as *const __m128i));
+                    let blk = w.get_unchecked(b);
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(blk.d.as_ptr() as *const __m128i));
+                    let m = _mm256_cvtph_ps(_mm_loadu_si128(blk.m.as_ptr() as *const __m128i));
                     let s = _mm256_mul_ps(d, _mm256_set1_ps(*xs.get_unchecked(b)));
                     off = _mm256_fmadd_ps(m, _mm256_set1_ps(*xsum.get_unchecked(b)), off);
                     let x = xq.as_ptr().add(b * BLOCK);
@@ -83,7 +77,7 @@ macro_rules! q4_1_kernel {
                     let $vhi =
                         _mm256_broadcastsi128_si256(_mm_loadu_si128(x.add(16) as *const __m128i));
                     for j in 0..4 {
-                        let raw = _mm256_loadu_si256(p.add(32 + 32 * j) as *const __m256i);
+                        let raw = _mm256_loadu_si256(blk.qs[j].as_ptr() as *const __m256i);
                         let $qlo = _mm256_and_si256(raw, low);
                         let $qhi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
                         let dot = $dot;
@@ -130,35 +124,32 @@ q4_1_kernel!(q4_1_avx2, "avx2,fma,f16c", |qlo, vlo, qhi, vhi| {
 
 macro_rules! q8_0_kernel {
     ($name:ident, $features:literal, |$w:ident, $v:ident, $bias:ident| $dot:expr) => {
-        /// Rows `g*8..g*8+8` (the group's blocks in `w`, values stored as `w + 128`) times
-        /// one token.
+        /// Rows `g*8..g*8+8` (the group's blocks `w`, values stored as `w + 128`) times one
+        /// token: `xq` its values, `xs` its block scales, `bias` its lane biases (eight per
+        /// block; at least one block per group block, checked).
         ///
         /// # Safety
-        /// The CPU has `$features`; `w` holds `nb` group blocks, `xq` `nb * 32` values, `xs`
-        /// `nb` scales and `bias` `nb * 8` lane biases.
+        /// The CPU has `$features` (a [`crate::cpu::Kernel`] for this path proves it).
         #[target_feature(enable = $features)]
-        pub unsafe fn $name(
-            w: &[u8],
-            nb: usize,
-            xq: &[i8],
-            xs: &[f32],
-            bias: &[i32],
-        ) -> [f32; GROUP] {
-            debug_assert!(w.len() >= nb * q8::GROUP_BYTES && xq.len() >= nb * BLOCK);
-            debug_assert!(xs.len() >= nb && bias.len() >= nb * 8);
+        pub unsafe fn $name(w: &[GroupQ8_0], xq: &[i8], xs: &[f32], bias: &[i32]) -> [f32; GROUP] {
+            let nb = w.len();
+            assert!(xq.len() >= nb * BLOCK && xs.len() >= nb && bias.len() >= nb * 8);
             let mut acc = [_mm256_setzero_ps(); GROUP];
             for b in 0..nb {
-                // SAFETY: block b of the group and of the token are in bounds (see above).
+                // SAFETY: `b < nb = w.len()`, and the token has `nb` blocks of values, scales
+                // and biases (asserted above); `k < GROUP`, the group's row count; each load
+                // reads one whole field or row block.
                 unsafe {
-                    let p = w.as_ptr().add(b * q8::GROUP_BYTES);
+                    let blk = w.get_unchecked(b);
                     let s = _mm256_mul_ps(
-                        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)),
+                        _mm256_cvtph_ps(_mm_loadu_si128(blk.d.as_ptr() as *const __m128i)),
                         _mm256_set1_ps(*xs.get_unchecked(b)),
                     );
                     let $v = _mm256_loadu_si256(xq.as_ptr().add(b * BLOCK) as *const __m256i);
                     let $bias = _mm256_loadu_si256(bias.as_ptr().add(b * 8) as *const __m256i);
                     for (k, a) in acc.iter_mut().enumerate() {
-                        let $w = _mm256_loadu_si256(p.add(2 * GROUP + k * BLOCK) as *const __m256i);
+                        let $w =
+                            _mm256_loadu_si256(blk.qs.get_unchecked(k).as_ptr() as *const __m256i);
                         let dot = $dot;
                         let sc = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k as i32));
                         *a = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(dot), *a);

@@ -1,7 +1,7 @@
 //! The shape of a llama-architecture model, read from a Hugging Face `config.json` or from a
 //! GGUF file's `llama.*` metadata.
 
-use super::error::{Result, TrainError, io_err};
+use super::error::{LlamaError, Result, io_err};
 use candle_core::quantized::gguf_file;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,7 +42,7 @@ impl LlamaConfig {
 
     /// Checks that heads divide the hidden size and key/value heads divide the heads.
     pub fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |field: &str, message: String| TrainError::BadModel {
+        let bad = |field: &str, message: String| LlamaError::BadModel {
             path: path.to_path_buf(),
             field: field.into(),
             message,
@@ -80,7 +80,7 @@ impl LlamaConfig {
     /// Reads a Hugging Face `config.json`.
     pub fn from_hf_json(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        let cfg: LlamaConfig = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+        let cfg: LlamaConfig = serde_json::from_str(&text).map_err(|source| LlamaError::Json {
             path: path.to_path_buf(),
             source,
         })?;
@@ -94,7 +94,7 @@ impl LlamaConfig {
             content
                 .metadata
                 .get(key)
-                .ok_or_else(|| TrainError::BadModel {
+                .ok_or_else(|| LlamaError::BadModel {
                     path: path.to_path_buf(),
                     field: key.into(),
                     message: "missing from the GGUF metadata".into(),
@@ -105,7 +105,7 @@ impl LlamaConfig {
             v.to_u32()
                 .map(|x| x as usize)
                 .or_else(|_| v.to_u64().map(|x| x as usize))
-                .map_err(|e| TrainError::BadModel {
+                .map_err(|e| LlamaError::BadModel {
                     path: path.to_path_buf(),
                     field: key.into(),
                     message: e.to_string(),

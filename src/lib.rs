@@ -7,12 +7,15 @@
 pub mod audit;
 pub mod cli;
 pub mod eval;
+pub mod export;
 pub mod formats;
 pub mod generate;
+pub mod ingest;
 pub mod llm;
 pub mod model;
 pub mod paths;
 pub mod sample_data;
+pub mod search;
 pub mod store;
 pub mod text;
 pub mod train;

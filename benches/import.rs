@@ -5,9 +5,10 @@
 //!
 //! Run: `cargo bench --bench import` (records: `ASSAY_BENCH_RECORDS`, default 1,000,000).
 //!
-//! assay runs as a child that is this bench executable re-invoked with `--child assay ARGS`,
-//! which runs the same `assay::cli` code as the binary: the `assay` binary itself sits in a
-//! target directory that other builds may overwrite between build and run.
+//! assay runs as a child that is this bench executable re-invoked with `--child import|export`,
+//! which calls the same capabilities as the binary (`assay::ingest`, `assay::export`): the
+//! `assay` binary itself sits in a target directory that other builds may overwrite between
+//! build and run.
 
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufWriter, Write};
@@ -170,24 +171,43 @@ fn sqlite_floor(path: &Path, db: &Path) -> Result<(Duration, u64), Box<dyn std::
     Ok((start.elapsed(), n))
 }
 
-/// Child mode: run an `assay` command line in this process (import or export).
+/// Child mode: `import DB FILE` or `export DB OUT` through the capabilities the `assay`
+/// command calls (`assay::ingest`, `assay::export`).
 fn child(args: Vec<String>) -> std::process::ExitCode {
-    use assay::cli::{Cli, Command};
-    use clap::Parser;
-    let cli = Cli::parse_from(args);
-    let result = match cli.command {
-        Some(Command::Import(a)) => assay::cli::import::run(&cli.global, a),
-        Some(Command::Export(a)) => {
-            assay::cli::export::run(&cli.global, a).map(|()| std::process::ExitCode::SUCCESS)
-        }
+    let result = match args.as_slice() {
+        [cmd, db, path] if cmd == "import" => child_import(Path::new(db), Path::new(path)),
+        [cmd, db, out] if cmd == "export" => child_export(Path::new(db), Path::new(out)),
         _ => Err(anyhow::anyhow!(
-            "the bench child runs import or export only"
+            "the bench child runs `import DB FILE` or `export DB OUT` only"
         )),
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
-        std::process::ExitCode::FAILURE
-    })
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn child_import(db: &Path, file: &Path) -> anyhow::Result<()> {
+    let mut store = assay::store::Store::open(db)?;
+    let dataset = assay::ingest::import::dataset_name(file, None)?;
+    let opts = assay::formats::ReadOptions::default();
+    let (counts, _, _) = assay::ingest::import::import_file(&mut store, file, &dataset, opts)?;
+    anyhow::ensure!(counts.rejected == 0, "{} records rejected", counts.rejected);
+    Ok(())
+}
+
+/// Every sample, as `assay export --format alpaca --all` takes them (no audit gate: the bench
+/// measures the writer).
+fn child_export(db: &Path, out: &Path) -> anyhow::Result<()> {
+    use assay::export::{Card, ExportTarget, export};
+    let store = assay::store::Store::open(db)?;
+    let filter = assay::store::Filter::default();
+    let target = ExportTarget::File(assay::formats::Format::Alpaca);
+    export(&store, target, out, &filter, &Card::default())?;
+    Ok(())
 }
 
 fn main() -> std::io::Result<std::process::ExitCode> {
@@ -230,19 +250,11 @@ fn main() -> std::io::Result<std::process::ExitCode> {
     let me = std::env::current_exe()?;
     let assay_cmd = || {
         let mut c = Command::new(&me);
-        c.args(["--child", "assay"]);
+        c.arg("--child");
         c
     };
     let db = dir.path().join("bench.db");
-    let (t, rss, ok) = run_child(
-        assay_cmd()
-            .arg("--db")
-            .arg(&db)
-            .arg("import")
-            .arg(&input)
-            .env("ASSAY_LOG", "off")
-            .env("USER", "bench"),
-    )?;
+    let (t, rss, ok) = run_child(assay_cmd().arg("import").arg(&db).arg(&input))?;
     if ok {
         rows.push(Row {
             name: "assay import".into(),
@@ -251,15 +263,7 @@ fn main() -> std::io::Result<std::process::ExitCode> {
             peak_rss_kb: rss,
         });
     }
-    let (t, rss, ok) = run_child(
-        assay_cmd()
-            .arg("--db")
-            .arg(&db)
-            .arg("import")
-            .arg(&input)
-            .env("ASSAY_LOG", "off")
-            .env("USER", "bench"),
-    )?;
+    let (t, rss, ok) = run_child(assay_cmd().arg("import").arg(&db).arg(&input))?;
     if ok {
         rows.push(Row {
             name: "assay import again (all duplicates)".into(),
@@ -308,23 +312,7 @@ fn main() -> std::io::Result<std::process::ExitCode> {
     }
 
     let out = dir.path().join("export.jsonl");
-    let (t, rss, ok) = run_child(
-        assay_cmd()
-            .arg("--db")
-            .arg(&db)
-            .args([
-                "export",
-                "--format",
-                "alpaca",
-                "--all",
-                "--force",
-                "benchmark",
-                "--out",
-            ])
-            .arg(&out)
-            .env("ASSAY_LOG", "off")
-            .env("USER", "bench"),
-    )?;
+    let (t, rss, ok) = run_child(assay_cmd().arg("export").arg(&db).arg(&out))?;
     if ok {
         rows.push(Row {
             name: "assay export --format alpaca (jsonl)".into(),

@@ -274,14 +274,10 @@ fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     let store = Store::open(&db)?;
     let (tx, rx) = unbounded_channel();
-    let global = assay::cli::GlobalArgs {
-        db: db.clone(),
-        reviewer: "bench".into(),
-    };
     let (app, worker) = assay::tui::new_app(
         Keymap::shipped(false)?,
         Theme::named("dark")?,
-        &global,
+        "bench",
         store,
         None,
         tx.clone(),

@@ -23,12 +23,23 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     use assay::cli::*;
     let g = &cli.global;
+    let tui = |db: std::path::PathBuf| {
+        assay::tui::run(&assay::tui::Options {
+            db,
+            reviewer: g.reviewer.clone(),
+        })
+    };
     match cli.command {
-        None => assay::tui::run(g)?,
+        None => tui(g.db.clone())?,
         Some(Command::Import(a)) => return import::run(g, a),
         Some(Command::Export(a)) => export::run(g, a)?,
         Some(Command::Stats(a)) => stats::run(g, a)?,
-        Some(Command::Demo(a)) => demo::run(g, a)?,
+        Some(Command::Demo(a)) => {
+            // The demo loads its database; the TUI opens on it from here, not from the CLI.
+            if let Some(db) = demo::run(g, a)? {
+                tui(db)?;
+            }
+        }
         Some(Command::Audit(c)) => audit::run(g, c)?,
         Some(Command::Chunk(a)) => chunk::run(g, a)?,
         Some(Command::Dedup(a)) => dedup::run(g, a)?,

@@ -7,12 +7,13 @@
 use assay::eval::failures::RunInfo;
 use assay::eval::generate::{CandleLlama, Forward};
 use assay::eval::items::item_from;
+use assay::eval::model;
 use assay::eval::report::Report;
 use assay::eval::run::{Contender, Plan, run};
-use assay::eval::{model, split};
 use assay::model::{Content, Decision, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::store::{Filter, ImportRecord, Store};
 use assay::train::adapter::save_adapter;
+use assay::train::split;
 use assay::train::{
     BaseWeights, ByteTokenizer, LlamaConfig, LoraConfig, LoraLlama, TrainConfig, Trainer,
     encode_chatml,

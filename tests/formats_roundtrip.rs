@@ -1,9 +1,9 @@
 //! export(import(x)) == x for every format, through a real SQLite file: Chinese, emoji, empty
 //! and very long strings, unknown fields kept.
 
-use assay::cli::import::import_file;
 use assay::formats::write::Container;
 use assay::formats::{Format, ReadOptions, SampleView, SampleWriter, Tags};
+use assay::ingest::import::import_file;
 use assay::store::{Filter, Store};
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -1,9 +1,9 @@
 //! Every class of bad input ends in the rejects file with line, offset, field and reason, and
 //! nothing else changes in the database.
 
-use assay::cli::import::import_file;
 use assay::formats::read::Reader;
 use assay::formats::{Item, ReadOptions, Rejection};
+use assay::ingest::import::import_file;
 use assay::store::{Filter, Store};
 use std::io::Read;
 

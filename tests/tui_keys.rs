@@ -335,10 +335,10 @@ fn stats_show_diversity_and_generation_jobs() {
 
 #[test]
 fn the_query_syntax_filters_to_near_duplicate_clusters() {
-    let (filter, text) = assay::tui::search::parse_query("dup:yes 税", &[], Some(1)).unwrap();
+    let (filter, text) = assay::search::query::parse_query("dup:yes 税", &[], Some(1)).unwrap();
     assert!(filter.near_duplicates);
     assert_eq!((filter.dataset_id, text.as_str()), (Some(1), "税"));
-    let (plain, _) = assay::tui::search::parse_query("税", &[], Some(1)).unwrap();
+    let (plain, _) = assay::search::query::parse_query("税", &[], Some(1)).unwrap();
     assert!(!plain.near_duplicates);
 }
 

@@ -1,16 +1,12 @@
-//! `assay chunk`: cut text and Markdown files into overlapping pre-training chunks, stored as
-//! `pretrain` samples with their file, line and byte offset. Re-chunking a file is a no-op.
+//! `assay chunk`: cut text and Markdown files into overlapping pre-training chunks (the
+//! capability is [`crate::ingest::chunk`]); one line per file on stderr, the totals on stdout.
 
 use super::GlobalArgs;
-use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{ImportRecord, InsertOutcome, Store};
-use crate::text::chunk::{self, Splitter};
+use crate::ingest::chunk::{Counts, Options, Plan};
+use crate::store::Store;
+use crate::text::chunk;
 use anyhow::{Context, bail};
-use std::path::{Path, PathBuf};
-
-/// Extensions picked up when walking a directory (files named on the command line are always
-/// taken).
-const TEXT_EXTENSIONS: &[&str] = &["txt", "text", "md", "markdown"];
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,150 +53,32 @@ pub fn parse_separators(json: &str) -> anyhow::Result<Vec<Vec<String>>> {
         .collect()
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let mut entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {dir:?}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("cannot read directory {dir:?}"))?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|x| x.to_str())
-            .is_some_and(|x| TEXT_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// The files named or found under the paths, in order.
-pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut files)?;
-        } else if p.is_file() {
-            files.push(p.clone());
-        } else {
-            bail!("{p:?} is neither a file nor a directory; check the path");
-        }
-    }
-    if files.is_empty() {
-        bail!("no .txt or .md files found under {paths:?}");
-    }
-    Ok(files)
-}
-
-/// The file's text, or an error with the byte offset and line of the first invalid byte.
-pub fn decode(path: &Path, bytes: &[u8], lossy: bool) -> anyhow::Result<String> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
-        Err(_) if lossy => Ok(String::from_utf8_lossy(bytes).into_owned()),
-        Err(e) => {
-            let at = e.valid_up_to();
-            let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1;
-            bail!(
-                "{path:?}: invalid UTF-8 at byte offset {at} (line {line}); convert the file \
-                 (e.g. `iconv -f GBK -t UTF-8`) or pass --lossy to replace bad bytes"
-            )
-        }
-    }
-}
-
-/// Counts for one file: chunks inserted, already stored, and blank ones skipped.
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    inserted: u64,
-    duplicates: u64,
-    blank: u64,
-}
-
-fn chunk_file(
-    store: &mut Store,
-    dataset_id: i64,
-    splitter: &Splitter,
-    path: &Path,
-    lossy: bool,
-) -> anyhow::Result<Counts> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {path:?}"))?;
-    // A byte-order mark is not text; offsets still count from the start of the file.
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let text = decode(path, &bytes[bom..], lossy)?;
-    let shown = path.to_string_lossy().into_owned();
-    let mut counts = Counts::default();
-    let mut batch = store.import_batch(dataset_id, "chunk")?;
-    let (mut line, mut line_at) = (1u64, 0usize);
-    for c in splitter.split(&text) {
-        line += memchr::memchr_iter(b'\n', &text.as_bytes()[line_at..c.offset]).count() as u64;
-        line_at = c.offset;
-        if c.text.trim().is_empty() {
-            counts.blank += 1;
-            continue;
-        }
-        let mut meta = SampleMeta::default();
-        meta.extra.insert("offset".into(), (c.offset + bom).into());
-        meta.extra.insert("chars".into(), c.chars.into());
-        if lossy {
-            meta.extra.insert("lossy".into(), true.into());
-        }
-        let sample = NewSample {
-            kind: SampleKind::Pretrain,
-            content: Content {
-                turns: vec![Turn::assistant(c.text)],
-                ..Content::default()
+impl TryFrom<&Args> for Options {
+    type Error = anyhow::Error;
+    fn try_from(a: &Args) -> anyhow::Result<Options> {
+        Ok(Options {
+            paths: a.paths.clone(),
+            size: a.size,
+            overlap: a.overlap,
+            dataset: a.dataset.clone(),
+            separators: match &a.separators {
+                Some(json) => parse_separators(json)?,
+                None => chunk::default_separators(),
             },
-            source: Source::File {
-                path: shown.clone(),
-                line,
-            },
-            meta,
-        };
-        match batch.insert(&ImportRecord::new(sample)?)? {
-            InsertOutcome::Inserted(_) => counts.inserted += 1,
-            InsertOutcome::Duplicate => counts.duplicates += 1,
-        }
+            lossy: a.lossy,
+        })
     }
-    batch.record_import(
-        &shown,
-        "chunk",
-        (counts.inserted, counts.duplicates, counts.blank),
-    )?;
-    batch.commit()?;
-    Ok(counts)
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let levels = match &args.separators {
-        Some(json) => parse_separators(json)?,
-        None => chunk::default_separators(),
-    };
-    let splitter = Splitter::with_separators(args.size, args.overlap, &levels)?;
-    let files = collect_files(&args.paths)?;
-    let dataset = match &args.dataset {
-        Some(d) => d.clone(),
-        None => args.paths[0]
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "pretrain".to_string()),
-    };
+    let plan = Plan::new(&Options::try_from(&args)?)?;
     let mut store = Store::open(&global.db)?;
-    let dataset_id = store.ensure_dataset(&dataset)?;
-    let mut total = Counts::default();
-    for path in &files {
-        let c = chunk_file(&mut store, dataset_id, &splitter, path, args.lossy)?;
+    chunk_and_report(&mut store, &plan)
+}
+
+/// Runs `plan`, printing what `assay chunk` prints (the demo's load prints the same).
+pub fn chunk_and_report(store: &mut Store, plan: &Plan) -> anyhow::Result<()> {
+    let total = plan.run(store, &mut |path, c: Counts| {
         eprintln!(
             "{path:?}: {} new chunks, {} already stored{}",
             c.inserted,
@@ -211,13 +89,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
                 String::new()
             }
         );
-        total.inserted += c.inserted;
-        total.duplicates += c.duplicates;
-        total.blank += c.blank;
-    }
+    })?;
     println!(
-        "{} files -> dataset {dataset:?}: {} new chunks, {} already stored, {} blank skipped",
-        files.len(),
+        "{} files -> dataset {:?}: {} new chunks, {} already stored, {} blank skipped",
+        plan.files.len(),
+        plan.dataset,
         total.inserted,
         total.duplicates,
         total.blank

@@ -1,10 +1,12 @@
-//! `assay demo`: load the bundled sample data into a fresh database and open the TUI on it.
+//! `assay demo`: load the bundled sample data into a fresh database; the binary then opens the
+//! TUI on it (the front ends do not call each other).
 //!
 //! The demo never touches the user's own database: unless `--db` names another file it uses
 //! `assay-demo.db`, which it recreates each time.
 
 use super::GlobalArgs;
 use crate::formats::ReadOptions;
+use crate::ingest;
 use crate::sample_data;
 use crate::store::Store;
 use anyhow::Context;
@@ -23,18 +25,15 @@ pub struct Args {
 /// The file the demo writes when the global `--db` is left at its default.
 pub const DEMO_DB: &str = "assay-demo.db";
 
-pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+/// Loads the demo database; returns it when the TUI should open on it (not with `--no-tui`).
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Option<PathBuf>> {
     let db = if global.db == Path::new(crate::store::DEFAULT_DB) {
         PathBuf::from(DEMO_DB)
     } else {
         global.db.clone()
     };
     remove_database(&db)?;
-    let global = GlobalArgs {
-        db: db.clone(),
-        ..global.clone()
-    };
-    load(&global)?;
+    load(&db)?;
     if !args.no_model {
         ensure_model();
     }
@@ -44,17 +43,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({ "datasets": store.stats(None)? }))?
     );
     drop(store);
-    if args.no_tui {
-        return Ok(());
-    }
-    crate::tui::run(&global)
+    Ok((!args.no_tui).then_some(db))
 }
 
 /// Imports every bundled file into its dataset, chunks the raw document, attaches verdicts.
-pub fn load(global: &GlobalArgs) -> anyhow::Result<()> {
+pub fn load(db: &Path) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let files = sample_data::unpack(&dir)?;
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open(db)?;
     for (path, bundled) in &files {
         match bundled.format {
             Some(format) => {
@@ -63,22 +59,22 @@ pub fn load(global: &GlobalArgs) -> anyhow::Result<()> {
                     ..ReadOptions::default()
                 };
                 let (counts, _, _) =
-                    super::import::import_file(&mut store, path, bundled.dataset, opts)?;
+                    ingest::import::import_file(&mut store, path, bundled.dataset, opts)?;
                 println!(
                     "{}: {} imported into {:?}, {} rejected",
                     bundled.file, counts.imported, bundled.dataset, counts.rejected
                 );
             }
             None => {
-                let chunk = super::chunk::Args {
+                let plan = ingest::chunk::Plan::new(&ingest::chunk::Options {
                     paths: vec![path.clone()],
                     size: 1024,
                     overlap: 50,
                     dataset: Some(bundled.dataset.to_string()),
-                    separators: None,
+                    separators: crate::text::chunk::default_separators(),
                     lossy: false,
-                };
-                super::chunk::run(global, chunk)?;
+                })?;
+                super::chunk::chunk_and_report(&mut store, &plan)?;
             }
         }
     }

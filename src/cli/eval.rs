@@ -8,11 +8,12 @@
 use super::GlobalArgs;
 use crate::eval::failures::RunInfo;
 use crate::eval::items::{EvalItem, item_from};
+use crate::eval::model;
 use crate::eval::report::{FailureSummary, Report};
 use crate::eval::run::{Contender, Plan};
-use crate::eval::{model, split};
 use crate::model::{ReviewStatus, SampleKind};
 use crate::store::{Filter, Store, StoreError};
+use crate::train::split;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

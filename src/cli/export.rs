@@ -1,40 +1,42 @@
-//! `assay export`: write samples in a format, or as a LLaMA-Factory / Hugging Face folder.
+//! `assay export`: write samples in a format, or as a LLaMA-Factory / Hugging Face folder
+//! (the capability is [`crate::export`]).
 //!
 //! By default only accepted samples go out (`--all` lifts that; `--status` picks others).
-//! Streams through the store, so memory stays flat. Samples the format cannot carry are skipped
-//! and counted by reason in the summary.
+//! Samples the format cannot carry are skipped and counted by reason in the summary.
 
 use super::GlobalArgs;
-use crate::formats::folders::{HuggingFace, LlamaFactory};
-use crate::formats::write::Container;
-use crate::formats::{Format, SampleView, SampleWriter, Tags, WriteSummary};
+use crate::export::{Card, ExportTarget, policy};
+use crate::formats::WriteSummary;
 use crate::model::{ReviewStatus, SampleKind, VerdictSummary};
 use crate::store::{Filter, Store};
 use anyhow::Context;
-use std::io::BufWriter;
+use clap::builder::PossibleValue;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    Alpaca,
-    Sharegpt,
-    Openai,
-    Xtuner,
-    Agent,
-    CamelGolden,
-    CamelExport,
-    Choice,
-    Pretrain,
-    /// A LLaMA-Factory folder: data files + dataset_info.json.
-    Llamafactory,
-    /// A Hugging Face dataset folder: data/train.jsonl + README.md card.
-    Hf,
+/// `--format`: every format by its name, then `llamafactory` and `hf`.
+impl clap::ValueEnum for ExportTarget {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ExportTarget::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            ExportTarget::File(_) => value,
+            ExportTarget::LlamaFactory => {
+                value.help("A LLaMA-Factory folder: data files + dataset_info.json")
+            }
+            ExportTarget::HuggingFace => {
+                value.help("A Hugging Face dataset folder: data/train.jsonl + README.md card")
+            }
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(long, value_enum)]
-    pub format: Target,
+    pub format: ExportTarget,
     /// A `.json` (array) or `.jsonl` file, or a folder for llamafactory / hf.
     #[arg(long)]
     pub out: PathBuf,
@@ -86,24 +88,17 @@ fn filter(store: &Store, args: &Args) -> anyhow::Result<Filter> {
         },
         kinds: parse_all(&args.kind, "kind", SampleKind::parse, &kinds)?,
         verdicts: parse_all(&args.verdict, "verdict", VerdictSummary::parse, &verdicts)?,
-        statuses: if args.all {
-            Vec::new()
-        } else if args.status.is_empty() {
-            vec![ReviewStatus::Accepted]
-        } else {
-            parse_all(&args.status, "status", ReviewStatus::parse, &statuses)?
-        },
+        statuses: policy::statuses(
+            args.all,
+            parse_all(&args.status, "status", ReviewStatus::parse, &statuses)?,
+        ),
         tags: args.tag.clone(),
         ..Filter::default()
     })
 }
 
 fn describe(args: &Args) -> String {
-    let mut parts = vec![match (&args.all, args.status.is_empty()) {
-        (true, _) => "any review status".to_string(),
-        (false, true) => "accepted samples only".to_string(),
-        (false, false) => format!("status {}", args.status.join("/")),
-    }];
+    let mut parts = vec![policy::describe(args.all, &args.status)];
     if let Some(d) = &args.dataset {
         parts.push(format!("dataset {d}"));
     }
@@ -129,78 +124,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         args.force.as_deref(),
         &global.reviewer,
     )?;
-    let out = &args.out;
-    let summary = match args.format {
-        Target::Llamafactory => {
-            let mut w = LlamaFactory::create(out, args.dataset.as_deref().unwrap_or("assay"))
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            store.for_each_export_sample(&filter, false, |s| {
-                w.write(&view(&s))?;
-                Ok(())
-            })?;
-            w.finish()?
-        }
-        Target::Hf => {
-            let title = args
-                .dataset
-                .clone()
-                .unwrap_or_else(|| "assay export".into());
-            let mut w = HuggingFace::create(out, &title)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            w.facts.filter = describe(&args);
-            w.facts.review = store.stats(filter.dataset_id)?;
-            w.facts.audit = audit.lines.clone();
-            store.for_each_export_sample(&filter, true, |s| {
-                let source = s.source.as_ref().context("a sample without its source")?;
-                w.write(&view(&s), source)?;
-                Ok(())
-            })?;
-            w.finish()?
-        }
-        t => {
-            let format = single(t);
-            let container = Container::for_path(out).with_context(|| {
-                format!(
-                    "{}: the output must end in .json (array) or .jsonl (lines)",
-                    out.display()
-                )
-            })?;
-            let file = std::fs::File::create(out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            // 1 MiB: a write syscall per 8 KiB (the default) was a tenth of the writer's time.
-            let out = BufWriter::with_capacity(1 << 20, file);
-            let mut w = SampleWriter::new(out, format, container, Tags::default())?;
-            store.for_each_export_sample(&filter, false, |s| {
-                w.write(&view(&s))?;
-                Ok(())
-            })?;
-            w.finish()?
-        }
+    let card = Card {
+        dataset: args.dataset.clone(),
+        filter: describe(&args),
+        audit: audit.lines,
     };
-    print_summary(&summary, out, &describe(&args));
+    let summary = crate::export::export(&store, args.format, &args.out, &filter, &card)?;
+    print_summary(&summary, &args.out, &card.filter);
     Ok(())
-}
-
-fn view(s: &crate::store::ExportSample) -> SampleView<'_> {
-    SampleView {
-        kind: s.kind,
-        content: &s.content,
-        meta: &s.meta,
-    }
-}
-
-fn single(t: Target) -> Format {
-    match t {
-        Target::Alpaca => Format::Alpaca,
-        Target::Sharegpt => Format::Sharegpt,
-        Target::Openai => Format::Openai,
-        Target::Xtuner => Format::Xtuner,
-        Target::Agent => Format::Agent,
-        Target::CamelGolden => Format::CamelGolden,
-        Target::CamelExport => Format::CamelExport,
-        Target::Choice => Format::Choice,
-        Target::Pretrain | Target::Llamafactory | Target::Hf => Format::Pretrain,
-    }
 }
 
 fn print_summary(s: &WriteSummary, out: &std::path::Path, what: &str) {

@@ -39,70 +39,131 @@ pub struct LlmArgs {
     pub no_cache: bool,
 }
 
+// The pipelines' flags, each converted into its pipeline's `Params`. The structs carry no doc
+// comment: the subcommand variant's is the help.
+#[derive(Debug, clap::Args)]
+pub struct QuestionsArgs {
+    #[arg(long)]
+    pub topic: String,
+    /// An aspect (repeat for several).
+    #[arg(long = "aspect", required = true)]
+    pub aspects: Vec<String>,
+    #[arg(short = 'n', long, default_value_t = 5)]
+    pub per_aspect: usize,
+    /// The dataset the questions go into.
+    #[arg(long)]
+    pub dataset: String,
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl From<QuestionsArgs> for questions::Params {
+    fn from(a: QuestionsArgs) -> Self {
+        questions::Params {
+            topic: a.topic,
+            aspects: a.aspects,
+            per_aspect: a.per_aspect,
+            dataset: a.dataset,
+            temperature: a.temperature,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnswersArgs {
+    #[arg(long)]
+    pub questions: String,
+    #[arg(long)]
+    pub documents: String,
+    #[arg(long)]
+    pub output: String,
+    #[arg(long, default_value_t = 4)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 0.3)]
+    pub min_coverage: f64,
+    #[arg(long, default_value_t = 0.3)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl From<AnswersArgs> for answers::Params {
+    fn from(a: AnswersArgs) -> Self {
+        answers::Params {
+            questions: a.questions,
+            documents: a.documents,
+            output: a.output,
+            top_k: a.top_k,
+            min_coverage: a.min_coverage,
+            temperature: a.temperature,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CotArgs {
+    #[arg(long)]
+    pub input: String,
+    #[arg(long)]
+    pub output: String,
+    /// Samples for self-consistency when an item has no golden answer.
+    #[arg(long, default_value_t = 5)]
+    pub samples: u32,
+    /// LLM calls the tree search may spend per item.
+    #[arg(long, default_value_t = 24)]
+    pub budget: u32,
+    #[arg(long, default_value_t = 0.3)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl From<CotArgs> for cot::Params {
+    fn from(a: CotArgs) -> Self {
+        cot::Params {
+            input: a.input,
+            output: a.output,
+            samples: a.samples,
+            budget: a.budget,
+            temperature: a.temperature,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct McArgs {
+    #[arg(long)]
+    pub input: String,
+    #[arg(long)]
+    pub output: String,
+    #[arg(long, default_value_t = 0.3)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl From<McArgs> for mc::Params {
+    fn from(a: McArgs) -> Self {
+        mc::Params {
+            input: a.input,
+            output: a.output,
+            temperature: a.temperature,
+        }
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Questions from a topic and aspects, N per aspect.
-    Questions {
-        #[arg(long)]
-        topic: String,
-        /// An aspect (repeat for several).
-        #[arg(long = "aspect", required = true)]
-        aspects: Vec<String>,
-        #[arg(short = 'n', long, default_value_t = 5)]
-        per_aspect: usize,
-        /// The dataset the questions go into.
-        #[arg(long)]
-        dataset: String,
-        #[arg(long, default_value_t = 0.8)]
-        temperature: f32,
-        #[command(flatten)]
-        llm: LlmArgs,
-    },
+    Questions(QuestionsArgs),
     /// Answers grounded in document chunks (BM25 over a dataset made by `assay chunk`).
-    Answers {
-        #[arg(long)]
-        questions: String,
-        #[arg(long)]
-        documents: String,
-        #[arg(long)]
-        output: String,
-        #[arg(long, default_value_t = 4)]
-        top_k: usize,
-        #[arg(long, default_value_t = 0.3)]
-        min_coverage: f64,
-        #[arg(long, default_value_t = 0.3)]
-        temperature: f32,
-        #[command(flatten)]
-        llm: LlmArgs,
-    },
+    Answers(AnswersArgs),
     /// Chain-of-thought with a verifier and tree search.
-    Cot {
-        #[arg(long)]
-        input: String,
-        #[arg(long)]
-        output: String,
-        /// Samples for self-consistency when an item has no golden answer.
-        #[arg(long, default_value_t = 5)]
-        samples: u32,
-        /// LLM calls the tree search may spend per item.
-        #[arg(long, default_value_t = 24)]
-        budget: u32,
-        #[arg(long, default_value_t = 0.3)]
-        temperature: f32,
-        #[command(flatten)]
-        llm: LlmArgs,
-    },
+    Cot(CotArgs),
     /// Answer / evaluate agents for multiple-choice items; prints accuracy.
-    Mc {
-        #[arg(long)]
-        input: String,
-        #[arg(long)]
-        output: String,
-        #[arg(long, default_value_t = 0.3)]
-        temperature: f32,
-        #[command(flatten)]
-        llm: LlmArgs,
-    },
+    Mc(McArgs),
     /// List jobs with their item counts and token use.
     Jobs,
     /// A job's items: status and, for failed ones, the reason.
@@ -218,87 +279,37 @@ fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<()> {
 
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Questions {
-            topic,
-            aspects,
-            per_aspect,
-            dataset,
-            temperature,
-            llm,
-        } => {
-            let ctx = context(global, &llm)?;
+        Command::Questions(a) => {
+            let ctx = context(global, &a.llm)?;
             let mut store = Store::open(&global.db)?;
-            let p = questions::Params {
-                topic,
-                aspects,
-                per_aspect,
-                dataset,
-                temperature,
-            };
+            let p = questions::Params::from(a);
             let s = run_job(&ctx, "questions", async |prog| {
                 questions::run(&mut store, &ctx, &p, prog).await
             })?;
             report(&s, serde_json::json!({}))
         }
-        Command::Answers {
-            questions,
-            documents,
-            output,
-            top_k,
-            min_coverage,
-            temperature,
-            llm,
-        } => {
-            let ctx = context(global, &llm)?;
+        Command::Answers(a) => {
+            let ctx = context(global, &a.llm)?;
             let mut store = Store::open(&global.db)?;
-            let p = answers::Params {
-                questions,
-                documents,
-                output,
-                top_k,
-                min_coverage,
-                temperature,
-            };
+            let p = answers::Params::from(a);
             let s = run_job(&ctx, "answers", async |prog| {
                 answers::run(&mut store, &ctx, &p, prog).await
             })?;
             report(&s, serde_json::json!({}))
         }
-        Command::Cot {
-            input,
-            output,
-            samples,
-            budget,
-            temperature,
-            llm,
-        } => {
-            let ctx = context(global, &llm)?;
+        Command::Cot(a) => {
+            let ctx = context(global, &a.llm)?;
             let mut store = Store::open(&global.db)?;
-            let p = cot::Params {
-                input,
-                output,
-                samples,
-                budget,
-                temperature,
-            };
+            let p = cot::Params::from(a);
             let s = run_job(&ctx, "cot", async |prog| {
                 cot::run(&mut store, &ctx, &p, prog).await
             })?;
             report(&s, serde_json::json!({}))
         }
-        Command::Mc {
-            input,
-            output,
-            temperature,
-            llm,
-        } => {
-            let ctx = context(global, &llm)?;
+        Command::Mc(a) => {
+            let ctx = context(global, &a.llm)?;
             let mut store = Store::open(&global.db)?;
-            let p = mc::Params {
-                input,
-                output,
-                temperature,
-            };
+            let p = mc::Params::from(a);
             let (s, acc) = run_job(&ctx, "answer/evaluate", async |prog| {
                 mc::run(&mut store, &ctx, &p, prog).await
             })?;

@@ -1,8 +1,5 @@
-//! `assay import`: read data files into a dataset, streaming.
-//!
-//! One thread parses (and serialises each sample), the other inserts, joined by a bounded
-//! channel so memory stays flat whatever the file size. Commits every 50,000 records, so a
-//! killed import keeps what it committed, and rerunning skips what is there (content hash).
+//! `assay import`: read data files into datasets, streaming (the pipeline is
+//! [`crate::ingest::import`]); one summary line per file.
 //!
 //! Exit codes:
 //! - `0`: every record read was imported or was already there (duplicates);
@@ -11,22 +8,12 @@
 //!   what was committed before it stays.
 
 use super::GlobalArgs;
-use crate::formats::rejects::RejectsFile;
-use crate::formats::{Format, Item, ReadOptions, Reader, Tags};
-use crate::store::{ImportRecord, InsertOutcome, Store};
+use crate::formats::{Format, ReadOptions, Tags};
+use crate::ingest::import::{dataset_name, import_file};
+use crate::store::Store;
 use crate::text::sanitize::sanitize_line;
-use anyhow::Context;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
-
-/// Records per commit: a killed import loses at most this many.
-const COMMIT_EVERY: u64 = 50_000;
-/// Records per message between the threads.
-const CHUNK: usize = 1024;
-/// Rejections also printed to stderr (all of them are in the rejects file).
-const SHOW_REJECTS: u64 = 10;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,35 +70,22 @@ impl From<TagArgs> for Tags {
     }
 }
 
-/// What one file's import did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
-    pub imported: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
+impl From<&Args> for ReadOptions {
+    fn from(a: &Args) -> Self {
+        ReadOptions {
+            format: a.format,
+            max_record_bytes: a.max_record_bytes,
+            tags: a.tags.clone().into(),
+        }
+    }
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let mut store = Store::open(&global.db)?;
-    let opts = ReadOptions {
-        format: args.format,
-        max_record_bytes: args.max_record_bytes,
-        tags: args.tags.clone().into(),
-    };
+    let opts = ReadOptions::from(&args);
     let mut any_rejected = false;
     for file in &args.files {
-        let dataset = match &args.dataset {
-            Some(d) => d.clone(),
-            None => file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .with_context(|| {
-                    format!(
-                        "{}: cannot name a dataset after it; pass --dataset",
-                        file.display()
-                    )
-                })?,
-        };
+        let dataset = dataset_name(file, args.dataset.as_deref())?;
         let (counts, format, rejects) = import_file(&mut store, file, &dataset, opts.clone())?;
         any_rejected |= counts.rejected > 0;
         // File and dataset names are untrusted text: escaped before they reach the terminal.
@@ -128,197 +102,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 None => String::new(),
             }
         );
-        println!("{}", crate::text::sanitize::sanitize_line(&line));
+        println!("{}", sanitize_line(&line));
     }
     Ok(if any_rejected {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-enum Msg {
-    Records(Vec<ImportRecord>),
-    Done(Option<Format>),
-    Failed(anyhow::Error),
-}
-
-/// Imports one file into `dataset`; returns the counts, the format and the rejects file.
-pub fn import_file(
-    store: &mut Store,
-    path: &Path,
-    dataset: &str,
-    opts: ReadOptions,
-) -> anyhow::Result<(Counts, Option<Format>, Option<PathBuf>)> {
-    let mut reader = Reader::open(path, opts)?;
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut rejects = RejectsFile::for_input(path)
-        .with_context(|| format!("cannot write the rejects file next to {}", path.display()))?;
-    let dataset_id = store.ensure_dataset(dataset)?;
-    let bar = progress(size);
-    let (tx, rx) = mpsc::sync_channel::<Msg>(8);
-    let parser_bar = bar.clone();
-    let label = path.display().to_string();
-    let parser = std::thread::spawn(move || -> anyhow::Result<RejectsFile> {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let send = |m: Msg| tx.send(m).is_ok();
-        loop {
-            let item = match reader.next_item() {
-                Ok(Some(i)) => i,
-                Ok(None) => break,
-                Err(e) => {
-                    let e = anyhow::Error::new(e);
-                    send(Msg::Records(std::mem::take(&mut chunk)));
-                    send(Msg::Failed(e));
-                    return Ok(rejects);
-                }
-            };
-            match item {
-                Item::Samples(samples) => {
-                    for s in samples {
-                        chunk.push(ImportRecord::new(s).context("serialising a sample")?);
-                    }
-                }
-                Item::Rejected(r) => {
-                    rejects.write(&r).context("writing the rejects file")?;
-                    if rejects.count <= SHOW_REJECTS {
-                        eprintln!("{}", describe_rejection(&label, &r));
-                    }
-                }
-            }
-            if chunk.len() >= CHUNK {
-                if let Some(b) = &parser_bar {
-                    b.set_position(reader.position());
-                }
-                if !send(Msg::Records(std::mem::replace(
-                    &mut chunk,
-                    Vec::with_capacity(CHUNK),
-                ))) {
-                    return Ok(rejects);
-                }
-            }
-        }
-        send(Msg::Records(chunk));
-        send(Msg::Done(reader.format()));
-        Ok(rejects)
-    });
-
-    // The copy from the WAL into the database runs beside the inserts rather than after them.
-    let checkpoints = store.background_checkpoints()?;
-    let stored = store_records(store, dataset_id, rx, &checkpoints);
-    checkpoints.finish();
-    store.foreground_checkpoints()?;
-    let (mut counts, format, failure) = stored?;
-    let rejects = parser
-        .join()
-        .map_err(|_| anyhow::anyhow!("the parser thread panicked"))??;
-    counts.rejected = rejects.count;
-    let rejects_path = rejects.finish().context("writing the rejects file")?;
-    if let Some(p) = &rejects_path {
-        let more = counts.rejected.saturating_sub(SHOW_REJECTS);
-        eprintln!(
-            "{}: {} record(s) rejected{}; every one is listed in {}",
-            sanitize_line(&path.display().to_string()),
-            counts.rejected,
-            if more > 0 {
-                format!(" ({more} not shown above)")
-            } else {
-                String::new()
-            },
-            sanitize_line(&p.display().to_string())
-        );
-    }
-    if let Some(e) = failure {
-        if let Some(b) = bar {
-            b.abandon();
-        }
-        return Err(e.context(format!(
-            "import of {} stopped after {} records (those are stored)",
-            path.display(),
-            counts.imported
-        )));
-    }
-    let label = format.map_or("unknown", |f| f.as_str());
-    let batch = store.import_batch(dataset_id, "import")?;
-    batch.record_import(
-        &path.display().to_string(),
-        label,
-        (counts.imported, counts.duplicates, counts.rejected),
-    )?;
-    batch.commit()?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok((counts, format, rejects_path))
-}
-
-/// Inserts what the parser sends, committing every [`COMMIT_EVERY`] records and at the end
-/// (also when the parser failed: what was read before the failure stays, and rerunning skips
-/// it). Returns the counts, the format and the parser's failure.
-fn store_records(
-    store: &mut Store,
-    dataset_id: i64,
-    rx: mpsc::Receiver<Msg>,
-    checkpoints: &crate::store::Checkpointer,
-) -> anyhow::Result<(Counts, Option<Format>, Option<anyhow::Error>)> {
-    let mut counts = Counts::default();
-    let mut format = None;
-    let mut failure = None;
-    let mut since_commit = 0u64;
-    let mut outcomes = Vec::with_capacity(CHUNK);
-    let mut batch = store.import_batch(dataset_id, "import")?;
-    for msg in rx {
-        match msg {
-            Msg::Records(recs) => {
-                outcomes.clear();
-                batch.insert_many(&recs, &mut outcomes)?;
-                for outcome in &outcomes {
-                    match outcome {
-                        InsertOutcome::Inserted(_) => counts.imported += 1,
-                        InsertOutcome::Duplicate => counts.duplicates += 1,
-                    }
-                }
-                since_commit += recs.len() as u64;
-                if since_commit >= COMMIT_EVERY {
-                    batch.commit()?;
-                    checkpoints.committed();
-                    batch = store.import_batch(dataset_id, "import")?;
-                    since_commit = 0;
-                }
-            }
-            Msg::Done(f) => format = f,
-            Msg::Failed(e) => failure = Some(e),
-        }
-    }
-    batch.commit()?;
-    checkpoints.committed();
-    Ok((counts, format, failure))
-}
-
-/// One rejection as a terminal line: where (file, line, byte offset, field) and why. The field
-/// and reason can quote the data, so they are made terminal-safe.
-fn describe_rejection(path: &str, r: &crate::formats::Rejection) -> String {
-    let field = r
-        .field
-        .as_deref()
-        .map(|f| format!(", field {f}"))
-        .unwrap_or_default();
-    sanitize_line(&format!(
-        "{path}:{}: byte offset {}{field}: rejected: {}",
-        r.line, r.offset, r.reason
-    ))
-    .into_owned()
-}
-
-fn progress(size: u64) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(size);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    Some(bar)
 }

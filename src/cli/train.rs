@@ -9,25 +9,14 @@
 
 use super::GlobalArgs;
 use crate::store::{RunStatus, Store};
-use crate::train::external::{
-    LlamaFactorySpec, NewRunRequest, TrainerSpec, create_run, launch::execute, spawn_supervisor,
-};
-use crate::train::{LoraConfig, TrainConfig};
+use crate::train::external::{TrainerSpec, launch::execute, spawn_supervisor};
+use crate::train::runs::{self, StartRequest};
+use crate::train::settings::{Missing, Settings, TrainerKind, defaults};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TrainerKind {
-    /// The candle LoRA trainer built into assay.
-    Builtin,
-    /// LLaMA-Factory's `llamafactory-cli train`.
-    Llamafactory,
-    /// A command template (--cmd).
-    Cmd,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,10 +33,10 @@ pub struct Args {
     #[arg(long)]
     pub model: Option<String>,
     /// LLaMA-Factory chat template name (qwen, llama3, ...).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = defaults::TEMPLATE)]
     pub template: String,
     /// The LLaMA-Factory executable.
-    #[arg(long, default_value = "llamafactory-cli")]
+    #[arg(long, default_value = defaults::PROGRAM)]
     pub program: String,
     /// Command template for --trainer cmd, split like a shell would but run without one:
     /// 'python train.py --data {data} --out {output_dir}'. Placeholders: {data} (a Hugging Face
@@ -60,52 +49,52 @@ pub struct Args {
     /// Where data, logs, checkpoints and the adapter go (default: runs/run-ID beside the database).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = defaults::RANK)]
     pub rank: usize,
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = defaults::ALPHA)]
     pub alpha: f64,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = defaults::DROPOUT)]
     pub dropout: f32,
     /// Projections to adapt, comma separated (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).
-    #[arg(long, value_delimiter = ',', default_value = "q_proj,v_proj")]
+    #[arg(long, value_delimiter = ',', default_value = defaults::TARGETS)]
     pub targets: Vec<String>,
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = defaults::LR)]
     pub lr: f64,
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = defaults::EPOCHS)]
     pub epochs: f64,
     /// Optimiser steps (0: use --epochs).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::MAX_STEPS)]
     pub max_steps: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults::BATCH_SIZE)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::GRAD_ACCUM)]
     pub grad_accum: usize,
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = defaults::MAX_SEQ_LEN)]
     pub max_seq_len: usize,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults::EVAL_FRACTION)]
     pub eval_fraction: f64,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults::EVAL_EVERY)]
     pub eval_every: usize,
     /// External trainers: log every N steps.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults::LOGGING_STEPS)]
     pub logging_steps: usize,
     /// External trainers: checkpoint every N steps.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = defaults::SAVE_STEPS)]
     pub save_steps: usize,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
     /// Built-in trainer: continue from the latest checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
     /// Built-in trainer: write a checkpoint every N optimiser steps (0: only when stopped), so
     /// that a killed run can `--resume` from it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::CHECKPOINT_EVERY)]
     pub checkpoint_every: usize,
     /// Start the run in the background, print its id and return.
     #[arg(long)]
     pub detach: bool,
     /// Seconds a stopping trainer gets after SIGINT before SIGTERM (and again before SIGKILL).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = defaults::STOP_GRACE_S)]
     pub stop_grace: f64,
     /// Train although the audit is incomplete; the reason is recorded as a waiver.
     #[arg(long, value_name = "REASON")]
@@ -124,60 +113,51 @@ fn extra_keys(set: &[String]) -> anyhow::Result<BTreeMap<String, serde_json::Val
         .collect()
 }
 
+/// The settings the flags give, but for `--set` (parsed by [`spec`]).
+impl From<&Args> for Settings {
+    fn from(a: &Args) -> Settings {
+        Settings {
+            trainer: a.trainer,
+            base: a.base.clone(),
+            model: a.model.clone(),
+            template: a.template.clone(),
+            program: a.program.clone(),
+            command: a.command.clone(),
+            extra: BTreeMap::new(),
+            rank: a.rank,
+            alpha: a.alpha,
+            dropout: a.dropout,
+            targets: a.targets.clone(),
+            lr: a.lr,
+            epochs: a.epochs,
+            max_steps: a.max_steps,
+            batch_size: a.batch_size,
+            grad_accum: a.grad_accum,
+            max_seq_len: a.max_seq_len,
+            eval_fraction: a.eval_fraction,
+            eval_every: a.eval_every,
+            logging_steps: a.logging_steps,
+            save_steps: a.save_steps,
+            seed: a.seed,
+            resume: a.resume,
+            checkpoint_every: a.checkpoint_every,
+        }
+    }
+}
+
 fn spec(args: &Args) -> anyhow::Result<TrainerSpec> {
-    let lora = LoraConfig {
-        rank: args.rank,
-        alpha: args.alpha,
-        dropout: args.dropout,
-        targets: args.targets.clone(),
-    };
-    Ok(match args.trainer {
-        TrainerKind::Builtin => TrainerSpec::Builtin {
-            base: args
-                .base
-                .clone()
-                .unwrap_or_else(crate::llm::local::LocalModel::default_path),
-            config: TrainConfig {
-                lora,
-                learning_rate: args.lr,
-                epochs: args.epochs,
-                max_steps: args.max_steps,
-                batch_size: args.batch_size,
-                grad_accum: args.grad_accum,
-                max_seq_len: args.max_seq_len,
-                eval_fraction: args.eval_fraction,
-                eval_every: args.eval_every,
-                seed: args.seed,
-                checkpoint_every: args.checkpoint_every,
-                ..TrainConfig::default()
-            },
-            resume: args.resume,
-        },
-        TrainerKind::Llamafactory => TrainerSpec::Llamafactory(LlamaFactorySpec {
-            program: args.program.clone(),
-            model_name_or_path: args.model.clone().context(
-                "--trainer llamafactory needs --model (a Hugging Face id or a local folder)",
-            )?,
-            template: args.template.clone(),
-            lora,
-            learning_rate: args.lr,
-            num_train_epochs: args.epochs,
-            max_steps: args.max_steps,
-            per_device_train_batch_size: args.batch_size,
-            gradient_accumulation_steps: args.grad_accum,
-            cutoff_len: args.max_seq_len,
-            val_size: args.eval_fraction,
-            eval_steps: args.eval_every,
-            logging_steps: args.logging_steps,
-            save_steps: args.save_steps,
-            extra: extra_keys(&args.set)?,
-        }),
-        TrainerKind::Cmd => TrainerSpec::Cmd {
-            template: args.command.clone().context(
-                "--trainer cmd needs --cmd 'python train.py --data {data} --out {output_dir}'",
-            )?,
-            model: args.model.clone(),
-        },
+    let mut settings = Settings::from(args);
+    // `--set` means something to LLaMA-Factory only, and a missing --model is reported first.
+    if args.trainer == TrainerKind::Llamafactory && args.model.is_some() {
+        settings.extra = extra_keys(&args.set)?;
+    }
+    settings.spec().map_err(|m| match m {
+        Missing::Model => anyhow::anyhow!(
+            "--trainer llamafactory needs --model (a Hugging Face id or a local folder)"
+        ),
+        Missing::Command => anyhow::anyhow!(
+            "--trainer cmd needs --cmd 'python train.py --data {{data}} --out {{output_dir}}'"
+        ),
     })
 }
 
@@ -186,28 +166,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let db = std::path::absolute(&global.db)
         .with_context(|| format!("{}: cannot make the path absolute", global.db.display()))?;
     let mut store = Store::open(&db)?;
-    let dataset = store.require_dataset(&args.dataset)?;
-    let audit = crate::audit::require_audits(
-        &mut store,
-        &[dataset],
-        args.force.as_deref(),
-        &global.reviewer,
-    )?;
-    for line in &audit.lines {
+    let req = StartRequest {
+        dataset: args.dataset.clone(),
+        spec,
+        out: args.out.clone(),
+        stop_grace_s: args.stop_grace,
+        force: args.force.clone(),
+        reviewer: global.reviewer.clone(),
+    };
+    let builtin = matches!(req.spec, TrainerSpec::Builtin { .. });
+    let admitted = runs::admit(&mut store, &req)?;
+    for line in &admitted.audit {
         eprintln!("{line}");
     }
-    let builtin = matches!(spec, TrainerSpec::Builtin { .. });
-    let id = create_run(
-        &mut store,
-        NewRunRequest {
-            dataset_id: dataset,
-            dataset: args.dataset.clone(),
-            spec,
-            out: args.out.clone(),
-            audit: audit.lines,
-            stop_grace_s: args.stop_grace,
-        },
-    )?;
+    let id = runs::create(&mut store, req, admitted)?;
     let out_dir = store.run(id)?.out_dir;
     eprintln!(
         "run {id}: {} samples, output in {out_dir}",

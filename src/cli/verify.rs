@@ -4,8 +4,9 @@
 use super::GlobalArgs;
 use super::generate::{LlmArgs, context, run_job};
 use crate::store::{Filter, Store};
+use crate::verify::Which;
 use crate::verify::judge::DEFAULT_RUBRIC;
-use crate::verify::run::{self, Which};
+use crate::verify::run;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -11,7 +11,6 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod score;
-pub mod split;
 
 pub use error::{EvalError, Result};
 pub use items::EvalItem;

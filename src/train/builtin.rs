@@ -77,7 +77,7 @@ pub fn run_recorded(
     let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;
     let mut trainer = Trainer::new(model, config.clone(), examples)?;
     let dataset = store.run(run_id)?.dataset.unwrap_or_default();
-    crate::eval::split::record_ids(&dataset, base_path, &trainer.config, out, &example_ids)?;
+    super::split::record_ids(&dataset, base_path, &trainer.config, out, &example_ids)?;
     let mut log = vec![note];
     if resume && let Some(dir) = Trainer::latest_checkpoint(out) {
         trainer.resume_from(&dir)?;

@@ -35,6 +35,11 @@ pub enum TrainError {
     NoExamples,
     #[error("{path}: {message}")]
     Adapter { path: PathBuf, message: String },
+    #[error(
+        "{path}: not found; runs trained before `assay eval` existed did not record their split: \
+         evaluate with --dataset (and filters) instead"
+    )]
+    NoSplit { path: PathBuf },
 }
 
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;

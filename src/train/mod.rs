@@ -1,4 +1,5 @@
-//! Training: the built-in candle LoRA trainer, external trainers, runs and their logs.
+//! Training: the built-in candle LoRA trainer, external trainers, starting runs from trainer
+//! settings, the held-out split, runs and their logs.
 //!
 //! The built-in trainer fine-tunes llama-architecture models with LoRA on the CPU (CUDA with the
 //! `cuda` feature): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
@@ -19,6 +20,9 @@ pub mod loss;
 pub mod op_input;
 pub mod optim;
 pub mod plot;
+pub mod runs;
+pub mod settings;
+pub mod split;
 pub mod trainer;
 
 pub use crate::llama::{BaseWeights, LlamaConfig};

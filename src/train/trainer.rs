@@ -129,21 +129,22 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Splits `examples` into train and eval (seeded shuffle) and prepares the optimiser.
+    /// Splits `examples` into train and eval ([`super::split::split`]) and prepares the optimiser.
     pub fn new(model: LoraLlama, config: TrainConfig, mut examples: Vec<Example>) -> Result<Self> {
         config.validate()?;
         examples.retain(|e| e.ids.len() >= 2);
         if examples.is_empty() {
             return Err(TrainError::NoExamples);
         }
-        examples.shuffle(&mut super::lora::seeded(config.seed));
-        let n_eval = if config.eval_fraction > 0.0 && examples.len() >= 2 {
-            ((examples.len() as f64 * config.eval_fraction).round() as usize).max(1)
-        } else {
-            0
-        };
-        let train = examples.split_off(n_eval);
-        let eval = examples;
+        // The held-out split `assay eval --split-of` reads is this one (`split.rs`).
+        let split = super::split::split(examples.len(), config.seed, config.eval_fraction);
+        let mut slots: Vec<Option<Example>> = examples.into_iter().map(Some).collect();
+        let mut eval: Vec<Example> = split
+            .order
+            .iter()
+            .filter_map(|&i| slots[i].take())
+            .collect();
+        let train = eval.split_off(split.held_out);
         let per_step = config.batch_size * config.grad_accum;
         let total_steps = if config.max_steps > 0 {
             config.max_steps

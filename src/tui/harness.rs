@@ -72,7 +72,7 @@ impl Harness {
                         self.app.update(Msg::Reply(reply));
                     }
                     Effect::Regenerate { sample_id, job } => {
-                        let result = self.rt.block_on(super::reverify::run(*job));
+                        let result = self.rt.block_on(crate::verify::regenerate::run(*job));
                         self.app.update(Msg::Regenerated { sample_id, result });
                     }
                 }

@@ -7,11 +7,9 @@
 pub mod action;
 pub mod app;
 pub mod editor;
-pub mod engine;
 pub mod harness;
 pub mod keymap;
 pub mod list;
-pub mod reverify;
 pub mod search;
 pub mod text;
 pub mod theme;
@@ -20,7 +18,6 @@ pub mod train_worker;
 pub mod ui;
 pub mod worker;
 
-use crate::cli::GlobalArgs;
 use crate::llm::Llm;
 use crate::store::Store;
 use anyhow::Context;
@@ -29,6 +26,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -37,8 +35,18 @@ use worker::Worker;
 /// How often the editor's draft is written when something was typed.
 pub const AUTOSAVE: Duration = Duration::from_secs(2);
 
-/// Opens the TUI on the database named by `global`.
-pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
+/// What the TUI is opened with: its own options, so that any front end (the binary, the demo's
+/// load, tests) can open it without a command-line type.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The name on every review decision.
+    pub reviewer: String,
+}
+
+/// Opens the TUI on the database named by `opts`.
+pub fn run(opts: &Options) -> anyhow::Result<()> {
     // The same rule as every pipeline: a configured endpoint, else the offline model, whose
     // weights load on first use (not before the first frame). Without either the TUI still
     // opens; regenerate then says how to get a model.
@@ -49,15 +57,15 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
             None
         }
     };
-    run_with_llm(global, llm)
+    run_with_llm(opts, llm)
 }
 
 /// Opens the TUI with a model for `regenerate` (the lead's backend selection passes it in).
-pub fn run_with_llm(global: &GlobalArgs, llm: Option<Arc<dyn Llm>>) -> anyhow::Result<()> {
+pub fn run_with_llm(opts: &Options, llm: Option<Arc<dyn Llm>>) -> anyhow::Result<()> {
     let keymap = keymap::Keymap::load(&crate::paths::data_dir())?;
     let theme_name = std::env::var("ASSAY_THEME").unwrap_or_else(|_| "dark".into());
     let theme = theme::Theme::named(&theme_name)?;
-    let store = Store::open(&global.db)?;
+    let store = Store::open(&opts.db)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -67,7 +75,7 @@ pub fn run_with_llm(global: &GlobalArgs, llm: Option<Arc<dyn Llm>>) -> anyhow::R
     let mut terminal = ratatui::init();
     let result = rt.block_on(async {
         let (tx, rx) = unbounded_channel();
-        let mut app = new_app(keymap, theme, global, store, llm, tx.clone());
+        let mut app = new_app(keymap, theme, &opts.reviewer, store, llm, tx.clone());
         let size = terminal.size()?;
         app.0.update(Msg::Resize(size.width, size.height));
         event_loop(
@@ -88,7 +96,7 @@ pub fn run_with_llm(global: &GlobalArgs, llm: Option<Arc<dyn Llm>>) -> anyhow::R
 pub fn new_app(
     keymap: keymap::Keymap,
     theme: theme::Theme,
-    global: &GlobalArgs,
+    reviewer: &str,
     store: Store,
     llm: Option<Arc<dyn Llm>>,
     tx: UnboundedSender<Msg>,
@@ -101,9 +109,9 @@ pub fn new_app(
     let worker = Worker::spawn(store, move |reply| {
         let _ = tx.send(Msg::Reply(reply));
     });
-    let mut app = App::new(keymap, theme, global.reviewer.clone(), db_path, llm, notify);
+    let mut app = App::new(keymap, theme, reviewer.to_string(), db_path, llm, notify);
     app.drafts_dir = crate::paths::data_dir().join("drafts");
-    app.judge = reverify::configured_judge();
+    app.judge = crate::verify::regenerate::configured_judge();
     (app, worker)
 }
 
@@ -164,7 +172,7 @@ pub fn run_effects(app: &mut App, worker: &Worker, tx: &UnboundedSender<Msg>) {
             Effect::Regenerate { sample_id, job } => {
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = reverify::run(*job).await;
+                    let result = crate::verify::regenerate::run(*job).await;
                     let _ = tx.send(Msg::Regenerated { sample_id, result });
                 });
             }

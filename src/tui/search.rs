@@ -1,99 +1,18 @@
-//! Search: a small query syntax of filters plus fuzzy text over the question and the start of
-//! the answer, answered by the search engine (`engine.rs`: SQLite trigram prefilter, nucleo
-//! ranking, first screenful first) off the event loop.
-//!
-//! `status:unreviewed kind:cot verdict:fail,mixed tag:tax aspect:vat dataset:NAME 税率` —
-//! `key:value[,value]` filters (any of the values), the rest is fuzzy text (nucleo syntax:
-//! `^start`, `end$`, `'exact`, `!not`).
+//! The search screen's state: the query line as typed, its error, the cursor, and the live
+//! search it drives ([`crate::search`]: query language, engine, results).
 
-use super::engine::{Engine, Query, Results};
-use crate::model::{ReviewStatus, SampleKind, VerdictSummary};
-use crate::store::{DatasetInfo, Filter};
-use nucleo::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo::{Config, Matcher, Utf32String};
+use crate::search::Session;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-/// The filter keys the query syntax knows, for errors and the help.
-pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup";
-
-/// Splits a query into its filter and its fuzzy text. `default_dataset` applies unless the
-/// query names one. Errors name the bad token and what would be valid.
-pub fn parse_query(
-    query: &str,
-    datasets: &[DatasetInfo],
-    default_dataset: Option<i64>,
-) -> Result<(Filter, String), String> {
-    let mut filter = Filter {
-        dataset_id: default_dataset,
-        ..Filter::default()
-    };
-    let mut text = Vec::new();
-    for token in query.split_whitespace() {
-        let Some((key, values)) = token.split_once(':') else {
-            text.push(token);
-            continue;
-        };
-        if values.is_empty() {
-            // Still being typed: `status:` waits for its value.
-            continue;
-        }
-        for v in values.split(',').filter(|v| !v.is_empty()) {
-            match key {
-                "status" => filter.statuses.push(ReviewStatus::parse(v).ok_or_else(|| {
-                    format!("status:{v}? statuses: unreviewed, accepted, rejected, flagged")
-                })?),
-                "verdict" => filter
-                    .verdicts
-                    .push(VerdictSummary::parse(v).ok_or_else(|| {
-                        format!("verdict:{v}? verdicts: none, pass, fail, mixed")
-                    })?),
-                "kind" => filter.kinds.push(SampleKind::parse(v).ok_or_else(|| {
-                    format!(
-                        "kind:{v}? kinds: {}",
-                        SampleKind::ALL.map(|k| k.as_str()).join(", ")
-                    )
-                })?),
-                "aspect" => filter.aspects.push(v.to_string()),
-                "tag" => filter.tags.push(v.to_string()),
-                // Near-duplicate clusters marked by `assay dedup`.
-                "dup" => filter.near_duplicates = matches!(v, "yes" | "true" | "1"),
-                "dataset" => {
-                    let d = datasets.iter().find(|d| d.name == v).ok_or_else(|| {
-                        format!(
-                            "dataset:{v}? datasets: {}",
-                            datasets
-                                .iter()
-                                .map(|d| d.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })?;
-                    filter.dataset_id = Some(d.id);
-                }
-                _ => return Err(format!("{key}:? filter keys: {KEYS}")),
-            }
-        }
-    }
-    Ok((filter, text.join(" ")))
-}
-
-/// The search screen's query and the engine's latest results.
+/// The search screen: what was typed and where the cursor is, over a live search session
+/// (reached through `Deref`, as the screen is that session plus its line and cursor).
 pub struct Search {
     pub query: String,
     pub error: Option<String>,
-    /// The filter of the query the results belong to.
-    pub loaded_filter: Option<Filter>,
-    pub text: String,
     pub cursor: usize,
-    /// The generation of the latest query submitted.
-    pub seq: u64,
-    /// The engine is still matching the latest query.
-    pub running: bool,
-    pub results: Results,
-    pattern: Pattern,
-    engine: Engine,
+    session: Session,
 }
 
 impl Search {
@@ -103,201 +22,34 @@ impl Search {
         Search {
             query: String::new(),
             error: None,
-            loaded_filter: None,
-            text: String::new(),
             cursor: 0,
-            seq: 0,
-            running: false,
-            results: Results::default(),
-            pattern: Pattern::default(),
-            engine: Engine::new(db, notify),
+            session: Session::new(db, notify),
         }
     }
 
-    /// Starts matching `filter` and `text`; the results arrive through `tick`.
-    pub fn submit(&mut self, generation: u64, filter: Filter, text: &str, screen: usize) {
-        self.pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
-        self.text = text.to_string();
-        self.loaded_filter = Some(filter.clone());
-        self.seq = generation;
+    /// Starts matching `filter` and `text` from the first match; the results arrive through
+    /// `tick`.
+    pub fn submit(
+        &mut self,
+        generation: u64,
+        filter: crate::store::Filter,
+        text: &str,
+        screen: usize,
+    ) {
         self.cursor = 0;
-        self.running = true;
-        self.engine.submit(Query {
-            generation,
-            filter,
-            text: text.to_string(),
-            screen: screen.max(1),
-        });
-    }
-
-    /// Takes the engine's latest results for the current query, waiting at most `ms` for
-    /// news while it is still running.
-    pub fn tick(&mut self, ms: u64) {
-        let until = Instant::now() + Duration::from_millis(ms);
-        loop {
-            if let Some(r) = self.engine.results(self.seq)
-                && (r.done
-                    || r.scanned != self.results.scanned
-                    || r.generation != self.results.generation)
-            {
-                self.running = !r.done;
-                self.results = r;
-                return;
-            }
-            if !self.running || Instant::now() >= until {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    /// Whether the trigram index is catching up in the background (searches scan meanwhile).
-    pub fn indexing(&self) -> bool {
-        self.engine.indexing()
-    }
-
-    /// Matches found so far (exact once the pass is done).
-    pub fn matched(&self) -> u32 {
-        u32::try_from(self.results.matched).unwrap_or(u32::MAX)
-    }
-
-    /// Matches that can be shown and opened: the best [`KEEP`].
-    pub fn shown(&self) -> usize {
-        self.results.hits.len()
-    }
-
-    /// The sample id of the n-th match.
-    pub fn id_at(&self, n: usize) -> Option<i64> {
-        self.results.hits.get(n).map(|h| h.id)
-    }
-
-    /// Matches `first..first+len`: (id, text, matched char indices) for highlighting.
-    pub fn visible(&self, first: usize, len: usize) -> Vec<(i64, String, Vec<u32>)> {
-        let mut m = Matcher::new(Config::DEFAULT);
-        let mut out = Vec::new();
-        for h in self.results.hits.iter().skip(first).take(len) {
-            let hay = Utf32String::from(h.text.as_str());
-            let mut idx = Vec::new();
-            self.pattern.indices(hay.slice(..), &mut m, &mut idx);
-            idx.sort_unstable();
-            idx.dedup();
-            out.push((h.id, h.text.clone(), idx));
-        }
-        out
+        self.session.submit(generation, filter, text, screen);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ds() -> Vec<DatasetInfo> {
-        vec![DatasetInfo {
-            id: 7,
-            name: "tax".into(),
-            samples: 1,
-            created_at: String::new(),
-        }]
+impl Deref for Search {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
     }
+}
 
-    #[test]
-    fn filters_and_text() {
-        let (f, t) = parse_query("status:unreviewed kind:cot 税 率", &ds(), Some(1)).unwrap();
-        assert_eq!(f.statuses, vec![ReviewStatus::Unreviewed]);
-        assert_eq!(f.kinds, vec![SampleKind::Cot]);
-        assert_eq!(f.dataset_id, Some(1));
-        assert_eq!(t, "税 率");
-        let (f, _) =
-            parse_query("dataset:tax verdict:fail,mixed tag:a aspect:b", &ds(), None).unwrap();
-        assert_eq!(f.dataset_id, Some(7));
-        assert_eq!(
-            f.verdicts,
-            vec![VerdictSummary::Fail, VerdictSummary::Mixed]
-        );
-        assert_eq!((f.tags.len(), f.aspects.len()), (1, 1));
-        assert!(parse_query("status:", &ds(), None).is_ok());
-    }
-
-    #[test]
-    fn bad_filters_are_errors() {
-        assert!(
-            parse_query("status:done", &ds(), None)
-                .unwrap_err()
-                .contains("unreviewed")
-        );
-        assert!(
-            parse_query("colour:red", &ds(), None)
-                .unwrap_err()
-                .contains("filter keys")
-        );
-        assert!(
-            parse_query("dataset:nope", &ds(), None)
-                .unwrap_err()
-                .contains("tax")
-        );
-    }
-
-    #[test]
-    fn matches_through_the_engine_with_highlights() {
-        use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-        use crate::store::{ImportRecord, Store};
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("s.db");
-        let mut store = Store::open(&db).unwrap();
-        let ds = store.ensure_dataset("d").unwrap();
-        let mut batch = store.import_batch(ds, "t").unwrap();
-        for (i, q) in ["增值税的税率是多少", "企业所得税", "how to file taxes"]
-            .into_iter()
-            .enumerate()
-        {
-            let s = NewSample {
-                kind: SampleKind::Qa,
-                content: Content {
-                    turns: vec![Turn::user(q), Turn::assistant("答")],
-                    ..Content::default()
-                },
-                source: Source::File {
-                    path: "t.jsonl".into(),
-                    line: i as u64 + 1,
-                },
-                meta: SampleMeta::default(),
-            };
-            batch.insert(&ImportRecord::new(s).unwrap()).unwrap();
-        }
-        batch.commit().unwrap();
-        let mut s = Search::new(db.clone(), Arc::new(|| {}));
-        let run = |s: &mut Search, g: u64, text: &str| {
-            s.submit(g, Filter::dataset(ds), text, 10);
-            for _ in 0..500 {
-                s.tick(10);
-                if !s.running {
-                    break;
-                }
-            }
-        };
-        // Two characters: the scan.
-        run(&mut s, 1, "税率");
-        assert_eq!(s.matched(), 1);
-        let v = s.visible(0, 10);
-        assert_eq!(v[0].0, 1);
-        assert_eq!(v[0].2, vec![4, 5]);
-        // Let the background index catch up, then three characters go through it.
-        for _ in 0..500 {
-            if !store.search_index_behind().unwrap() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        run(&mut s, 2, "所得税");
-        assert!(s.results.indexed);
-        assert_eq!((s.matched(), s.id_at(0)), (1, Some(2)));
-        // No substring match: the full fuzzy pass still finds gapped matches.
-        run(&mut s, 3, "增税率");
-        assert!(!s.results.indexed);
-        assert_eq!(s.id_at(0), Some(1));
-        // Filters only: every sample, in id order.
-        run(&mut s, 4, "");
-        assert_eq!(s.matched(), 3);
-        assert_eq!(s.id_at(2), Some(3));
+impl DerefMut for Search {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.session
     }
 }

@@ -3,8 +3,8 @@
 //! reducer (`app/train.rs`) changes it, the worker (`train_worker.rs`) fills it.
 
 use crate::store::{RunInfo, RunPoint};
-use crate::train::external::{LlamaFactorySpec, TrainerSpec};
-use crate::train::{LoraConfig, TrainConfig};
+use crate::train::external::TrainerSpec;
+use crate::train::settings::{Missing, Settings, TrainerKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -97,7 +97,7 @@ impl TrainForm {
             help,
             value: Value::Text(v.to_string()),
         };
-        let d = TrainConfig::default();
+        let d = Settings::default();
         TrainForm {
             fields: vec![
                 Field {
@@ -118,24 +118,32 @@ impl TrainForm {
                 t(
                     "template",
                     "LLaMA-Factory chat template (qwen, llama3...)",
-                    "default",
+                    &d.template,
                 ),
                 t(
                     "command",
                     "python train.py --data {data} --out {output_dir} (no shell)",
                     "",
                 ),
-                t("rank", "LoRA rank", "8"),
-                t("alpha", "LoRA alpha", "16"),
-                t("lr", "learning rate", &d.learning_rate.to_string()),
+                t("rank", "LoRA rank", &d.rank.to_string()),
+                t("alpha", "LoRA alpha", &d.alpha.to_string()),
+                t("lr", "learning rate", &d.lr.to_string()),
                 t(
                     "epochs",
                     "passes over the data (ignored if max steps > 0)",
-                    "3",
+                    &d.epochs.to_string(),
                 ),
-                t("max_steps", "optimiser steps (0: use epochs)", "0"),
+                t(
+                    "max_steps",
+                    "optimiser steps (0: use epochs)",
+                    &d.max_steps.to_string(),
+                ),
                 t("batch_size", "samples per step", &d.batch_size.to_string()),
-                t("max_seq_len", "tokens per sample", "512"),
+                t(
+                    "max_seq_len",
+                    "tokens per sample",
+                    &d.max_seq_len.to_string(),
+                ),
             ],
             focus: 0,
             error: None,
@@ -217,14 +225,10 @@ impl TrainForm {
         if epochs <= 0.0 && max_steps == 0 {
             return Err((self.index("epochs"), "set epochs > 0 or max_steps".into()));
         }
-        let lora = LoraConfig {
-            rank: int("rank", 1)?,
-            alpha: num("alpha")?,
-            dropout: 0.0,
-            targets: vec!["q_proj".into(), "v_proj".into()],
-        };
-        let batch = int("batch_size", 1)?;
-        let seq = int("max_seq_len", 2)?;
+        let rank = int("rank", 1)?;
+        let alpha = num("alpha")?;
+        let batch_size = int("batch_size", 1)?;
+        let max_seq_len = int("max_seq_len", 2)?;
         let model = self.get("model").trim().to_string();
         let need = |name: &str, v: &str| -> Result<(), (usize, String)> {
             if v.trim().is_empty() {
@@ -236,52 +240,46 @@ impl TrainForm {
                 Ok(())
             }
         };
-        let spec = match self.trainer().as_str() {
+        let (trainer, base, command) = match self.trainer().as_str() {
             "builtin" => {
                 need("model", &model)?;
-                TrainerSpec::Builtin {
-                    base: PathBuf::from(&model),
-                    config: TrainConfig {
-                        lora,
-                        learning_rate: lr,
-                        epochs,
-                        max_steps,
-                        batch_size: batch,
-                        max_seq_len: seq,
-                        ..TrainConfig::default()
-                    },
-                    resume: false,
-                }
+                (TrainerKind::Builtin, Some(PathBuf::from(&model)), None)
             }
             "llamafactory" => {
                 need("model", &model)?;
                 need("template", &self.get("template"))?;
-                TrainerSpec::Llamafactory(LlamaFactorySpec {
-                    program: "llamafactory-cli".into(),
-                    model_name_or_path: model,
-                    template: self.get("template").trim().to_string(),
-                    lora,
-                    learning_rate: lr,
-                    num_train_epochs: epochs,
-                    max_steps,
-                    per_device_train_batch_size: batch,
-                    gradient_accumulation_steps: 1,
-                    cutoff_len: seq,
-                    val_size: 0.1,
-                    eval_steps: 50,
-                    logging_steps: 5,
-                    save_steps: 500,
-                    extra: Default::default(),
-                })
+                (TrainerKind::Llamafactory, None, None)
             }
             _ => {
                 need("command", &self.get("command"))?;
-                TrainerSpec::Cmd {
-                    template: self.get("command"),
-                    model: (!model.is_empty()).then_some(model),
-                }
+                (TrainerKind::Cmd, None, Some(self.get("command")))
             }
         };
+        let settings = Settings {
+            trainer,
+            base,
+            model: (!model.is_empty()).then_some(model),
+            template: self.get("template").trim().to_string(),
+            command,
+            rank,
+            alpha,
+            lr,
+            epochs,
+            max_steps,
+            batch_size,
+            max_seq_len,
+            ..Settings::default()
+        };
+        let spec = settings.spec().map_err(|m| {
+            let name = match m {
+                Missing::Model => "model",
+                Missing::Command => "command",
+            };
+            (
+                self.index(name),
+                format!("{name}: required for this trainer"),
+            )
+        })?;
         Ok((dataset, spec))
     }
 }

@@ -1,10 +1,12 @@
 //! The train screen's database work, run on the database worker thread: listing runs (dead
-//! supervisors noticed), new points of a run after the last seen, starting a run (audit gate,
-//! snapshot, data files, then a detached supervisor that outlives the TUI) and asking one to
-//! stop.
+//! supervisors noticed), new points of a run after the last seen, starting a run
+//! ([`crate::train::runs::start`]: audit gate, snapshot, data files, then a detached supervisor
+//! that outlives the TUI) and asking one to stop.
 
 use crate::store::{RunInfo, RunPoint, Store};
-use crate::train::external::{NewRunRequest, TrainerSpec, create_run, reconcile, spawn_supervisor};
+use crate::train::external::{TrainerSpec, reconcile};
+use crate::train::runs::{self, StartRequest};
+use crate::train::settings::defaults;
 use std::path::PathBuf;
 
 #[derive(Debug)]
@@ -65,7 +67,20 @@ pub fn handle(store: &mut Store, req: TrainRequest) -> anyhow::Result<TrainReply
             spec,
             exe,
             reviewer,
-        } => match start(store, &dataset, *spec, exe, &reviewer) {
+        } => match runs::start(
+            store,
+            StartRequest {
+                dataset,
+                spec: *spec,
+                out: None,
+                stop_grace_s: defaults::STOP_GRACE_S,
+                // The TUI has no waiver prompt: an incomplete audit refuses, naming what is
+                // missing.
+                force: None,
+                reviewer,
+            },
+            exe,
+        ) {
             Ok(id) => TrainReply::Started(id),
             Err(e) => TrainReply::StartFailed(format!("{e:#}")),
         },
@@ -74,39 +89,4 @@ pub fn handle(store: &mut Store, req: TrainRequest) -> anyhow::Result<TrainReply
             active: store.request_run_stop(run_id)?,
         },
     })
-}
-
-fn start(
-    store: &mut Store,
-    dataset: &str,
-    spec: TrainerSpec,
-    exe: Option<PathBuf>,
-    reviewer: &str,
-) -> anyhow::Result<i64> {
-    let exe = match exe {
-        Some(p) => p,
-        None => std::env::current_exe()?,
-    };
-    let dataset_id = store.require_dataset(dataset)?;
-    // The TUI has no waiver prompt: an incomplete audit refuses, naming what is missing.
-    let audit = crate::audit::require_audits(store, &[dataset_id], None, reviewer)?;
-    let id = create_run(
-        store,
-        NewRunRequest {
-            dataset_id,
-            dataset: dataset.to_string(),
-            spec,
-            out: None,
-            audit: audit.lines,
-            stop_grace_s: 30.0,
-        },
-    )?;
-    let db = std::path::absolute(store.path())?;
-    let mut child = spawn_supervisor(&exe, &db, id)?;
-    // Reap the supervisor when it ends so it never lingers as a zombie of the TUI; if the TUI
-    // quits first, init adopts it and the run goes on.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    Ok(id)
 }

@@ -1,20 +1,14 @@
 //! Running verifiers over a dataset: golden match and trajectory checks directly (no model),
 //! the LLM judge as a resumable job with one item per sample.
 
-use super::{golden, judge, trajectory};
+pub use super::applicable::Which;
+use super::applicable::{applicable, direct_verdict};
+use super::judge;
 use crate::generate::job::{self, Progress, RunSummary};
 use crate::generate::{Ctx, job_key};
-use crate::model::{Content, SampleKind};
+use crate::model::Content;
 use crate::store::{Filter, JobItem, NewVerdict, Store};
 use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Which {
-    Golden,
-    Judge,
-    Trajectory,
-}
 
 /// Counts of a direct run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -31,14 +25,7 @@ pub fn run_direct(store: &mut Store, filter: &Filter, which: Which) -> anyhow::R
     let mut verdicts: Vec<(i64, NewVerdict)> = Vec::new();
     let mut counts = Counts::default();
     store.for_each_sample(filter, |s| {
-        let v = match which {
-            Which::Golden => golden::verdict(&s.head.content),
-            Which::Trajectory if s.kind == SampleKind::AgentTrajectory => {
-                Some(trajectory::verdict(&s.head.content))
-            }
-            _ => None,
-        };
-        match v {
+        match direct_verdict(which, s.kind, &s.head.content) {
             Some(v) => verdicts.push((s.head.id, v)),
             None => counts.skipped += 1,
         }
@@ -74,7 +61,7 @@ pub async fn run_judge(
     )?;
     let mut items = Vec::new();
     store.for_each_sample(&Filter::dataset(dataset_id), |s| {
-        if s.kind != SampleKind::Pretrain && s.head.content.answer_turn().is_some() {
+        if applicable(s.kind, &s.head.content).contains(&Which::Judge) {
             items.push((
                 format!("{}:{}", s.id, s.head.id),
                 serde_json::json!({ "revision": s.head.id, "content": s.head.content }),

@@ -5,8 +5,7 @@
 use super::signals::{alive, new_session};
 use super::spec::{RunConfig, TrainerSpec};
 use super::{command, llamafactory, supervise::run_external, template};
-use crate::model::ReviewStatus;
-use crate::store::{Filter, NewRun, RunInfo, RunStatus, Store};
+use crate::store::{NewRun, RunInfo, RunStatus, Store};
 use crate::train::Point;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -56,10 +55,8 @@ fn validate(spec: &TrainerSpec) -> anyhow::Result<()> {
 /// the snapshot) and writes what its trainer needs. Returns the run id.
 pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> {
     validate(&req.spec)?;
-    let filter = Filter {
-        statuses: vec![ReviewStatus::Accepted],
-        ..Filter::dataset(req.dataset_id)
-    };
+    // A run trains on what an export would take by default: the accepted samples.
+    let filter = crate::export::policy::accepted(req.dataset_id);
     let mut snapshot = Vec::new();
     store.for_each_sample(&filter, |s| {
         snapshot.push((s.id, s.head.id));

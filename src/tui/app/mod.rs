@@ -56,7 +56,7 @@ pub enum Msg {
     Reply(Reply),
     Regenerated {
         sample_id: i64,
-        result: Result<super::reverify::Regenerated, String>,
+        result: Result<crate::verify::regenerate::Regenerated, String>,
     },
     /// The search matcher has news.
     SearchTick,
@@ -67,10 +67,10 @@ pub enum Msg {
 /// Work the reducer asks for; the loop runs it off the event loop.
 pub enum Effect {
     Db(Request),
-    /// Ask the model, then run the verifiers on its answer (`tui::reverify`).
+    /// Ask the model, then run the verifiers on its answer (`verify::regenerate`).
     Regenerate {
         sample_id: i64,
-        job: Box<super::reverify::Job>,
+        job: Box<crate::verify::regenerate::Job>,
     },
 }
 

@@ -1,11 +1,11 @@
 //! Regenerate: asks the model for a new answer to the open sample, runs the verifiers that
-//! apply on it (off the loop, `tui::reverify`), and stores the new revision with its verdicts
+//! apply on it (off the loop, `verify::regenerate`), and stores the new revision with its verdicts
 //! in one commit; the review screen then shows them beside the previous revision's verdicts.
 
 use super::{App, Effect};
 use crate::llm::{ChatMessage, ChatRequest};
-use crate::tui::reverify::{Job, Regenerated};
 use crate::tui::worker::Request;
+use crate::verify::regenerate::{Job, Regenerated};
 
 impl App {
     pub(super) fn regenerate(&mut self) {

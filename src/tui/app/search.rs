@@ -2,8 +2,8 @@
 //! to the search engine (latest wins), moving through matches and opening one.
 
 use super::{App, Screen};
+use crate::search::query::parse_query;
 use crate::tui::action::Action;
-use crate::tui::search::parse_query;
 use crate::tui::worker::PageAt;
 use crossterm::event::KeyEvent;
 

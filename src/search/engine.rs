@@ -1,7 +1,7 @@
-//! The search engine: a thread that answers the search screen's queries against SQLite, so that
-//! a million samples are never held in memory. Words of three characters or more go through the
-//! trigram index (`store::search_index`) as a prefilter; nucleo then scores only those
-//! candidates. Shorter queries (common in Chinese) scan in id order. Either way the first
+//! The search engine: a thread that answers search queries (the TUI's search screen) against
+//! SQLite, so that a million samples are never held in memory. Words of three characters or
+//! more go through the trigram index (`store::search_index`) as a prefilter; nucleo then
+//! scores only those candidates. Shorter queries (common in Chinese) scan in id order. Either way the first
 //! screenful is published as soon as it is found, and the rest of the pass continues, publishing
 //! progress, until done or made stale by a newer query (latest wins).
 //!

@@ -1,13 +1,14 @@
-//! Regenerate, off the event loop: ask the model for a new answer, then run the verifiers that
-//! apply to the sample exactly as `assay verify` does (golden match when there is a golden
-//! answer, trajectory checks for agent samples, the LLM judge when an endpoint is configured),
-//! so the new revision arrives with its verdicts and is stored with them in one commit.
+//! Regenerate-and-verify: ask the model for a new answer, then run the verifiers that apply to
+//! the sample ([`super::applicable()`], as `assay verify` does; the LLM judge only when an
+//! endpoint is configured), so the new revision arrives with its verdicts and is stored with
+//! them in one commit. The TUI runs it off its event loop.
 
+use super::applicable::{Which, applicable, direct_verdict};
+use super::judge;
 use crate::generate::prompts::Lang;
 use crate::llm::{ChatRequest, Llm};
 use crate::model::{Content, Role, SampleKind, Turn};
 use crate::store::NewVerdict;
-use crate::verify::{golden, judge, trajectory};
 use std::sync::Arc;
 
 /// A regenerated answer with its verdicts.
@@ -58,27 +59,24 @@ fn lang_of(content: &Content) -> Lang {
     }
 }
 
-/// The verifiers that apply to `content`, in `assay verify`'s order.
+/// The verdicts of the verifiers that apply to `content`, in [`applicable()`]'s order.
 pub async fn verdicts(
     kind: SampleKind,
     content: &Content,
     judge_llm: Option<&dyn Llm>,
 ) -> (Vec<NewVerdict>, Option<String>) {
     let mut out = Vec::new();
-    if let Some(v) = golden::verdict(content) {
-        out.push(v);
-    }
-    if kind == SampleKind::AgentTrajectory {
-        out.push(trajectory::verdict(content));
-    }
     let mut error = None;
-    if let Some(j) = judge_llm
-        && kind != SampleKind::Pretrain
-        && content.answer_turn().is_some()
-    {
-        match judge::judge(j, lang_of(content), content, judge::DEFAULT_RUBRIC).await {
-            Ok(v) => out.push(v),
-            Err(e) => error = Some(e),
+    for which in applicable(kind, content) {
+        match (which, judge_llm) {
+            (Which::Judge, Some(j)) => {
+                match judge::judge(j, lang_of(content), content, judge::DEFAULT_RUBRIC).await {
+                    Ok(v) => out.push(v),
+                    Err(e) => error = Some(e),
+                }
+            }
+            (Which::Judge, None) => {}
+            (direct, _) => out.extend(direct_verdict(direct, kind, content)),
         }
     }
     (out, error)

@@ -8,8 +8,8 @@ use super::job::{self, Progress, RunSummary};
 use super::steps::{number_steps, split_steps};
 use super::{Ctx, ask, excerpt, job_key, prompts};
 use crate::formats::fields::lettered_options;
-use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{Filter, NewVerdict, Store};
+use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
+use crate::store::{Filter, Store};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,8 +7,8 @@
 
 use super::reviews::insert_verdict;
 use super::samples::{content_json, insert_revision};
-use super::{NewVerdict, Result, Store, StoreError, now};
-use crate::model::{Content, NewSample, Source};
+use super::{Result, Store, StoreError};
+use crate::model::{Content, NewSample, NewVerdict, Source, now};
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use std::sync::OnceLock;
 

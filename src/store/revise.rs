@@ -4,8 +4,8 @@
 
 use super::reviews::insert_verdict;
 use super::samples::{content_json, insert_revision};
-use super::{NewVerdict, Result, Store, now};
-use crate::model::{Content, Revision};
+use super::{Result, Store};
+use crate::model::{Content, NewVerdict, Revision, now};
 
 impl Store {
     /// Adds a revision, makes it the head, and records `verdicts` on it, all in one commit.

@@ -5,8 +5,7 @@
 
 use crate::generate::prompts::Lang;
 use crate::llm::{ChatRequest, Llm};
-use crate::model::{Content, Role, SampleKind, Turn};
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict, Role, SampleKind, Turn};
 use crate::verify::{golden, judge, trajectory};
 use std::sync::Arc;
 

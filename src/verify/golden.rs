@@ -3,8 +3,7 @@
 //! text after normalisation (case, spaces and punctuation ignored).
 
 use crate::generate::extract::final_answer;
-use crate::model::Content;
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict};
 
 /// Whether `answer` (a whole response or just the answer) matches `golden`.
 pub fn answers_match(answer: &str, golden: &str) -> bool {

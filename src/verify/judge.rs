@@ -7,8 +7,7 @@ use crate::generate::prompts::{self, Lang};
 use crate::generate::steps::{number_steps, split_steps};
 use crate::generate::{ask, excerpt};
 use crate::llm::Llm;
-use crate::model::Content;
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict};
 use serde_json::Value;
 
 pub const DEFAULT_RUBRIC: &str =

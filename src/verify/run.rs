@@ -4,8 +4,8 @@
 use super::{golden, judge, trajectory};
 use crate::generate::job::{self, Progress, RunSummary};
 use crate::generate::{Ctx, job_key};
-use crate::model::{Content, SampleKind};
-use crate::store::{Filter, JobItem, NewVerdict, Store};
+use crate::model::{Content, NewVerdict, SampleKind};
+use crate::store::{Filter, JobItem, Store};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]

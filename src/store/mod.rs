@@ -7,6 +7,7 @@
 mod audit;
 mod browse;
 mod checkpoint;
+mod codec;
 mod datasets;
 mod dedup;
 mod error;

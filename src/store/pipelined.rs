@@ -8,7 +8,8 @@
 //! SQLite reads themselves. Memory stays bounded by the channel.
 
 use super::samples::StoredMeta;
-use super::{Filter, Result, Store, StoreError, import::parse_source};
+use super::codec::parse_source;
+use super::{Filter, Result, Store, StoreError};
 use crate::model::{Content, Label, SampleKind, SampleMeta, Source};
 use rusqlite::Row;
 use rusqlite::types::ValueRef;

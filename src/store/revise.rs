@@ -3,7 +3,8 @@
 //! revision whose verdicts went missing.
 
 use super::reviews::insert_verdict;
-use super::samples::{content_json, insert_revision};
+use super::codec::content_json;
+use super::samples::insert_revision;
 use super::{Result, Store};
 use crate::model::{Content, NewVerdict, Revision, now};
 

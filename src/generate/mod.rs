@@ -56,4 +56,4 @@ pub fn job_key(kind: &str, params: &serde_json::Value) -> String {
     format!("{kind}-{h:032x}")
 }
 
-pub use crate::llm::openai::excerpt;
+pub use crate::text::sanitize::excerpt;

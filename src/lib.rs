@@ -12,6 +12,7 @@ pub mod generate;
 pub mod llm;
 pub mod model;
 pub mod paths;
+pub mod prompting;
 pub mod sample_data;
 pub mod store;
 pub mod text;

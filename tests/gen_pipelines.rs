@@ -4,7 +4,7 @@
 mod support;
 
 use assay::generate::job::{CancelFlag, Progress};
-use assay::generate::prompts::Lang;
+use assay::prompting::prompts::Lang;
 use assay::generate::{Ctx, answers, cot, mc, questions};
 use assay::llm::Llm;
 use assay::llm::cache::{CachedLlm, Meter};

@@ -5,7 +5,7 @@ mod support;
 
 use assay::generate::Ctx;
 use assay::generate::job::{CancelFlag, Progress};
-use assay::generate::prompts::Lang;
+use assay::prompting::prompts::Lang;
 use assay::llm::Llm;
 use assay::llm::cache::{CachedLlm, Meter};
 use assay::llm::config::EndpointConfig;

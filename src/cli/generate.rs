@@ -3,7 +3,7 @@
 
 use super::GlobalArgs;
 use crate::generate::job::{CancelFlag, Progress, RunSummary};
-use crate::generate::prompts::Lang;
+use crate::prompting::prompts::Lang;
 use crate::generate::{Ctx, answers, cot, mc, questions};
 use crate::llm::cache::{CachedLlm, Meter};
 use crate::llm::select::{self, Overrides};

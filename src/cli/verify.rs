@@ -4,7 +4,7 @@
 use super::GlobalArgs;
 use super::generate::{LlmArgs, context, run_job};
 use crate::store::{Filter, Store};
-use crate::verify::judge::DEFAULT_RUBRIC;
+use crate::prompting::judge::DEFAULT_RUBRIC;
 use crate::verify::run::{self, Which};
 
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,8 @@
 
 use super::bm25::Index;
 use super::job::{self, Progress, RunSummary};
-use super::{Ctx, ask, job_key, prompts};
+use super::{Ctx, job_key};
+use crate::prompting::{ask, prompts};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, JobItem, Store};
 use serde::{Deserialize, Serialize};

@@ -3,10 +3,12 @@
 //! `The answer is X`). The result is stored as a CoT sample with a golden-match verdict, and
 //! the run reports accuracy against the key.
 
-use super::extract::option_letter;
 use super::job::{self, Progress, RunSummary};
-use super::steps::{number_steps, split_steps};
-use super::{Ctx, ask, excerpt, job_key, prompts};
+use super::{Ctx, job_key};
+use crate::prompting::extract::option_letter;
+use crate::prompting::steps::{number_steps, split_steps};
+use crate::prompting::{ask, prompts};
+use crate::text::sanitize::excerpt;
 use crate::formats::fields::lettered_options;
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, Store};

@@ -3,8 +3,10 @@
 //! answer and against the dataset), each tagged with its aspect.
 
 use super::job::{self, Progress, RunSummary};
-use super::parse::{dedup_key, near_empty, parse_list};
-use super::{Ctx, ask, excerpt, job_key, prompts};
+use super::{Ctx, job_key};
+use crate::prompting::parse::{dedup_key, near_empty, parse_list};
+use crate::prompting::{ask, prompts};
+use crate::text::sanitize::excerpt;
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, Store};
 use serde::{Deserialize, Serialize};

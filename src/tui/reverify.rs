@@ -3,10 +3,11 @@
 //! answer, trajectory checks for agent samples, the LLM judge when an endpoint is configured),
 //! so the new revision arrives with its verdicts and is stored with them in one commit.
 
-use crate::generate::prompts::Lang;
 use crate::llm::{ChatRequest, Llm};
 use crate::model::{Content, NewVerdict, Role, SampleKind, Turn};
-use crate::verify::{golden, judge, trajectory};
+use crate::prompting::judge;
+use crate::prompting::prompts::Lang;
+use crate::verify::{golden, trajectory};
 use std::sync::Arc;
 
 /// A regenerated answer with its verdicts.

@@ -1,10 +1,11 @@
 //! Running verifiers over a dataset: golden match and trajectory checks directly (no model),
 //! the LLM judge as a resumable job with one item per sample.
 
-use super::{golden, judge, trajectory};
+use super::{golden, trajectory};
 use crate::generate::job::{self, Progress, RunSummary};
 use crate::generate::{Ctx, job_key};
 use crate::model::{Content, NewVerdict, SampleKind};
+use crate::prompting::judge;
 use crate::store::{Filter, JobItem, Store};
 use serde::Serialize;
 

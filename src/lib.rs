@@ -9,6 +9,7 @@ pub mod cli;
 pub mod eval;
 pub mod formats;
 pub mod generate;
+pub mod jobs;
 pub mod llm;
 pub mod model;
 pub mod paths;

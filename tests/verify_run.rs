@@ -3,11 +3,9 @@
 
 mod support;
 
-use assay::generate::Ctx;
-use assay::generate::job::{CancelFlag, Progress};
+use assay::jobs::{CachedLlm, CancelFlag, Ctx, Meter, Progress};
 use assay::prompting::prompts::Lang;
 use assay::llm::Llm;
-use assay::llm::cache::{CachedLlm, Meter};
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
 use assay::model::{Content, Role, SampleKind, ToolCall, Turn};

@@ -5,9 +5,8 @@
 //! found. The direct attempt is revision 1 (with its first wrong step as a verdict), the
 //! corrected solution revision 2; the search tree is kept in `meta.extra.cot`.
 
-use super::job::{self, Progress, RunSummary};
 use super::search::{self, Limits, Oracle, Tree};
-use super::{Ctx, job_key};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::prompting::answer_match::{self, answers_match};
@@ -311,7 +310,7 @@ pub async fn run(
         }
     };
     let commit = |store: &mut Store, item: &JobItem, o: Outcome| commit(store, out_id, item, o);
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

@@ -3,8 +3,7 @@
 //! `The answer is X`). The result is stored as a CoT sample with a golden-match verdict, and
 //! the run reports accuracy against the key.
 
-use super::job::{self, Progress, RunSummary};
-use super::{Ctx, job_key};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::prompting::extract::option_letter;
 use crate::prompting::steps::{number_steps, split_steps};
 use crate::prompting::{ask, prompts};
@@ -181,7 +180,7 @@ pub async fn run(
             },
             meta,
         };
-        let ids = job::store_samples(store, out_id, "gen:mc", vec![sample])?;
+        let ids = jobs::store_samples(store, out_id, "gen:mc", vec![sample])?;
         let correct = golden.as_deref().map(|g| g == letter);
         if let (Some(&id), Some(ok)) = (ids.first(), correct) {
             let rev = store.sample(id)?.head.id;
@@ -202,7 +201,7 @@ pub async fn run(
         }
         Ok(serde_json::json!({ "samples": ids, "letter": letter, "correct": correct }))
     };
-    let summary = job::run_items(
+    let summary = jobs::run_items(
         store,
         info.id,
         &ctx.meter,

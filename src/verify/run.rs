@@ -2,8 +2,7 @@
 //! the LLM judge as a resumable job with one item per sample.
 
 use super::{golden, trajectory};
-use crate::generate::job::{self, Progress, RunSummary};
-use crate::generate::{Ctx, job_key};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewVerdict, SampleKind};
 use crate::prompting::judge;
 use crate::store::{Filter, JobItem, Store};
@@ -97,7 +96,7 @@ pub async fn run_judge(
         let stored = store.add_verdict(rev, &v)?;
         Ok(serde_json::json!({ "verdict": stored.id, "passed": v.passed }))
     };
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

@@ -7,7 +7,8 @@
 
 use assay::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::store::{Filter, ImportRecord, Store};
-use assay::text::dedup::{DedupConfig, dedup_dataset};
+use assay::curate::dedup::dedup_dataset;
+use assay::text::dedup::DedupConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod curate;
 pub mod eval;
 pub mod formats;
 pub mod generate;

@@ -346,7 +346,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
         Request::Stats { dataset_id } => Reply::Stats(Box::new(StatsPanel {
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
             agreement: audit::agreement::agreements(&store.standing_decisions(dataset_id)?),
-            diversity: Some(crate::text::diversity::for_dataset(store, dataset_id)?),
+            diversity: Some(crate::curate::diversity::for_dataset(store, dataset_id)?),
             jobs: store.jobs()?.into_iter().take(JOBS_SHOWN).collect(),
         })),
         Request::ReadDraft { sample_id, path } => {

@@ -3,13 +3,13 @@
 
 mod support;
 
-use assay::prompting::prompts::Lang;
 use assay::generate::{answers, cot, mc, questions};
 use assay::jobs::{CachedLlm, CancelFlag, Ctx, Meter, Progress};
 use assay::llm::Llm;
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
 use assay::model::{Content, SampleKind, Source, Turn};
+use assay::prompting::prompts::Lang;
 use assay::store::{Filter, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

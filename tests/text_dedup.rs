@@ -1,9 +1,9 @@
 //! Near-duplicate search: recall and precision on a generated set with planted near-copies, and
 //! `assay dedup` / diversity over a real SQLite file.
 
-use assay::model::{Content, Label, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::curate::dedup::dedup_dataset;
 use assay::curate::diversity;
+use assay::model::{Content, Label, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::store::{Filter, ImportRecord, Store};
 use assay::text::dedup::{self, DedupConfig, Input};
 use rand::{Rng, SeedableRng};

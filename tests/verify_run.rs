@@ -4,11 +4,11 @@
 mod support;
 
 use assay::jobs::{CachedLlm, CancelFlag, Ctx, Meter, Progress};
-use assay::prompting::prompts::Lang;
 use assay::llm::Llm;
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
 use assay::model::{Content, Role, SampleKind, ToolCall, Turn};
+use assay::prompting::prompts::Lang;
 use assay::store::{Filter, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

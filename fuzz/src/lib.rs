@@ -5,9 +5,9 @@
 use assay::formats::read::ReadError;
 use assay::formats::scan::{Cut, Layout, Scanner};
 use assay::formats::{DEFAULT_MAX_RECORD_BYTES, Format, Item, ReadOptions, Reader};
-use assay::prompting::{answer_match, extract, judge, parse, steps};
 use assay::llm::sse::SseParser;
 use assay::model::{Content, NewSample, SampleMeta, Source};
+use assay::prompting::{answer_match, extract, judge, parse, steps};
 use assay::store::ImportRecord;
 
 /// A target's check: panics when an invariant breaks.

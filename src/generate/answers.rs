@@ -5,8 +5,8 @@
 
 use super::bm25::Index;
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
-use crate::prompting::{ask, prompts};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use crate::prompting::{ask, prompts};
 use crate::store::{Filter, JobItem, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -8,13 +8,13 @@
 use super::search::{self, Limits, Oracle, Tree};
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::prompting::answer_match::{self, answers_match};
 use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
 use crate::prompting::parse::{boolish, dedup_key, numberish, parse_json_object};
 use crate::prompting::steps::{number_steps, split_steps};
 use crate::prompting::{ask, prompts};
+use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

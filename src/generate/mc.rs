@@ -3,14 +3,14 @@
 //! `The answer is X`). The result is stored as a CoT sample with a golden-match verdict, and
 //! the run reports accuracy against the key.
 
+use crate::formats::fields::lettered_options;
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
+use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::prompting::extract::option_letter;
 use crate::prompting::steps::{number_steps, split_steps};
 use crate::prompting::{ask, prompts};
-use crate::text::sanitize::excerpt;
-use crate::formats::fields::lettered_options;
-use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, Store};
+use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -3,11 +3,11 @@
 //! answer and against the dataset), each tagged with its aspect.
 
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
+use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use crate::prompting::parse::{dedup_key, near_empty, parse_list};
 use crate::prompting::{ask, prompts};
-use crate::text::sanitize::excerpt;
-use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use crate::store::{Filter, Store};
+use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 

@@ -10,9 +10,9 @@ mod meta;
 mod records;
 mod stats;
 
+pub use clock::now;
 pub use content::{Content, Role, ToolCall, Turn};
 pub use meta::{Label, SampleKind, SampleMeta, Source};
-pub use clock::now;
 pub use records::{
     Decision, NewSample, NewVerdict, Review, ReviewStatus, Revision, Verdict, VerdictSummary,
 };

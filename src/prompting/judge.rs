@@ -5,10 +5,10 @@
 //! It is a verifier (`assay verify --judge`), but CoT generation asks it too, so it lives here,
 //! below both `verify` and `generate`.
 
+use super::ask;
 use super::parse::{boolish, numberish, parse_json_object};
 use super::prompts::{self, Lang};
 use super::steps::{number_steps, split_steps};
-use super::ask;
 use crate::llm::Llm;
 use crate::model::{Content, NewVerdict};
 use crate::text::sanitize::excerpt;

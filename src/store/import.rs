@@ -5,8 +5,8 @@
 //! whose content is already in the dataset are skipped: that is what makes re-importing a file,
 //! or resuming a killed import, a no-op.
 
-use super::reviews::insert_verdict;
 use super::codec::content_json;
+use super::reviews::insert_verdict;
 use super::samples::insert_revision;
 use super::{Result, Store, StoreError};
 use crate::model::{Content, NewSample, NewVerdict, now};

@@ -7,8 +7,8 @@
 //! UTF-8 (the JSON parser checks again) and freeing them on the other thread cost more than the
 //! SQLite reads themselves. Memory stays bounded by the channel.
 
-use super::samples::StoredMeta;
 use super::codec::parse_source;
+use super::samples::StoredMeta;
 use super::{Filter, Result, Store, StoreError};
 use crate::model::{Content, Label, SampleKind, SampleMeta, Source};
 use rusqlite::Row;

@@ -2,8 +2,8 @@
 //! what the verifiers said about it, or not at all, so the review screen never shows a new
 //! revision whose verdicts went missing.
 
-use super::reviews::insert_verdict;
 use super::codec::content_json;
+use super::reviews::insert_verdict;
 use super::samples::insert_revision;
 use super::{Result, Store};
 use crate::model::{Content, NewVerdict, Revision, now};

@@ -4,9 +4,7 @@
 //! their reply is sent only after the commit.
 
 use crate::audit::{self, AuditStatus, agreement::Agreement};
-use crate::model::{
-    Content, DatasetStats, Decision, Review, ReviewStatus, Revision, Verdict,
-};
+use crate::model::{Content, DatasetStats, Decision, Review, ReviewStatus, Revision, Verdict};
 use crate::store::{DatasetInfo, Filter, SampleRecord, SampleRow, Store};
 use std::path::PathBuf;
 use std::sync::mpsc;

@@ -5,9 +5,10 @@
 //! the database at that path (reused when it already holds the samples). The search runs in a
 //! child process so that its peak RSS does not include building the database.
 
+use assay::curate::dedup::dedup_dataset;
 use assay::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::store::{Filter, ImportRecord, Store};
-use assay::text::dedup::{DedupConfig, dedup_dataset};
+use assay::text::dedup::DedupConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;

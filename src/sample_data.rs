@@ -2,8 +2,8 @@
 //! works from any directory, and the loader of its verdicts file.
 
 use crate::formats::Format;
-use crate::model::Role;
-use crate::store::{Filter, NewVerdict, Store};
+use crate::model::{NewVerdict, Role};
+use crate::store::{Filter, Store};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::path::Path;

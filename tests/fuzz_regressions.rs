@@ -183,7 +183,7 @@ fn an_escaped_line_break_still_counts_as_a_line() {
 /// panicked inside `中`.
 #[test]
 fn final_answers_are_never_empty_and_never_cut_inside_a_character() {
-    use assay::generate::extract::final_answer;
+    use assay::prompting::extract::final_answer;
     assert_eq!(broken(checks::extract, b"c\\boxed{}"), None);
     assert_eq!(final_answer("c\\boxed{}"), None);
     assert_eq!(broken(checks::extract, "\x04İanswer:中Kİ".as_bytes()), None);

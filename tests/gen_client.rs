@@ -4,7 +4,7 @@
 
 mod support;
 
-use assay::llm::cache::CachedLlm;
+use assay::jobs::CachedLlm;
 use assay::llm::config::{ApiKey, EndpointConfig};
 use assay::llm::openai::OpenAiClient;
 use assay::llm::retry::RetryPolicy;

@@ -3,14 +3,13 @@
 
 mod support;
 
-use assay::generate::job::{CancelFlag, Progress};
-use assay::generate::prompts::Lang;
-use assay::generate::{Ctx, answers, cot, mc, questions};
+use assay::generate::{answers, cot, mc, questions};
+use assay::jobs::{CachedLlm, CancelFlag, Ctx, Meter, Progress};
 use assay::llm::Llm;
-use assay::llm::cache::{CachedLlm, Meter};
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
 use assay::model::{Content, SampleKind, Source, Turn};
+use assay::prompting::prompts::Lang;
 use assay::store::{Filter, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -106,7 +106,7 @@ fn export_names_cannot_leave_the_chosen_folder() {
         {
             let mut store = Store::open(&db).unwrap();
             let ds = store.ensure_dataset(&name).unwrap();
-            assay::generate::job::store_samples(
+            assay::jobs::store_samples(
                 &mut store,
                 ds,
                 "import",

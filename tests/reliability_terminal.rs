@@ -10,8 +10,10 @@ mod support;
 
 use assay::llm::config::EndpointConfig;
 use assay::llm::openai::OpenAiClient;
-use assay::model::{Content, Decision, NewSample, SampleKind, SampleMeta, Source, Turn};
-use assay::store::{ImportRecord, NewVerdict, Store};
+use assay::model::{
+    Content, Decision, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn,
+};
+use assay::store::{ImportRecord, Store};
 use assay::tui::harness::Harness;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;

@@ -2,10 +2,10 @@
 //! paging and two connections writing at once.
 
 use assay::model::{
-    Content, Decision, NewSample, ReviewStatus, SampleKind, SampleMeta, Source, Turn,
+    Content, Decision, NewSample, NewVerdict, ReviewStatus, SampleKind, SampleMeta, Source, Turn,
     VerdictSummary,
 };
-use assay::store::{Filter, ImportRecord, InsertOutcome, NewVerdict, Store};
+use assay::store::{Filter, ImportRecord, InsertOutcome, Store};
 
 fn qa(q: &str, a: &str, line: u64) -> NewSample {
     NewSample {

@@ -1,10 +1,11 @@
 //! Near-duplicate search: recall and precision on a generated set with planted near-copies, and
 //! `assay dedup` / diversity over a real SQLite file.
 
+use assay::curate::dedup::dedup_dataset;
+use assay::curate::diversity;
 use assay::model::{Content, Label, NewSample, SampleKind, SampleMeta, Source, Turn};
 use assay::store::{Filter, ImportRecord, Store};
 use assay::text::dedup::{self, DedupConfig, Input};
-use assay::text::diversity;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
@@ -174,7 +175,7 @@ fn dedup_marks_clusters_in_the_store_and_never_deletes() {
     }
     batch.commit().unwrap();
 
-    let c = dedup::dedup_dataset(&mut store, ds, &DedupConfig::default()).unwrap();
+    let c = dedup_dataset(&mut store, ds, &DedupConfig::default()).unwrap();
     assert_eq!(
         (c.samples, c.exact_groups, c.clusters, c.clustered),
         (23, 1, 1, 3)
@@ -217,7 +218,7 @@ fn dedup_marks_clusters_in_the_store_and_never_deletes() {
         threshold: 0.99,
         ..DedupConfig::default()
     };
-    let c = dedup::dedup_dataset(&mut store, ds, &strict).unwrap();
+    let c = dedup_dataset(&mut store, ds, &strict).unwrap();
     assert_eq!((c.clusters, c.clustered), (1, 2));
     assert_eq!(store.count(&marked).unwrap(), 2);
 

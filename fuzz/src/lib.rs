@@ -5,11 +5,10 @@
 use assay::formats::read::ReadError;
 use assay::formats::scan::{Cut, Layout, Scanner};
 use assay::formats::{DEFAULT_MAX_RECORD_BYTES, Format, Item, ReadOptions, Reader};
-use assay::generate::{extract, parse, steps};
 use assay::llm::sse::SseParser;
 use assay::model::{Content, NewSample, SampleMeta, Source};
+use assay::prompting::{answer_match, extract, judge, parse, steps};
 use assay::store::ImportRecord;
-use assay::verify::{golden, judge};
 
 /// A target's check: panics when an invariant breaks.
 pub type Check = fn(&[u8]);
@@ -297,12 +296,12 @@ pub fn extract(data: &[u8]) {
     let said = extract::final_answer(&text).unwrap_or_else(|| text.trim().to_string());
     if said.chars().any(char::is_alphanumeric) {
         assert!(
-            golden::answers_match(&text, &text),
+            answer_match::answers_match(&text, &text),
             "{said:?} does not match itself"
         );
     }
     if let Some((answer, reference)) = text.split_once('\n') {
-        let _ = golden::answers_match(answer, reference);
+        let _ = answer_match::answers_match(answer, reference);
     }
 }
 

@@ -102,7 +102,7 @@ pub fn draw(
                 population: population.len() as u64,
                 drawn: items.len() as u64,
                 covered_max_id: max_id,
-                created_at: crate::store::now(),
+                created_at: crate::model::now(),
             };
             let audit_id = store.create_audit(&record, &items)?;
             Ok(DrawOutcome::Drawn {

@@ -2,6 +2,7 @@
 //! so that the list can show them and a reviewer can keep one per cluster.
 
 use super::GlobalArgs;
+use crate::curate::dedup::dedup_dataset;
 use crate::store::Store;
 use crate::text::dedup::{self, DedupConfig};
 use crate::text::minhash;
@@ -46,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     }
     for (id, name) in datasets {
         let started = std::time::Instant::now();
-        let c = dedup::dedup_dataset(&mut store, id, &config)?;
+        let c = dedup_dataset(&mut store, id, &config)?;
         println!(
             "{name:?}: {} samples, {} exact-duplicate groups, {} clusters holding {} samples \
              ({} redundant), {} without text; {:.1} s",

@@ -2,11 +2,10 @@
 //! with a progress bar on stderr, Ctrl-C to cancel, and `jobs` / `show` / `cancel` to look.
 
 use super::GlobalArgs;
-use crate::generate::job::{CancelFlag, Progress, RunSummary};
-use crate::generate::prompts::Lang;
-use crate::generate::{Ctx, answers, cot, mc, questions};
-use crate::llm::cache::{CachedLlm, Meter};
+use crate::generate::{answers, cot, mc, questions};
+use crate::jobs::{CachedLlm, CancelFlag, Ctx, Meter, Progress, RunSummary};
 use crate::llm::select::{self, Overrides};
+use crate::prompting::prompts::Lang;
 use crate::store::Store;
 use anyhow::Context;
 use std::io::IsTerminal;

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     for s in stats {
         let mut value = serde_json::to_value(&s)?;
         if let (Some(ds), Some(obj)) = (store.dataset_id(&s.dataset)?, value.as_object_mut()) {
-            let diversity = crate::text::diversity::for_dataset(&store, ds)?;
+            let diversity = crate::curate::diversity::for_dataset(&store, ds)?;
             obj.insert("diversity".into(), serde_json::to_value(diversity)?);
         }
         datasets.push(value);

@@ -4,8 +4,8 @@
 use super::GlobalArgs;
 use super::generate::{LlmArgs, context, run_job};
 use crate::store::{Filter, Store};
+use crate::prompting::judge::DEFAULT_RUBRIC;
 use crate::verify::Which;
-use crate::verify::judge::DEFAULT_RUBRIC;
 use crate::verify::run;
 
 #[derive(Debug, clap::Args)]

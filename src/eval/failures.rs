@@ -7,8 +7,8 @@
 
 use super::error::Result;
 use super::items::EvalItem;
-use crate::model::{Content, NewSample, SampleMeta, Source, Turn};
-use crate::store::{ImportRecord, InsertOutcome, NewVerdict, Store};
+use crate::model::{Content, NewSample, NewVerdict, SampleMeta, Source, Turn};
+use crate::store::{ImportRecord, InsertOutcome, Store};
 use serde_json::json;
 
 /// The tag every failure sample carries.
@@ -62,7 +62,7 @@ pub fn failure_sample(f: &Failure, run: &RunInfo) -> NewSample {
             "source_sample": f.item.sample_id,
             "model_answer": f.answer,
             "golden": f.item.golden,
-            "evaluated_at": crate::store::now(),
+            "evaluated_at": crate::model::now(),
         }),
     );
     NewSample {

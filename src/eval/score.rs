@@ -5,8 +5,8 @@
 //! stand in for the final answer.
 
 use super::items::EvalItem;
-use crate::generate::extract::{final_answer, option_letter};
-use crate::verify::golden::answers_match;
+use crate::prompting::answer_match::answers_match;
+use crate::prompting::extract::{final_answer, option_letter};
 use serde::Serialize;
 
 /// How one answer scored.

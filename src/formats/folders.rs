@@ -132,7 +132,7 @@ pub struct CardFacts {
     pub files: BTreeMap<String, u64>,
     /// (generator, model) pairs and their sample counts.
     pub generated: BTreeMap<(String, String), u64>,
-    pub review: Vec<crate::store::Stats>,
+    pub review: Vec<crate::model::DatasetStats>,
     pub filter: String,
     /// What the 100-sample audit of each dataset says, and any waiver (Markdown lines).
     pub audit: Vec<String>,

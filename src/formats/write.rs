@@ -212,7 +212,7 @@ impl<W: Write> SampleWriter<W> {
             Format::CamelExport => {
                 self.out.write_all(b"},\"golden_answers\":{")?;
                 self.out.write_all(&self.golden)?;
-                let time = crate::store::now();
+                let time = crate::model::now();
                 writeln!(self.out, "}},\"export_time\":{}}}", Value::String(time))?;
             }
             _ if self.container == Container::Array => self.out.write_all(b"\n]\n")?,

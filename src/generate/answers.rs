@@ -4,9 +4,9 @@
 //! unanswered and tagged `ungrounded`: the model is not asked to invent.
 
 use super::bm25::Index;
-use super::job::{self, Progress, RunSummary};
-use super::{Ctx, ask, job_key, prompts};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use crate::prompting::{ask, prompts};
 use crate::store::{Filter, JobItem, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -188,10 +188,10 @@ pub async fn run(
             },
             meta,
         };
-        let ids = job::store_samples(store, out_id, "gen:answers", vec![sample])?;
+        let ids = jobs::store_samples(store, out_id, "gen:answers", vec![sample])?;
         Ok(json!({ "samples": ids, "grounded": a.text.is_some() }))
     };
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

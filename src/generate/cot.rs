@@ -5,16 +5,17 @@
 //! found. The direct attempt is revision 1 (with its first wrong step as a verdict), the
 //! corrected solution revision 2; the search tree is kept in `meta.extra.cot`.
 
-use super::extract::final_answer;
-use super::job::{self, Progress, RunSummary};
-use super::parse::parse_json_object;
 use super::search::{self, Limits, Oracle, Tree};
-use super::steps::{number_steps, split_steps};
-use super::{Ctx, ask, job_key, prompts};
-use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, NewVerdict, Store, StoreError};
-use crate::verify::golden::answers_match;
-use crate::verify::judge::{self, boolish, numberish};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
+use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
+use crate::prompting::answer_match::{self, answers_match};
+use crate::prompting::extract::final_answer;
+use crate::prompting::judge;
+use crate::prompting::parse::{boolish, dedup_key, numberish, parse_json_object};
+use crate::prompting::steps::{number_steps, split_steps};
+use crate::prompting::{ask, prompts};
+use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
+use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -72,7 +73,7 @@ impl LlmOracle<'_> {
         let m = parse_json_object(&r.text).ok_or_else(|| {
             format!(
                 "the verifier's step check is not JSON: {}",
-                super::excerpt(&r.text)
+                excerpt(&r.text)
             )
         })?;
         let correct = m.get("correct").and_then(boolish).unwrap_or(false);
@@ -131,9 +132,9 @@ async fn first_wrong(oracle: &LlmOracle<'_>, steps: &[String]) -> Result<u32, St
 
 /// The answer key used to compare samples' answers: a number, else normalised text.
 fn vote_key(answer: &str) -> String {
-    match crate::verify::golden::number(answer) {
+    match answer_match::number(answer) {
         Some(n) => format!("{n}"),
-        None => super::parse::dedup_key(answer),
+        None => dedup_key(answer),
     }
 }
 
@@ -309,7 +310,7 @@ pub async fn run(
         }
     };
     let commit = |store: &mut Store, item: &JobItem, o: Outcome| commit(store, out_id, item, o);
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

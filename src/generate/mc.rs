@@ -3,13 +3,14 @@
 //! `The answer is X`). The result is stored as a CoT sample with a golden-match verdict, and
 //! the run reports accuracy against the key.
 
-use super::extract::option_letter;
-use super::job::{self, Progress, RunSummary};
-use super::steps::{number_steps, split_steps};
-use super::{Ctx, ask, excerpt, job_key, prompts};
 use crate::formats::fields::lettered_options;
-use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::store::{Filter, NewVerdict, Store};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
+use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
+use crate::prompting::extract::option_letter;
+use crate::prompting::steps::{number_steps, split_steps};
+use crate::prompting::{ask, prompts};
+use crate::store::{Filter, Store};
+use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,7 +180,7 @@ pub async fn run(
             },
             meta,
         };
-        let ids = job::store_samples(store, out_id, "gen:mc", vec![sample])?;
+        let ids = jobs::store_samples(store, out_id, "gen:mc", vec![sample])?;
         let correct = golden.as_deref().map(|g| g == letter);
         if let (Some(&id), Some(ok)) = (ids.first(), correct) {
             let rev = store.sample(id)?.head.id;
@@ -200,7 +201,7 @@ pub async fn run(
         }
         Ok(serde_json::json!({ "samples": ids, "letter": letter, "correct": correct }))
     };
-    let summary = job::run_items(
+    let summary = jobs::run_items(
         store,
         info.id,
         &ctx.meter,

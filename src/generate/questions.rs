@@ -2,11 +2,12 @@
 //! whatever list shape the model used, near-empty and duplicate questions dropped (within the
 //! answer and against the dataset), each tagged with its aspect.
 
-use super::job::{self, Progress, RunSummary};
-use super::parse::{dedup_key, near_empty, parse_list};
-use super::{Ctx, ask, excerpt, job_key, prompts};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
+use crate::prompting::parse::{dedup_key, near_empty, parse_list};
+use crate::prompting::{ask, prompts};
 use crate::store::{Filter, Store};
+use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -138,10 +139,10 @@ pub async fn run(
                 },
             });
         }
-        let ids = job::store_samples(store, dataset_id, "gen:questions", samples)?;
+        let ids = jobs::store_samples(store, dataset_id, "gen:questions", samples)?;
         Ok(serde_json::json!({ "samples": ids, "dropped": dropped }))
     };
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

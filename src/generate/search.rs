@@ -4,8 +4,8 @@
 //! spends at most a budget of LLM calls and keeps the whole tree, which is stored with the
 //! sample and shown in the TUI.
 
-use super::extract::final_answer;
-use super::steps::split_steps;
+use crate::prompting::extract::final_answer;
+use crate::prompting::steps::split_steps;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 

@@ -103,7 +103,6 @@ pub trait Llm: Send + Sync {
     ) -> BoxFuture<'a, Result<ChatResponse, LlmError>>;
 }
 
-pub mod cache;
 pub mod config;
 pub mod openai;
 pub mod retry;

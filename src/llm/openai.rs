@@ -10,6 +10,7 @@ use super::config::EndpointConfig;
 use super::retry::{RetryPolicy, is_retryable_status, retry_after};
 use super::sse::SseParser;
 use super::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink, Usage};
+use crate::text::sanitize::excerpt;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -378,27 +379,6 @@ fn usage_of(v: &Value) -> Usage {
     Usage {
         prompt_tokens: v["prompt_tokens"].as_u64().unwrap_or(0),
         completion_tokens: v["completion_tokens"].as_u64().unwrap_or(0),
-    }
-}
-
-/// Control characters and bidi overrides: never shown raw (they can rewrite a terminal).
-pub fn unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// The start of a text (a response body, a model's answer) for an error message: one line,
-/// unsafe characters blanked, at most 300 characters.
-pub fn excerpt(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .take(300)
-        .map(|c| if unsafe_char(c) { ' ' } else { c })
-        .collect();
-    if text.chars().count() > 300 {
-        format!("{one_line}...")
-    } else {
-        one_line
     }
 }
 

@@ -1,4 +1,4 @@
-//! Stored records: a sample to insert, its revisions, verdicts and reviews.
+//! Stored records: a sample or verdict to insert, its revisions, verdicts and reviews.
 
 use super::{Content, SampleKind, SampleMeta, Source};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,21 @@ pub struct Verdict {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_wrong_step: Option<u32>,
     pub created_at: String,
+}
+
+/// A verdict to record, as a verifier produces it; the store adds its id and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewVerdict {
+    pub verifier: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    pub passed: bool,
+    #[serde(default)]
+    pub score: Option<f64>,
+    #[serde(default)]
+    pub rationale: String,
+    #[serde(default)]
+    pub first_wrong_step: Option<u32>,
 }
 
 /// A reviewer's decision.

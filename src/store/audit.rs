@@ -1,7 +1,8 @@
 //! SQL of the audit: the population to draw from, audits, their items, progress and waivers.
 //! The rule itself (sizes, strata, statistics) lives in `crate::audit`.
 
-use super::{Result, Store, now};
+use super::{Result, Store};
+use crate::model::now;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 

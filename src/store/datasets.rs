@@ -1,6 +1,7 @@
 //! Datasets: named collections of samples.
 
-use super::{Result, Store, StoreError, now};
+use super::{Result, Store, StoreError};
+use crate::model::now;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 

@@ -1,7 +1,8 @@
 //! SQL for text processing: streaming head contents, marking duplicate clusters, and the group
 //! counts behind diversity statistics.
 
-use super::{Result, Store, now};
+use super::{Result, Store};
+use crate::model::now;
 use rusqlite::params;
 use std::collections::BTreeMap;
 

@@ -5,10 +5,11 @@
 //! whose content is already in the dataset are skipped: that is what makes re-importing a file,
 //! or resuming a killed import, a no-op.
 
+use super::codec::content_json;
 use super::reviews::insert_verdict;
-use super::samples::{content_json, insert_revision};
-use super::{NewVerdict, Result, Store, StoreError, now};
-use crate::model::{Content, NewSample, Source};
+use super::samples::insert_revision;
+use super::{Result, Store, StoreError};
+use crate::model::{Content, NewSample, NewVerdict, now};
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use std::sync::OnceLock;
 
@@ -365,14 +366,4 @@ impl Drop for ImportBatch<'_> {
             tracing::error!("re-enabling foreign keys after a bulk insert: {e}");
         }
     }
-}
-
-/// The source of a sample as stored (JSON), read back.
-pub(crate) fn parse_source(text: &str, id: i64) -> Result<Source> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        table: "samples",
-        column: "source",
-        id,
-        source: e,
-    })
 }

@@ -4,7 +4,8 @@
 //! job after a crash puts its running items back to pending; items that are done are never
 //! redone, which is what makes a resumed job lose nothing and duplicate nothing.
 
-use super::{Result, Store, now};
+use super::{Result, Store};
+use crate::model::now;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::collections::BTreeMap;

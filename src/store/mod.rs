@@ -7,6 +7,7 @@
 mod audit;
 mod browse;
 mod checkpoint;
+mod codec;
 mod datasets;
 mod dedup;
 mod error;
@@ -31,10 +32,8 @@ pub use import::{ImportBatch, ImportRecord, InsertOutcome};
 pub use jobs::{JobInfo, JobItem, JobUsage};
 pub use pipelined::ExportSample;
 pub use query::{Filter, SampleRow};
-pub use reviews::NewVerdict;
 pub use runs::{NewRun, RunInfo, RunPoint, RunStatus};
 pub use samples::SampleRecord;
-pub use stats::Stats;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -124,13 +123,6 @@ impl Store {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
-}
-
-/// Now, as the RFC 3339 UTC text every table stores.
-pub fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 /// Brings the schema to the latest version. Two processes opening a new file at once both see

@@ -7,8 +7,9 @@
 //! UTF-8 (the JSON parser checks again) and freeing them on the other thread cost more than the
 //! SQLite reads themselves. Memory stays bounded by the channel.
 
+use super::codec::parse_source;
 use super::samples::StoredMeta;
-use super::{Filter, Result, Store, StoreError, import::parse_source};
+use super::{Filter, Result, Store, StoreError};
 use crate::model::{Content, Label, SampleKind, SampleMeta, Source};
 use rusqlite::Row;
 use rusqlite::types::ValueRef;

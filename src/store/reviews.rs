@@ -1,24 +1,9 @@
 //! Reviews and verdicts. Each write also updates the sample's denormalised status or verdict
 //! summary in the same transaction, so a decision the screen shows as done is committed whole.
 
-use super::{Result, Store, StoreError, now};
-use crate::model::{Decision, Review, ReviewStatus, Verdict, VerdictSummary};
+use super::{Result, Store, StoreError};
+use crate::model::{Decision, NewVerdict, Review, ReviewStatus, Verdict, VerdictSummary, now};
 use rusqlite::{Transaction, params};
-
-/// A verdict to record; the store adds its id and time.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct NewVerdict {
-    pub verifier: String,
-    #[serde(default)]
-    pub model: Option<String>,
-    pub passed: bool,
-    #[serde(default)]
-    pub score: Option<f64>,
-    #[serde(default)]
-    pub rationale: String,
-    #[serde(default)]
-    pub first_wrong_step: Option<u32>,
-}
 
 impl Store {
     /// Records a reviewer's decision on a revision and returns it once committed.

@@ -2,10 +2,11 @@
 //! what the verifiers said about it, or not at all, so the review screen never shows a new
 //! revision whose verdicts went missing.
 
+use super::codec::content_json;
 use super::reviews::insert_verdict;
-use super::samples::{content_json, insert_revision};
-use super::{NewVerdict, Result, Store, now};
-use crate::model::{Content, Revision};
+use super::samples::insert_revision;
+use super::{Result, Store};
+use crate::model::{Content, NewVerdict, Revision, now};
 
 impl Store {
     /// Adds a revision, makes it the head, and records `verdicts` on it, all in one commit.

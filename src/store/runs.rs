@@ -3,7 +3,8 @@
 //! process that watched it and `assay runs` or a reopened TUI can show it again.
 
 use super::samples::{SAMPLE_COLUMNS, sample_from_row};
-use super::{Result, SampleRecord, Store, StoreError, now};
+use super::{Result, SampleRecord, Store, StoreError};
+use crate::model::now;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 

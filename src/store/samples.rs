@@ -1,6 +1,6 @@
 //! Reading samples with their head revision, and adding revisions (edits never overwrite).
 
-use super::import::parse_source;
+use super::codec::parse_source;
 use super::{Result, Store, StoreError};
 use crate::model::{
     Content, Label, ReviewStatus, Revision, SampleKind, SampleMeta, Source, VerdictSummary,
@@ -181,16 +181,6 @@ impl Store {
     ) -> Result<Revision> {
         self.add_revision_with_verdicts(sample_id, content, author, &[])
     }
-}
-
-/// A revision's content as stored (JSON).
-pub(crate) fn content_json(content: &Content, sample_id: i64) -> Result<String> {
-    serde_json::to_string(content).map_err(|e| StoreError::Corrupt {
-        table: "revisions",
-        column: "content",
-        id: sample_id,
-        source: e,
-    })
 }
 
 /// Adds a revision inside `tx` and makes it the sample's head (its verdict summary resets:

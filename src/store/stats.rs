@@ -1,24 +1,12 @@
 //! Counts for `assay stats`: by dataset, kind, review status and verdict.
 
 use super::{Result, Store};
-use serde::Serialize;
+use crate::model::DatasetStats;
 use std::collections::BTreeMap;
-
-/// Counts of one dataset.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Stats {
-    pub dataset: String,
-    pub samples: u64,
-    pub by_kind: BTreeMap<String, u64>,
-    pub by_status: BTreeMap<String, u64>,
-    pub by_verdict: BTreeMap<String, u64>,
-    pub revisions: u64,
-    pub reviews: u64,
-}
 
 impl Store {
     /// Counts for every dataset, or only for the one given.
-    pub fn stats(&self, dataset_id: Option<i64>) -> Result<Vec<Stats>> {
+    pub fn stats(&self, dataset_id: Option<i64>) -> Result<Vec<DatasetStats>> {
         let mut out = Vec::new();
         for d in self.datasets()? {
             if dataset_id.is_some_and(|id| id != d.id) {
@@ -37,7 +25,7 @@ impl Store {
             let count = |sql: &str| -> Result<u64> {
                 Ok(self.conn.query_row(sql, [d.id], |r| r.get::<_, i64>(0))? as u64)
             };
-            out.push(Stats {
+            out.push(DatasetStats {
                 by_kind: group("kind")?,
                 by_status: group("status")?,
                 by_verdict: group("verdict")?,

@@ -4,9 +4,11 @@
 //! memory (exact hash, a 32-bit hash per LSH band, a 128-byte sketch), about 220 bytes, so a
 //! million samples fit in a quarter of a gigabyte. Candidate pairs from a shared band are kept when their
 //! estimated Jaccard similarity reaches the threshold; clusters are the connected components.
+//!
+//! The algorithm only: records come from whatever feeds [`find_clusters`] (running it over a
+//! stored dataset and marking the result is [`crate::curate::dedup`]).
 
 use super::minhash::{self, Bands, NUM_PERM};
-use crate::store::{Filter, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, mpsc};
 
@@ -19,8 +21,6 @@ const BUCKET_COMPARISONS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DedupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
     #[error(
         "sample {id}: stored content is not valid JSON ({source}); the database may be damaged"
     )]
@@ -197,18 +197,19 @@ impl Gathered {
 /// Finds exact and near-duplicate clusters among the records that `feed` produces. `feed` runs
 /// on the calling thread and hands each `(id, raw)` record to the sink it is given, which
 /// returns false when the search has failed and feeding should stop. `expected` (the number of
-/// records, or 0 if unknown) sizes the fingerprint arrays up front.
+/// records, or 0 if unknown) sizes the fingerprint arrays up front. Errors come back in the
+/// feed's error type `E`, which holds the search's own [`DedupError`]s.
 pub fn find_clusters<E>(
     config: &DedupConfig,
     input: Input,
     expected: usize,
     feed: impl FnOnce(&mut dyn FnMut(i64, String) -> bool) -> Result<(), E>,
-) -> Result<Clusters, DedupError>
+) -> Result<Clusters, E>
 where
-    DedupError: From<E>,
+    E: From<DedupError>,
 {
     if !(config.threshold > 0.0 && config.threshold <= 1.0) {
-        return Err(DedupError::Threshold(config.threshold));
+        return Err(DedupError::Threshold(config.threshold).into());
     }
     let bands = Bands::for_threshold(config.threshold);
     let threads = config.threads.max(1);
@@ -377,20 +378,4 @@ fn cluster(all: Prints, bands: Bands, threshold: f64) -> Clusters {
         clustered: members.len() as u64,
         members,
     }
-}
-
-/// Finds the duplicate clusters of a dataset and marks them in `samples.dup_cluster` (replacing
-/// earlier marks). Nothing is deleted.
-pub fn dedup_dataset(
-    store: &mut Store,
-    dataset_id: i64,
-    config: &DedupConfig,
-) -> Result<Clusters, DedupError> {
-    let expected = store.count(&Filter::dataset(dataset_id))? as usize;
-    let clusters = find_clusters(config, Input::ContentJson, expected, |sink| {
-        store.for_each_head_content(dataset_id, sink)?;
-        Ok::<(), DedupError>(())
-    })?;
-    store.set_dup_clusters(dataset_id, &clusters.members)?;
-    Ok(clusters)
 }

@@ -1,9 +1,11 @@
 //! Diversity of a dataset: how samples spread over aspects, tags, kinds and labels, how long
 //! questions and answers are, and how much of it is near-duplicated. Shown by `assay stats` and
-//! the TUI stats screen; one streaming pass over the head revisions plus a few GROUP BYs.
+//! the TUI stats screen.
+//!
+//! The report and its arithmetic only; [`crate::curate::diversity`] fills it from the store (one
+//! streaming pass over the head revisions plus a few GROUP BYs).
 
 use crate::model::Content;
-use crate::store::{Grouping, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,7 +19,8 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    fn new(counts: BTreeMap<String, u64>) -> Self {
+    /// The distribution of these counts per value.
+    pub fn new(counts: BTreeMap<String, u64>) -> Self {
         let total: u64 = counts.values().sum();
         let k = counts.len();
         let evenness = (k >= 2 && total > 0).then(|| {
@@ -116,6 +119,25 @@ pub struct DuplicateShare {
     pub redundant_share: f64,
 }
 
+impl DuplicateShare {
+    /// The shares of `samples` that `clusters` clusters holding `clustered` samples make.
+    pub fn new(samples: u64, clusters: u64, clustered: u64) -> Self {
+        let share = |n: u64| {
+            if samples == 0 {
+                0.0
+            } else {
+                n as f64 / samples as f64
+            }
+        };
+        DuplicateShare {
+            clusters,
+            clustered,
+            share: share(clustered),
+            redundant_share: share(clustered - clusters),
+        }
+    }
+}
+
 /// The diversity report of one dataset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Diversity {
@@ -132,55 +154,14 @@ pub struct Diversity {
     pub near_duplicates: DuplicateShare,
 }
 
-/// Computes the diversity report of a dataset.
-pub fn for_dataset(store: &Store, dataset_id: i64) -> Result<Diversity, StoreError> {
-    let mut d = Diversity {
-        aspects: Distribution::new(store.counts_by(dataset_id, Grouping::Aspect)?),
-        tags: Distribution::new(store.counts_by(dataset_id, Grouping::Tag)?),
-        kinds: Distribution::new(store.counts_by(dataset_id, Grouping::Kind)?),
-        labels: Distribution::new(store.counts_by(dataset_id, Grouping::Label)?),
-        ..Diversity::default()
-    };
-    let mut failure = None;
-    store.for_each_head_content(dataset_id, |id, json| {
-        match serde_json::from_str::<Content>(&json) {
-            Ok(c) => {
-                if let Some(q) = c.question() {
-                    d.question_chars.add(q.chars().count() as u64);
-                }
-                if let Some(a) = c.answer() {
-                    d.answer_chars.add(a.chars().count() as u64);
-                }
-                true
-            }
-            Err(source) => {
-                failure = Some(StoreError::Corrupt {
-                    table: "revisions",
-                    column: "content",
-                    id,
-                    source,
-                });
-                false
-            }
+impl Diversity {
+    /// Counts one sample's question and answer lengths.
+    pub fn add_lengths(&mut self, content: &Content) {
+        if let Some(q) = content.question() {
+            self.question_chars.add(q.chars().count() as u64);
         }
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
+        if let Some(a) = content.answer() {
+            self.answer_chars.add(a.chars().count() as u64);
+        }
     }
-    let dups = store.dup_counts(dataset_id)?;
-    d.samples = dups.samples;
-    let share = |n: u64| {
-        if dups.samples == 0 {
-            0.0
-        } else {
-            n as f64 / dups.samples as f64
-        }
-    };
-    d.near_duplicates = DuplicateShare {
-        clusters: dups.clusters,
-        clustered: dups.clustered,
-        share: share(dups.clustered),
-        redundant_share: share(dups.clustered - dups.clusters),
-    };
-    Ok(d)
 }

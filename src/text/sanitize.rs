@@ -4,6 +4,9 @@
 //! separator characters become visible escapes (`\x1b`, `\u{202e}`) so that a sample can neither
 //! drive the terminal (CVE-2021-25743, CVE-2022-46663) nor hide or reorder what a reviewer reads.
 //! Hand-written because no maintained crate covers this exact policy (escape, do not strip).
+//!
+//! This is the one policy: the screens escape what [`is_unsafe`] names, and the one-line
+//! [`excerpt`]s that error messages quote (a server's body, a model's answer) blank the same set.
 
 use std::borrow::Cow;
 use unicode_segmentation::UnicodeSegmentation;
@@ -108,6 +111,30 @@ fn convert(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether `c` may never reach a terminal raw: controls, bidi, zero-width and separator
+/// characters, as listed in `classify`.
+pub fn is_unsafe(c: char) -> bool {
+    matches!(classify(c), Class::Escape)
+}
+
+/// Characters an [`excerpt`] keeps.
+const EXCERPT_CHARS: usize = 300;
+
+/// The start of a text (a response body, a model's answer) for an error message: one line,
+/// unsafe characters (line breaks included) blanked, at most 300 characters.
+pub fn excerpt(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if is_unsafe(c) { ' ' } else { c })
+        .collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        format!("{one_line}...")
+    } else {
+        one_line
+    }
+}
+
 /// True when `text` can be written to a terminal as it is.
 pub fn is_safe(text: &str) -> bool {
     sanitize(text) == text
@@ -197,6 +224,30 @@ mod tests {
             );
         }
         assert!(is_safe(&out));
+    }
+
+    #[test]
+    fn excerpts_blank_what_the_screens_escape() {
+        assert_eq!(excerpt("a\x1b[31mb\nc\td"), "a [31mb c d");
+        // Zero-width, BOM, separators, the Arabic letter mark and interlinear controls are
+        // blanked too (the HTTP client's own list missed them before it used this policy).
+        assert_eq!(
+            excerpt("a\u{200b}b\u{feff}c\u{2028}d\u{61c}e\u{fff9}f\u{2060}g"),
+            "a b c d e f g"
+        );
+        assert_eq!(excerpt("x\u{202e}y\u{2066}z"), "x y z");
+        let mut all = String::new();
+        for n in (0u32..0x3000).chain(0xfff0..0x10000) {
+            if let Some(c) = char::from_u32(n) {
+                all.push(c);
+            }
+        }
+        for c in all.chars().filter(|&c| is_unsafe(c)) {
+            assert_eq!(excerpt(&format!("a{c}b")), "a b", "{c:?}");
+        }
+        assert_eq!(excerpt("税率"), "税率");
+        let long = "字".repeat(301);
+        assert_eq!(excerpt(&long), format!("{}...", "字".repeat(300)));
     }
 
     #[test]

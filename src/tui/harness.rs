@@ -156,8 +156,8 @@ pub fn key_event(name: &str) -> KeyEvent {
 /// A small store with Chinese QA and CoT samples, verdicts (one naming a wrong step) and a
 /// sample carrying terminal escape payloads, for tests, snapshots and demos.
 pub fn fixture_store(path: &std::path::Path, n: usize) -> anyhow::Result<Store> {
-    use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-    use crate::store::{ImportRecord, NewVerdict};
+    use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
+    use crate::store::ImportRecord;
     let mut store = Store::open(path)?;
     let ds = store.ensure_dataset("税务问答")?;
     let aspects = ["增值税", "企业所得税", "个人所得税"];

@@ -4,8 +4,8 @@
 //! their reply is sent only after the commit.
 
 use crate::audit::{self, AuditStatus, agreement::Agreement};
-use crate::model::{Content, Decision, Review, ReviewStatus, Revision, Verdict};
-use crate::store::{DatasetInfo, Filter, SampleRecord, SampleRow, Stats, Store};
+use crate::model::{Content, DatasetStats, Decision, Review, ReviewStatus, Revision, Verdict};
+use crate::store::{DatasetInfo, Filter, SampleRecord, SampleRow, Store};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -57,7 +57,7 @@ pub enum Request {
         content: Box<Content>,
         author: String,
         /// Verdicts on the new revision (a regeneration's), committed with it.
-        verdicts: Vec<crate::store::NewVerdict>,
+        verdicts: Vec<crate::model::NewVerdict>,
     },
     Find {
         seq: u64,
@@ -107,7 +107,7 @@ const JOBS_SHOWN: usize = 8;
 /// What the stats screen shows: counts, reviewer agreement, diversity and generation jobs.
 #[derive(Debug, Clone, Default)]
 pub struct StatsPanel {
-    pub stats: Option<Stats>,
+    pub stats: Option<DatasetStats>,
     pub agreement: Vec<Agreement>,
     pub diversity: Option<crate::text::diversity::Diversity>,
     pub jobs: Vec<crate::store::JobInfo>,
@@ -118,7 +118,7 @@ pub enum Reply {
     Datasets(Vec<DatasetInfo>),
     Summary {
         dataset_id: i64,
-        stats: Option<Stats>,
+        stats: Option<DatasetStats>,
     },
     Page {
         seq: u64,
@@ -344,7 +344,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
         Request::Stats { dataset_id } => Reply::Stats(Box::new(StatsPanel {
             stats: store.stats(Some(dataset_id))?.into_iter().next(),
             agreement: audit::agreement::agreements(&store.standing_decisions(dataset_id)?),
-            diversity: Some(crate::text::diversity::for_dataset(store, dataset_id)?),
+            diversity: Some(crate::curate::diversity::for_dataset(store, dataset_id)?),
             jobs: store.jobs()?.into_iter().take(JOBS_SHOWN).collect(),
         })),
         Request::ReadDraft { sample_id, path } => {

@@ -3,7 +3,7 @@
 
 use super::{golden, trajectory};
 use crate::model::{Content, SampleKind};
-use crate::store::NewVerdict;
+use crate::model::NewVerdict;
 use serde::Serialize;
 
 /// A verifier.

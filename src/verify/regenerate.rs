@@ -4,11 +4,10 @@
 //! them in one commit. The TUI runs it off its event loop.
 
 use super::applicable::{Which, applicable, direct_verdict};
-use super::judge;
-use crate::generate::prompts::Lang;
 use crate::llm::{ChatRequest, Llm};
-use crate::model::{Content, Role, SampleKind, Turn};
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict, Role, SampleKind, Turn};
+use crate::prompting::judge;
+use crate::prompting::prompts::Lang;
 use std::sync::Arc;
 
 /// A regenerated answer with its verdicts.

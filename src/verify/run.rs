@@ -3,11 +3,10 @@
 
 pub use super::applicable::Which;
 use super::applicable::{applicable, direct_verdict};
-use super::judge;
-use crate::generate::job::{self, Progress, RunSummary};
-use crate::generate::{Ctx, job_key};
-use crate::model::Content;
-use crate::store::{Filter, JobItem, NewVerdict, Store};
+use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
+use crate::model::{Content, NewVerdict};
+use crate::prompting::judge;
+use crate::store::{Filter, JobItem, Store};
 use serde::Serialize;
 
 /// Counts of a direct run.
@@ -83,7 +82,7 @@ pub async fn run_judge(
         let stored = store.add_verdict(rev, &v)?;
         Ok(serde_json::json!({ "verdict": stored.id, "passed": v.passed }))
     };
-    job::run_items(
+    jobs::run_items(
         store,
         info.id,
         &ctx.meter,

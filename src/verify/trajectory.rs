@@ -5,8 +5,7 @@
 //! only `type`, `properties` and `required`, and a full JSON Schema crate would be a heavy
 //! dependency for that.
 
-use crate::model::{Content, Role};
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict, Role};
 use serde_json::Value;
 use std::collections::HashMap;
 

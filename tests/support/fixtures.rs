@@ -24,7 +24,7 @@ pub fn seed(store: &mut Store, dataset: &str, samples: Vec<(SampleKind, Content)
             meta: SampleMeta::default(),
         })
         .collect();
-    assay::generate::job::store_samples(store, id, "import", samples).unwrap();
+    assay::jobs::store_samples(store, id, "import", samples).unwrap();
     id
 }
 

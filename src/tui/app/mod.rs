@@ -27,7 +27,8 @@ use super::theme::Theme;
 use super::worker::{Detail, Reply, Request, StatsPanel};
 use crate::audit::AuditStatus;
 use crate::llm::Llm;
-use crate::store::{DatasetInfo, Filter, SampleRow, Stats};
+use crate::model::DatasetStats;
+use crate::store::{DatasetInfo, Filter, SampleRow};
 use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -115,7 +116,7 @@ pub struct App {
     pub audit_cursor: usize,
     pub stats: Option<StatsPanel>,
     pub train: super::train::TrainPanel,
-    pub summary: Option<Stats>,
+    pub summary: Option<DatasetStats>,
     pub undo: VecDeque<i64>,
     /// Decisions committed in this session (shown; only counted after the commit).
     pub committed: u64,

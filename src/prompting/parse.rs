@@ -1,6 +1,7 @@
 //! Reading what models actually return: JSON arrays (possibly inside code fences or prose),
-//! Python-style lists with single quotes, numbered or bulleted lines; and JSON objects for
-//! verdicts. Hand-written because no crate parses this mix of near-formats.
+//! Python-style lists with single quotes, numbered or bulleted lines; JSON objects for verdicts,
+//! and the loosely typed values in them (`"true"`, `"是"`, `"7"`). Hand-written because no crate
+//! parses this mix of near-formats.
 
 use serde_json::Value;
 
@@ -39,6 +40,30 @@ pub fn parse_json_object(text: &str) -> Option<serde_json::Map<String, Value>> {
         Ok(Value::Object(m)) => Some(m),
         _ => None,
     }
+}
+
+/// A true/false a model wrote as a JSON bool, a word (`"yes"`, `"fail"`, `"正确"`) or a number.
+pub fn boolish(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_lowercase().as_str() {
+            "true" | "yes" | "pass" | "是" | "正确" => Some(true),
+            "false" | "no" | "fail" | "否" | "错误" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_f64().map(|x| x != 0.0),
+        _ => None,
+    }
+}
+
+/// A finite number a model wrote as a JSON number or as a string.
+pub fn numberish(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|x: &f64| x.is_finite())
 }
 
 /// The text inside the first ``` fence, or the whole text.

@@ -6,7 +6,7 @@
 //! before a kill, whose item was not yet marked done, is regenerated from the response cache
 //! with the same content, which the store's content hash makes a no-op: nothing is duplicated.
 
-use crate::llm::cache::Meter;
+use super::Meter;
 use crate::model::NewSample;
 use crate::store::{ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use futures::StreamExt;

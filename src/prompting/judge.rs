@@ -1,14 +1,17 @@
 //! The LLM judge: a rubric prompt that returns `{pass, score, rationale, first_wrong_step}` as
 //! JSON, parsed robustly (fences, prose around it, Python literals, numbers as strings), with
 //! the first wrong step checked against the steps the judge was shown.
+//!
+//! It is a verifier (`assay verify --judge`), but CoT generation asks it too, so it lives here,
+//! below both `verify` and `generate`.
 
-use crate::generate::parse::parse_json_object;
-use crate::generate::prompts::{self, Lang};
-use crate::generate::steps::{number_steps, split_steps};
-use crate::generate::{ask, excerpt};
+use super::ask;
+use super::parse::{boolish, numberish, parse_json_object};
+use super::prompts::{self, Lang};
+use super::steps::{number_steps, split_steps};
 use crate::llm::Llm;
-use crate::model::Content;
-use crate::store::NewVerdict;
+use crate::model::{Content, NewVerdict};
+use crate::text::sanitize::excerpt;
 use serde_json::Value;
 
 pub const DEFAULT_RUBRIC: &str =
@@ -109,28 +112,6 @@ pub fn parse_verdict(text: &str, n_steps: usize) -> Result<NewVerdict, String> {
             .to_string(),
         first_wrong_step: if passed { None } else { first_wrong_step },
     })
-}
-
-pub(crate) fn boolish(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => match s.trim().to_lowercase().as_str() {
-            "true" | "yes" | "pass" | "是" | "正确" => Some(true),
-            "false" | "no" | "fail" | "否" | "错误" => Some(false),
-            _ => None,
-        },
-        Value::Number(n) => n.as_f64().map(|x| x != 0.0),
-        _ => None,
-    }
-}
-
-pub(crate) fn numberish(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|x: &f64| x.is_finite())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Prompt templates, Chinese and English, compiled in from `src/generate/prompts/` and
+//! Prompt templates, Chinese and English, compiled in from `src/prompting/prompts/` and
 //! overridable by files of the same name in `<data dir>/prompts/<lang>/`. `{name}` marks a
 //! placeholder; other braces (JSON examples) are left alone.
 

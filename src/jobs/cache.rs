@@ -1,8 +1,9 @@
 //! A wrapper around any backend that a job talks through: it answers repeated requests from the
 //! SQLite response cache (so a resumed job never pays twice) and counts requests and tokens for
 //! the job. The cache key hashes the backend's description and the request, never a key.
+//! Job machinery over the store, not a backend: it lives in `jobs` so that `llm` needs no store.
 
-use super::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink};
+use crate::llm::{ChatRequest, ChatResponse, Llm, LlmError, TokenSink};
 use crate::store::{JobUsage, Store};
 use futures::future::BoxFuture;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,36 @@
+//! The job machinery every long model-driven run shares: the resumable runner (pending items
+//! dispatched up to a concurrency limit, each result committed as it arrives, cancel and
+//! progress), the response cache and token meter a job talks to its models through, and the
+//! [`Ctx`] a pipeline or verifier runs in.
+//!
+//! Generation pipelines and the LLM judge both run as jobs, so this sits below `generate` and
+//! `verify` and above `store` and `llm`, which it joins.
+
+mod cache;
+mod runner;
+
+pub use cache::{CachedLlm, Meter};
+pub use runner::{CancelFlag, Progress, RunSummary, run_items, store_samples};
+
+use crate::llm::Llm;
+use crate::prompting::prompts::Lang;
+use std::sync::Arc;
+
+/// What every pipeline needs: the generator, the verifier (may be the same model), the prompt
+/// language and the job's limits.
+#[derive(Clone)]
+pub struct Ctx {
+    pub generator: Arc<dyn Llm>,
+    pub verifier: Arc<dyn Llm>,
+    /// Counts the requests and tokens of both.
+    pub meter: Arc<Meter>,
+    pub lang: Lang,
+    pub concurrency: usize,
+    pub cancel: CancelFlag,
+}
+
+/// A stable key for a job from its kind and parameters: the same command resumes the same job.
+pub fn job_key(kind: &str, params: &serde_json::Value) -> String {
+    let h = xxhash_rust::xxh3::xxh3_128(format!("{kind}\0{params}").as_bytes());
+    format!("{kind}-{h:032x}")
+}

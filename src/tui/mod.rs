@@ -6,16 +6,14 @@
 
 pub mod action;
 pub mod app;
-pub mod editor;
 pub mod engine;
 pub mod harness;
 pub mod keymap;
-pub mod list;
 pub mod reverify;
+pub mod screens;
 pub mod search;
 pub mod text;
 pub mod theme;
-pub mod train;
 pub mod train_worker;
 pub mod ui;
 pub mod worker;
@@ -102,8 +100,8 @@ pub fn new_app(
         let _ = tx.send(Msg::Reply(reply));
     });
     let mut app = App::new(keymap, theme, global.reviewer.clone(), db_path, llm, notify);
-    app.drafts_dir = crate::paths::data_dir().join("drafts");
-    app.judge = reverify::configured_judge();
+    app.ctx.drafts_dir = crate::paths::data_dir().join("drafts");
+    app.ctx.judge = reverify::configured_judge();
     (app, worker)
 }
 

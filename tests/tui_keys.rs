@@ -286,12 +286,12 @@ fn two_reviewers_on_one_database_lose_no_writes() {
     let open = || {
         let s = assay::store::Store::open(&path).unwrap();
         let mut h = Harness::new(s, 80, 24, None).unwrap();
-        h.app.reviewer = "other".into();
+        h.app.ctx.reviewer = "other".into();
         h
     };
     let mut a = open();
     let mut b = open();
-    b.app.reviewer = "bo".into();
+    b.app.ctx.reviewer = "bo".into();
     for _ in 0..5 {
         a.keys("a");
         b.keys("x");

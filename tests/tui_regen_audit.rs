@@ -34,7 +34,7 @@ fn regenerate_stores_the_new_revision_with_golden_and_judge_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture_store(&dir.path().join("r.db"), 3).unwrap();
     let mut h = Harness::new(store, 160, 48, Some(client(&server.base_url, "writer"))).unwrap();
-    h.app.judge = Some(client(&server.base_url, "judge"));
+    h.app.ctx.judge = Some(client(&server.base_url, "judge"));
     h.keys("j enter r");
     let revs = h.store.revisions(2).unwrap();
     assert_eq!(revs.len(), 2);
@@ -68,7 +68,7 @@ fn a_failing_judge_still_stores_the_revision_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture_store(&dir.path().join("f.db"), 2).unwrap();
     let mut h = Harness::new(store, 160, 48, Some(client(&server.base_url, "w"))).unwrap();
-    h.app.judge = Some(client(&server.base_url, "judge"));
+    h.app.ctx.judge = Some(client(&server.base_url, "judge"));
     h.keys("enter r");
     let revs = h.store.revisions(1).unwrap();
     assert_eq!(revs.len(), 2);

@@ -6,14 +6,12 @@
 
 pub mod action;
 pub mod app;
-pub mod editor;
 pub mod harness;
 pub mod keymap;
-pub mod list;
+pub mod screens;
 pub mod search;
 pub mod text;
 pub mod theme;
-pub mod train;
 pub mod train_worker;
 pub mod ui;
 pub mod worker;
@@ -110,8 +108,8 @@ pub fn new_app(
         let _ = tx.send(Msg::Reply(reply));
     });
     let mut app = App::new(keymap, theme, reviewer.to_string(), db_path, llm, notify);
-    app.drafts_dir = crate::paths::data_dir().join("drafts");
-    app.judge = crate::verify::regenerate::configured_judge();
+    app.ctx.drafts_dir = crate::paths::data_dir().join("drafts");
+    app.ctx.judge = crate::verify::regenerate::configured_judge();
     (app, worker)
 }
 

@@ -155,7 +155,7 @@ pub enum Reply {
     DraftWritten,
     DraftRead {
         sample_id: i64,
-        draft: Option<super::editor::Draft>,
+        draft: Option<super::screens::editor::Draft>,
     },
     Failed {
         what: String,

@@ -1,41 +1,42 @@
-//! The app's state and its one reducer, `App::update`. Keys become `Action`s through the
-//! keymap; replies from the database worker and the model come in as messages. The reducer never
-//! does I/O: it queues `Effect`s that the event loop (or a test harness) carries out.
+//! The app: the router and the shared context around the screens. Keys become `Action`s
+//! through the keymap; replies from the database worker and the model come in as messages.
+//! `App::update` is the one place state changes; it never does I/O but queues `Effect`s that
+//! the event loop (or a test harness) carries out.
 //!
-//! This file holds the state; the reducer is split by concern: `update` (dispatch), `nav`
-//! (datasets, paging), `reply` (worker results), and one file per screen's actions (`review`,
-//! `regenerate`, `editor`, `search`, `audit`, `stats`). A new screen adds a `Screen` variant, a
-//! `Mode`, one arm in `update::on_action` and its own file here.
+//! Each screen's state, reducer and view sit together in `tui::screens::<screen>`; a screen's
+//! reducer changes only its own state and answers with `Cmd`s (`cmd`) for everything else. Here
+//! stay what is shared: the routing (`update`), the context every screen reads (`context`),
+//! moving through the data (`nav`), the worker's replies (`reply`) and the prompt line
+//! (`prompt`). Where a new screen goes is told in `tui::screens`.
 
-mod audit;
-mod editor;
+mod cmd;
+mod context;
 mod nav;
-mod regenerate;
+mod prompt;
 mod reply;
-mod review;
-mod search;
-mod stats;
-mod train;
 mod update;
 
+pub use cmd::Cmd;
+pub use context::Context;
+pub(crate) use prompt::edit_line;
+
 use super::action::Action;
-use super::editor::Editor;
 use super::keymap::{Keymap, Mode};
-use super::list::ListBuf;
-use super::search::Search;
+use super::screens::audit::AuditScreen;
+use super::screens::editor::Editor;
+use super::screens::list::ListBuf;
+use super::screens::review::ReviewScreen;
+use super::screens::search::Search;
+use super::screens::stats::StatsScreen;
+use super::screens::train::TrainPanel;
 use super::theme::Theme;
-use super::worker::{Detail, Reply, Request, StatsPanel};
-use crate::audit::AuditStatus;
+use super::worker::{Reply, Request};
 use crate::llm::Llm;
-use crate::model::DatasetStats;
-use crate::store::{DatasetInfo, Filter, SampleRow};
+use crate::store::DatasetInfo;
 use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Decisions that `undo` can take back.
-pub const UNDO_DEPTH: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -91,53 +92,31 @@ pub struct Message {
 pub struct App {
     pub keymap: Keymap,
     pub theme: Theme,
-    pub reviewer: String,
-    pub db_path: PathBuf,
-    /// Where editor drafts are autosaved.
-    pub drafts_dir: PathBuf,
-    pub llm: Option<Arc<dyn Llm>>,
-    /// The LLM judge run on regenerated answers (a configured endpoint), if any.
-    pub judge: Option<Arc<dyn Llm>>,
+    /// What every screen reads: reviewer, models, datasets, filter, size.
+    pub ctx: Context,
     pub screen: Screen,
-    /// Where Back goes from the review screen.
-    pub review_from: Screen,
+    /// The help overlay is open (`screens::help`).
     pub help: bool,
     pub prompt: Option<Prompt>,
-    pub datasets: Vec<DatasetInfo>,
-    pub dataset: Option<usize>,
-    pub filter: Filter,
-    pub list: ListBuf,
-    pub detail: Option<Detail>,
-    pub scroll: u16,
-    pub show_history: bool,
-    pub editor: Option<Editor>,
-    pub search: Search,
-    pub audit: Option<(AuditStatus, Vec<SampleRow>)>,
-    pub audit_cursor: usize,
-    pub stats: Option<StatsPanel>,
-    pub train: super::train::TrainPanel,
-    pub summary: Option<DatasetStats>,
-    pub undo: VecDeque<i64>,
+    pub message: Option<Message>,
     /// Decisions committed in this session (shown; only counted after the commit).
     pub committed: u64,
-    pub message: Option<Message>,
     /// Requests in flight, for the status bar's jobs.
     pub jobs: usize,
-    pub regenerating: Option<i64>,
-    /// Said after the next revision is saved (e.g. the judge failed on a regeneration).
-    pub save_note: Option<String>,
-    /// Edit was asked for before the sample had loaded: open the editor when it arrives.
-    pub pending_edit: Option<i64>,
+    // The screens' own state.
+    pub list: ListBuf,
+    pub review: ReviewScreen,
+    pub editor: Option<Editor>,
+    pub search: Search,
+    pub audit: AuditScreen,
+    pub stats: StatsScreen,
+    pub train: TrainPanel,
     /// A decision is being committed; keys that depend on its outcome wait in `queued`.
     pub deciding: bool,
     pub queued: VecDeque<Msg>,
-    pub seq: u64,
-    /// The seq of the latest page request: older pages are dropped (latest wins).
-    pub page_seq: u64,
     pub outbox: Vec<Effect>,
     pub quit: bool,
     pub dirty: bool,
-    pub size: (u16, u16),
 }
 
 impl App {
@@ -153,47 +132,25 @@ impl App {
         let mut app = App {
             keymap,
             theme,
-            reviewer,
-            drafts_dir: db_path
-                .parent()
-                .map(|p| p.join("drafts"))
-                .unwrap_or_else(|| PathBuf::from("drafts")),
-            db_path,
-            llm,
-            judge: None,
+            ctx: Context::new(reviewer, db_path, llm),
             screen: Screen::List,
-            review_from: Screen::List,
             help: false,
             prompt: None,
-            datasets: Vec::new(),
-            dataset: None,
-            filter: Filter::default(),
+            message: None,
+            committed: 0,
+            jobs: 0,
             list: ListBuf::default(),
-            detail: None,
-            scroll: 0,
-            show_history: false,
+            review: ReviewScreen::default(),
             editor: None,
             search,
-            audit: None,
-            audit_cursor: 0,
-            stats: None,
+            audit: AuditScreen::default(),
+            stats: StatsScreen::default(),
             train: Default::default(),
-            summary: None,
-            undo: VecDeque::new(),
-            committed: 0,
-            message: None,
-            jobs: 0,
-            regenerating: None,
-            save_note: None,
-            pending_edit: None,
             deciding: false,
             queued: VecDeque::new(),
-            seq: 0,
-            page_seq: 0,
             outbox: Vec::new(),
             quit: false,
             dirty: true,
-            size: (80, 24),
         };
         app.db(Request::Datasets);
         app
@@ -201,13 +158,14 @@ impl App {
 
     /// Rows of the list on screen (the frame minus header, borders and status bar).
     pub fn list_height(&self) -> usize {
-        (self.size.1 as usize).saturating_sub(4).max(1)
+        self.ctx.list_height()
     }
 
     pub fn dataset_info(&self) -> Option<&DatasetInfo> {
-        self.dataset.and_then(|i| self.datasets.get(i))
+        self.ctx.dataset_info()
     }
 
+    /// The keymap's mode: the prompt and the help overlay first, else the screen's.
     pub fn mode(&self) -> Mode {
         if self.prompt.is_some() {
             return Mode::Prompt;
@@ -215,6 +173,11 @@ impl App {
         if self.help {
             return Mode::Help;
         }
+        self.screen_mode()
+    }
+
+    /// The mode of the screen itself (the help overlay lists its keys).
+    pub fn screen_mode(&self) -> Mode {
         match self.screen {
             Screen::List => Mode::List,
             Screen::Review => Mode::Review,
@@ -225,29 +188,5 @@ impl App {
             Screen::Train if self.train.form.is_some() => Mode::TrainForm,
             Screen::Train => Mode::Train,
         }
-    }
-
-    pub(super) fn db(&mut self, req: Request) {
-        self.jobs += 1;
-        self.outbox.push(Effect::Db(req));
-    }
-
-    pub(super) fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
-    pub(super) fn say(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: false,
-        });
-    }
-
-    pub(super) fn fail(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: true,
-        });
     }
 }

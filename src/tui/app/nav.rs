@@ -1,29 +1,30 @@
 //! Moving around the data: switching datasets, paging the list from SQLite around the cursor,
-//! loading the sample under it, and jumping to a sample by id.
+//! loading the sample under it, jumping to a sample by id, and opening one from another screen.
 
 use super::{App, Screen};
 use crate::store::Filter;
-use crate::tui::list::ListBuf;
+use crate::tui::screens::list::ListBuf;
 use crate::tui::worker::{PageAt, Request};
 
 impl App {
     pub(super) fn next_dataset(&mut self) {
-        if self.datasets.is_empty() {
+        if self.ctx.datasets.is_empty() {
             return;
         }
-        let next = self.dataset.map_or(0, |i| (i + 1) % self.datasets.len());
+        let n = self.ctx.datasets.len();
+        let next = self.ctx.dataset.map_or(0, |i| (i + 1) % n);
         self.select_dataset(next);
     }
 
     pub(super) fn select_dataset(&mut self, index: usize) {
-        self.dataset = Some(index);
-        let Some(id) = self.datasets.get(index).map(|d| d.id) else {
+        self.ctx.dataset = Some(index);
+        let Some(id) = self.ctx.datasets.get(index).map(|d| d.id) else {
             return;
         };
-        self.filter = Filter::dataset(id);
+        self.ctx.filter = Filter::dataset(id);
         self.list = ListBuf::default();
-        self.detail = None;
-        self.audit = None;
+        self.review.detail = None;
+        self.audit.loaded = None;
         self.search.loaded_filter = None;
         self.request_page(PageAt::Start);
         self.db(Request::Summary { dataset_id: id });
@@ -31,13 +32,13 @@ impl App {
     }
 
     pub(super) fn request_page(&mut self, at: PageAt) {
-        let seq = self.next_seq();
-        self.page_seq = seq;
+        let seq = self.ctx.next_seq();
+        self.list.page_seq = seq;
         self.list.pending = Some(at);
         let limit = self.list_height() * 3;
         self.db(Request::Page {
             seq,
-            filter: self.filter.clone(),
+            filter: self.ctx.filter.clone(),
             at,
             limit,
         });
@@ -50,15 +51,10 @@ impl App {
         }
     }
 
+    /// Loads the sample under the cursor for the review screen, unless it is there already.
     pub(super) fn load_detail(&mut self) {
-        if let Some(id) = self.list.current().map(|r| r.id) {
-            if self.detail.as_ref().is_some_and(|d| d.record.id == id) {
-                return;
-            }
-            let seq = self.next_seq();
-            self.scroll = 0;
-            self.db(Request::Detail { seq, sample_id: id });
-        }
+        let cmds = self.review.load(&self.list, &mut self.ctx);
+        self.apply(cmds);
     }
 
     /// Shows sample `id` in the list (and the review screen if open).
@@ -73,5 +69,19 @@ impl App {
         } else {
             self.request_page(PageAt::Around(id));
         }
+    }
+
+    /// Opens sample `id` on the review screen from another screen (a search match, a drawn
+    /// sample): the list takes `filter` if given, pages around the sample, and Back returns to
+    /// `from`.
+    pub(super) fn open_sample(&mut self, id: i64, filter: Option<Filter>, from: Screen) {
+        if let Some(f) = filter {
+            self.ctx.filter = f;
+        }
+        self.list.pending = None;
+        self.request_page(PageAt::Around(id));
+        self.review.detail = None;
+        self.screen = Screen::Review;
+        self.review.from = from;
     }
 }

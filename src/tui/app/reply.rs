@@ -1,24 +1,27 @@
-//! The reducer's half that takes results from the database worker.
+//! The worker's replies, routed to the screens whose requests they answer. A decision's reply
+//! touches several screens (the list's row, the review's undo, the audit walk), so it is here.
 
-use super::{App, Screen, UNDO_DEPTH};
+use super::{App, Screen};
 use crate::model::Decision;
+use crate::tui::screens::editor::Editor;
+use crate::tui::screens::review::UNDO_DEPTH;
 use crate::tui::worker::{Reply, Request};
 
 impl App {
     pub(super) fn on_reply(&mut self, r: Reply) {
         match r {
             Reply::Datasets(ds) => {
-                let keep = self.dataset_info().map(|d| d.id);
-                self.datasets = ds;
+                let keep = self.ctx.dataset_id();
+                self.ctx.datasets = ds;
                 let idx = keep
-                    .and_then(|id| self.datasets.iter().position(|d| d.id == id))
-                    .or(if self.datasets.is_empty() {
+                    .and_then(|id| self.ctx.datasets.iter().position(|d| d.id == id))
+                    .or(if self.ctx.datasets.is_empty() {
                         None
                     } else {
                         Some(0)
                     });
                 match idx {
-                    Some(i) if self.dataset != Some(i) || !self.list.loaded => {
+                    Some(i) if self.ctx.dataset != Some(i) || !self.list.loaded => {
                         self.select_dataset(i)
                     }
                     Some(_) => {}
@@ -26,12 +29,12 @@ impl App {
                 }
             }
             Reply::Summary { dataset_id, stats } => {
-                if self.dataset_info().map(|d| d.id) == Some(dataset_id) {
-                    self.summary = stats;
+                if self.ctx.dataset_id() == Some(dataset_id) {
+                    self.ctx.summary = stats;
                 }
             }
             Reply::Page { seq, at, rows } => {
-                if self.list.pending.is_none() || seq != self.page_seq {
+                if self.list.pending.is_none() || seq != self.list.page_seq {
                     return;
                 }
                 let h = self.list_height();
@@ -45,9 +48,10 @@ impl App {
                 let _ = seq;
                 if self.list.current().map(|r| r.id) == Some(detail.record.id) {
                     let id = detail.record.id;
-                    self.detail = Some(*detail);
-                    if self.pending_edit.take() == Some(id) {
-                        self.open_editor();
+                    self.review.detail = Some(*detail);
+                    if self.review.pending_edit.take() == Some(id) {
+                        let cmds = self.review.open_editor(&self.list, &mut self.ctx);
+                        self.apply(cmds);
                     }
                 }
             }
@@ -59,7 +63,7 @@ impl App {
                 self.deciding = false;
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
-                if let Some(id) = self.dataset_info().map(|d| d.id) {
+                if let Some(id) = self.ctx.dataset_id() {
                     self.db(Request::Summary { dataset_id: id });
                 }
                 if undo {
@@ -69,18 +73,19 @@ impl App {
                         status.as_str()
                     ));
                     self.jump_to(review.sample_id);
-                } else if self.review_from == Screen::Audit && self.screen == Screen::Review {
-                    self.undo.push_back(review.sample_id);
+                } else if self.review.from == Screen::Audit && self.screen == Screen::Review {
+                    self.review.undo.push_back(review.sample_id);
                     self.say(format!(
                         "{} #{} (committed)",
                         verb(review.decision),
                         review.sample_id
                     ));
-                    self.audit_walk_on(review.sample_id, status);
+                    let cmds = self.audit.walk_on(review.sample_id, status);
+                    self.apply(cmds);
                 } else {
-                    self.undo.push_back(review.sample_id);
-                    while self.undo.len() > UNDO_DEPTH {
-                        self.undo.pop_front();
+                    self.review.undo.push_back(review.sample_id);
+                    while self.review.undo.len() > UNDO_DEPTH {
+                        self.review.undo.pop_front();
                     }
                     self.say(format!(
                         "{} #{} (committed)",
@@ -93,17 +98,18 @@ impl App {
                     }
                 }
                 if self
+                    .review
                     .detail
                     .as_ref()
                     .is_some_and(|d| d.record.id == review.sample_id)
                 {
-                    self.detail = None;
+                    self.review.detail = None;
                 }
                 if self.screen == Screen::Review {
                     self.load_detail();
                 }
-                if self.audit.is_some()
-                    && let Some(id) = self.dataset_info().map(|d| d.id)
+                if self.audit.loaded.is_some()
+                    && let Some(id) = self.ctx.dataset_id()
                 {
                     self.db(Request::Audit { dataset_id: id });
                 }
@@ -113,12 +119,12 @@ impl App {
                     "saved revision {} of #{} (committed)",
                     revision.number, revision.sample_id
                 );
-                match self.save_note.take() {
+                match self.review.save_note.take() {
                     Some(note) => self.fail(format!("{saved}; {note}")),
                     None => self.say(saved),
                 }
-                self.detail = None;
-                let seq = self.next_seq();
+                self.review.detail = None;
+                let seq = self.ctx.next_seq();
                 self.db(Request::Detail {
                     seq,
                     sample_id: revision.sample_id,
@@ -128,19 +134,32 @@ impl App {
                 Some(row) => self.jump_to(row.id),
                 None => self.say("no such sample left"),
             },
-            Reply::Audit { status, rows } => {
-                self.audit_cursor = self.audit_cursor.min(rows.len().saturating_sub(1));
-                self.audit = Some((*status, rows));
-            }
+            Reply::Audit { status, rows } => self.audit.on_loaded(*status, rows),
             Reply::Drew {
                 outcome,
                 status,
                 rows,
-            } => self.audit_drawn(outcome, *status, rows),
-            Reply::Stats(panel) => self.stats = Some(*panel),
-            Reply::Train(r) => self.on_train_reply(r),
+            } => {
+                let cmds = self.audit.on_drawn(outcome, *status, rows);
+                self.apply(cmds);
+            }
+            Reply::Stats(panel) => self.stats.panel = Some(*panel),
+            Reply::Train(r) => {
+                let cmds = self.train.on_reply(r);
+                self.apply(cmds);
+            }
             Reply::DraftWritten => {}
-            Reply::DraftRead { sample_id, draft } => self.editor_ready(sample_id, draft),
+            Reply::DraftRead { sample_id, draft } => {
+                let detail = self.review.detail.as_ref();
+                let detail = detail.filter(|d| d.record.id == sample_id);
+                if let Some(e) = detail.map(|d| Editor::on_sample(d, draft, &self.ctx)) {
+                    if e.restored {
+                        self.say("restored an unsaved draft of this sample");
+                    }
+                    self.editor = Some(e);
+                    self.screen = Screen::Editor;
+                }
+            }
             Reply::Failed { what, error } => {
                 self.deciding = false;
                 self.list.pending = None;

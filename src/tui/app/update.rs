@@ -1,9 +1,12 @@
 //! The reducer's entry: `App::update` takes every message, resolves keys through the keymap and
-//! hands each action to the screen that owns it. A new screen adds one arm to `on_action`.
+//! routes each action to the screen that owns it, then applies the `Cmd`s it answers with. A
+//! new screen adds one arm to `on_action` (and to `on_key` if it takes typed text).
 
-use super::{App, Mode, Msg, Prompt, Screen};
+use super::prompt::edit_line;
+use super::{App, Cmd, Mode, Msg, Prompt, Screen};
 use crate::tui::action::Action;
 use crate::tui::keymap::Key;
+use crate::tui::screens::help;
 use crossterm::event::KeyEvent;
 
 impl App {
@@ -18,7 +21,7 @@ impl App {
             Msg::Key(ev) => self.on_key(ev),
             Msg::Action(a) => self.on_action(a),
             Msg::Resize(w, h) => {
-                self.size = (w, h);
+                self.ctx.size = (w, h);
                 let h = self.list_height();
                 self.list.scroll_into_view(h);
             }
@@ -26,11 +29,19 @@ impl App {
                 self.jobs = self.jobs.saturating_sub(1);
                 self.on_reply(r);
             }
-            Msg::Regenerated { sample_id, result } => self.on_regenerated(sample_id, result),
+            Msg::Regenerated { sample_id, result } => {
+                self.jobs = self.jobs.saturating_sub(1);
+                let cmds = self.review.on_regenerated(sample_id, result);
+                self.apply(cmds);
+            }
             Msg::SearchTick => self.search.tick(0),
             Msg::Tick => {
-                self.autosave();
-                self.train_tick();
+                if let Some(e) = &mut self.editor {
+                    let cmds = e.autosave();
+                    self.apply(cmds);
+                }
+                let cmds = self.train.tick(self.screen);
+                self.apply(cmds);
             }
         }
         self.prefetch();
@@ -49,15 +60,12 @@ impl App {
         match (action, mode) {
             (Some(a), _) => self.on_action(a),
             (None, Mode::Editor) => {
-                if let Some(e) = &mut self.editor
-                    && e.area.input(ev)
-                {
-                    e.modified = true;
-                    e.draft_dirty = true;
+                if let Some(e) = &mut self.editor {
+                    e.input(ev);
                 }
             }
-            (None, Mode::Search) => self.search_input(ev),
-            (None, Mode::TrainForm) => self.train_form_input(ev),
+            (None, Mode::Search) => self.search.input(ev, &mut self.ctx),
+            (None, Mode::TrainForm) => self.train.form_input(ev),
             (None, Mode::Prompt) => {
                 if let Some(Prompt::RejectReason { input, .. }) = &mut self.prompt {
                     edit_line(input, ev);
@@ -72,33 +80,53 @@ impl App {
             return self.prompt_action(a);
         }
         if self.help {
-            if matches!(a, Action::Back | Action::Help | Action::Quit) {
-                self.help = false;
-            }
+            self.help = help::stays_open(a);
             return;
         }
-        match a {
-            Action::NoOp => {}
-            Action::Quit => self.quit = true,
-            Action::Help => self.help = true,
-            Action::Search => self.open_search(),
-            Action::ListScreen => self.screen = Screen::List,
-            Action::AuditScreen => self.open_audit(),
-            Action::StatsScreen => self.open_stats(),
-            Action::TrainScreen => self.open_train(),
-            Action::NextDataset => self.next_dataset(),
+        let cmds = match a {
+            Action::NoOp => Vec::new(),
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Help => {
+                self.help = true;
+                Vec::new()
+            }
+            Action::Search => self.search.open(&mut self.ctx),
+            Action::ListScreen => vec![Cmd::Goto(Screen::List)],
+            Action::AuditScreen => self.audit.open(&self.ctx),
+            Action::StatsScreen => self.stats.open(&self.ctx),
+            Action::TrainScreen => self.train.open(),
+            Action::NextDataset => {
+                self.next_dataset();
+                Vec::new()
+            }
             _ => match self.screen {
-                Screen::Editor => self.editor_action(a),
-                Screen::Search => self.search_action(a),
-                Screen::Audit => self.audit_action(a),
-                Screen::Stats => {
-                    if a == Action::Back {
-                        self.screen = Screen::List;
-                    }
-                }
-                Screen::Train => self.train_action(a),
-                Screen::List | Screen::Review => self.review_action(a),
+                Screen::Editor => match &mut self.editor {
+                    Some(e) => e.update(a, &self.ctx),
+                    None => vec![Cmd::Goto(Screen::Review)],
+                },
+                Screen::Search => self.search.update(a),
+                Screen::Audit => self.audit.update(a, &self.ctx),
+                Screen::Stats => self.stats.update(a),
+                Screen::Train => self.train.update(a, &self.ctx),
+                Screen::List | Screen::Review => return self.sample_action(a),
             },
+        };
+        self.apply(cmds);
+    }
+
+    /// The list and review screens share their keys: the list moves the cursor, the review
+    /// screen acts on the sample under it, and shows the sample the cursor ends on.
+    fn sample_action(&mut self, a: Action) {
+        let in_review = self.screen == Screen::Review;
+        let cmds = self.list.update(a, &self.ctx);
+        self.apply(cmds);
+        let cmds = self.review.update(a, &self.list, &mut self.ctx);
+        self.apply(cmds);
+        if in_review || self.screen == Screen::Review {
+            self.load_detail();
         }
     }
 }
@@ -107,16 +135,4 @@ impl App {
 /// reviewer sees after it (`aaa` accepts three samples, not one three times).
 fn queue_while_deciding(msg: &Msg) -> bool {
     matches!(msg, Msg::Key(_) | Msg::Action(_))
-}
-
-/// Edits a one-line input with a key: characters, backspace.
-pub(super) fn edit_line(input: &mut String, ev: KeyEvent) {
-    use crossterm::event::KeyCode;
-    match ev.code {
-        KeyCode::Char(c) => input.push(c),
-        KeyCode::Backspace => {
-            input.pop();
-        }
-        _ => {}
-    }
 }

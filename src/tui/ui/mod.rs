@@ -1,20 +1,14 @@
-//! Rendering: a pure function of `&App` into a frame. Every string that came from a dataset or
-//! a model goes through `text::sanitize` first, and a last pass over the finished buffer
-//! replaces any unsafe cell that slipped through (the editor's text area draws raw text).
+//! Rendering: a pure function of `&App` into a frame. The frame is laid out here (the screen's
+//! view from `tui::screens`, the prompt line, the status bar, the message, the help overlay);
+//! `common` holds the pieces the views share. Every string that came from a dataset or a model
+//! goes through `text::sanitize` first, and a last pass over the finished buffer replaces any
+//! unsafe cell that slipped through (the editor's text area draws raw text).
 
-mod audit;
-mod common;
-mod cot_tree;
-mod editor;
-mod help;
-mod list;
-mod review;
-mod search;
-mod stats;
+pub mod common;
 mod status;
-mod train;
 
 use super::app::{App, Prompt, Screen};
+use super::screens::{audit, editor, help, list, review, search, stats, train};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout};
@@ -41,13 +35,13 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     .areas(full);
     let buf = frame.buffer_mut();
     match app.screen {
-        Screen::List => list::draw(app, main, buf),
-        Screen::Review => review::draw(app, main, buf),
-        Screen::Editor => editor::draw(app, main, buf),
-        Screen::Search => search::draw(app, main, buf),
-        Screen::Audit => audit::draw(app, main, buf),
-        Screen::Stats => stats::draw(app, main, buf),
-        Screen::Train => train::draw(app, main, buf),
+        Screen::List => list::view::draw(app, main, buf),
+        Screen::Review => review::view::draw(app, main, buf),
+        Screen::Editor => editor::view::draw(app, main, buf),
+        Screen::Search => search::view::draw(app, main, buf),
+        Screen::Audit => audit::view::draw(app, main, buf),
+        Screen::Stats => stats::view::draw(app, main, buf),
+        Screen::Train => train::view::draw(app, main, buf),
     }
     if let Some(p) = &app.prompt {
         let text = match p {
@@ -88,7 +82,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         }
     }
     if app.help {
-        help::draw(app, full, buf);
+        help::view::draw(app, full, buf);
     }
     scrub(buf);
 }

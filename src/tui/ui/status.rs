@@ -14,7 +14,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         .dataset_info()
         .map(|d| safe_line(&d.name))
         .unwrap_or_else(|| "no dataset".into());
-    let progress = app.summary.as_ref().map(|s| {
+    let progress = app.ctx.summary.as_ref().map(|s| {
         let unreviewed = s.by_status.get("unreviewed").copied().unwrap_or(0);
         format!(
             "{}/{} reviewed",
@@ -23,6 +23,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         )
     });
     let backend = app
+        .ctx
         .llm
         .as_ref()
         .map(|l| safe_line(&l.describe()))
@@ -48,9 +49,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     // The audit walk: k of n, defects and the bound, live while reviewing drawn samples.
-    if app.review_from == Screen::Audit
+    if app.review.from == Screen::Audit
         && app.screen == Screen::Review
-        && let Some((s, _)) = &app.audit
+        && let Some((s, _)) = &app.audit.loaded
     {
         spans.push(Span::styled(
             format!(

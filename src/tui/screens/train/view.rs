@@ -3,13 +3,13 @@
 //! is pinned, throughput and ETA; its log tail below (sanitised). The new-run form replaces
 //! the panel while it is open.
 
-use super::super::app::App;
-use super::super::theme::Theme;
-use super::super::train::{TrainForm, TrainPanel, Value, used_by};
-use super::common::frame;
-use super::safe_line;
+use super::{TrainForm, TrainPanel, Value, used_by};
 use crate::store::RunInfo;
 use crate::train::curves::{Curves, duration, padded, progress, range};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::ui::common::frame;
+use crate::tui::ui::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

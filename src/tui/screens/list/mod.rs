@@ -1,9 +1,13 @@
-//! The list's window onto a dataset: a buffer of a few pages of rows around the cursor, paged
-//! from SQLite by key as the cursor nears either end, so that a million-row dataset costs what a
-//! hundred-row one does. Only the rows on screen are ever handed to a widget.
+//! The list screen's state: a window onto the dataset, a buffer of a few pages of rows around
+//! the cursor, paged from SQLite by key as the cursor nears either end, so that a million-row
+//! dataset costs what a hundred-row one does. Only the rows on screen are ever handed to a
+//! widget. The review screen shows the sample under this cursor.
 
-use super::worker::PageAt;
+mod update;
+pub mod view;
+
 use crate::store::SampleRow;
+use crate::tui::worker::PageAt;
 
 /// Rows kept in memory, in pages of the screen's height.
 const KEEP_PAGES: usize = 6;
@@ -19,6 +23,8 @@ pub struct ListBuf {
     pub at_end: bool,
     /// A page request is in flight (one at a time; latest wins).
     pub pending: Option<PageAt>,
+    /// The seq of the latest page request: older pages are dropped.
+    pub page_seq: u64,
     pub loaded: bool,
 }
 

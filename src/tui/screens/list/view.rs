@@ -1,12 +1,12 @@
 //! The list screen: one row per sample on screen (never more), status, verdict, kind, aspect and
 //! the first line.
 
-use super::super::app::App;
-use super::super::text::fit;
-use super::common::frame;
-use super::safe_line;
 use crate::model::{ReviewStatus, VerdictSummary};
 use crate::store::SampleRow;
+use crate::tui::app::App;
+use crate::tui::text::fit;
+use crate::tui::ui::common::frame;
+use crate::tui::ui::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -92,7 +92,7 @@ fn short_kind(k: crate::model::SampleKind) -> &'static str {
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let title = match app.dataset_info() {
-        Some(d) => match &app.summary {
+        Some(d) => match &app.ctx.summary {
             Some(s) => format!("{} · {} samples", safe_line(&d.name), s.samples),
             None => safe_line(&d.name),
         },

@@ -2,12 +2,12 @@
 //! the first wrong one highlighted, answer, golden), every verdict on the right, and on request
 //! the revision history with a diff between the last two revisions.
 
-use super::super::app::App;
-use super::super::text::{DiffLine, diff_lines, fit, split_steps, wrap};
-use super::common::{draw_lines, frame, heading, para};
-use super::list::status_glyph;
-use super::{safe, safe_line};
 use crate::model::{Content, Role, Verdict};
+use crate::tui::app::App;
+use crate::tui::screens::list::view::status_glyph;
+use crate::tui::text::{DiffLine, diff_lines, fit, split_steps, wrap};
+use crate::tui::ui::common::{draw_lines, frame, heading, para};
+use crate::tui::ui::{safe, safe_line};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -15,6 +15,7 @@ use ratatui::text::{Line, Span};
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let Some(d) = app
+        .review
         .detail
         .as_ref()
         .filter(|d| app.list.current().is_none_or(|r| r.id == d.record.id))
@@ -39,9 +40,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
     lines.extend(super::cot_tree::lines(&r.meta.extra, t));
     let max_skip = lines.len().saturating_sub(inner.height as usize);
-    draw_lines(&lines, (app.scroll as usize).min(max_skip), inner, buf);
+    draw_lines(
+        &lines,
+        (app.review.scroll as usize).min(max_skip),
+        inner,
+        buf,
+    );
 
-    let (vert, hist) = if app.show_history {
+    let (vert, hist) = if app.review.show_history {
         let [a, b] =
             Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
         (a, Some(b))
@@ -66,7 +72,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     for verdict in &d.verdicts {
         v.extend(verdict_lines(app, verdict, w));
     }
-    if app.show_history && !d.previous_verdicts.is_empty() {
+    if app.review.show_history && !d.previous_verdicts.is_empty() {
         v.push(heading("before (previous revision):", t.heading));
         for verdict in &d.previous_verdicts {
             v.extend(verdict_lines(app, verdict, w));

@@ -1,22 +1,25 @@
-//! Regenerate: asks the model for a new answer to the open sample, runs the verifiers that
-//! apply on it (off the loop, `verify::regenerate`), and stores the new revision with its verdicts
-//! in one commit; the review screen then shows them beside the previous revision's verdicts.
+//! Regenerate, from the review screen: asks the model for a new answer to the open sample,
+//! runs the verifiers that apply on it (off the loop, `verify::regenerate`), and stores the new
+//! revision with its verdicts in one commit; the screen then shows them beside the previous
+//! revision's verdicts.
 
-use super::{App, Effect};
+use super::ReviewScreen;
 use crate::llm::{ChatMessage, ChatRequest};
+use crate::tui::app::{Cmd, Context};
 use crate::tui::worker::Request;
 use crate::verify::regenerate::{Job, Regenerated};
 
-impl App {
-    pub(super) fn regenerate(&mut self) {
-        let Some(llm) = self.llm.clone() else {
-            return self.fail(
+impl ReviewScreen {
+    pub(super) fn regenerate(&mut self, ctx: &Context) -> Vec<Cmd> {
+        let Some(llm) = ctx.llm.clone() else {
+            return vec![Cmd::Fail(
                 "regenerate needs a model: none is configured (see `assay model` or set an \
-                 OpenAI-compatible endpoint)",
-            );
+                 OpenAI-compatible endpoint)"
+                    .into(),
+            )];
         };
         let Some(d) = &self.detail else {
-            return self.say("open a sample first");
+            return vec![Cmd::Say("open a sample first".into())];
         };
         let c = &d.record.head.content;
         let mut messages = Vec::new();
@@ -33,44 +36,51 @@ impl App {
             },
             base: c.clone(),
             kind: d.record.kind,
-            judge: self.judge.clone(),
+            judge: ctx.judge.clone(),
         };
         self.regenerating = Some(sample_id);
-        self.jobs += 1;
-        self.say(format!(
-            "regenerating #{sample_id} with {}…",
-            llm.describe()
-        ));
-        self.outbox.push(Effect::Regenerate {
-            sample_id,
-            job: Box::new(job),
-        });
+        vec![
+            Cmd::Say(format!(
+                "regenerating #{sample_id} with {}…",
+                llm.describe()
+            )),
+            Cmd::Regenerate {
+                sample_id,
+                job: Box::new(job),
+            },
+        ]
     }
 
-    pub(super) fn on_regenerated(&mut self, sample_id: i64, result: Result<Regenerated, String>) {
-        self.jobs = self.jobs.saturating_sub(1);
+    /// The model's answer (or why there is none): saved as a new revision with its verdicts.
+    pub fn on_regenerated(
+        &mut self,
+        sample_id: i64,
+        result: Result<Regenerated, String>,
+    ) -> Vec<Cmd> {
         self.regenerating = None;
         match result {
-            Err(e) => self.fail(format!("regenerate #{sample_id} failed: {e}")),
+            Err(e) => vec![Cmd::Fail(format!("regenerate #{sample_id} failed: {e}"))],
             Ok(r) => {
                 if self
                     .detail
                     .as_ref()
                     .is_none_or(|d| d.record.id != sample_id)
                 {
-                    return self.fail(format!("#{sample_id} is no longer open; answer dropped"));
+                    return vec![Cmd::Fail(format!(
+                        "#{sample_id} is no longer open; answer dropped"
+                    ))];
                 }
                 self.show_history = true;
                 self.save_note = r
                     .judge_error
                     .as_ref()
                     .map(|e| format!("the judge failed on #{sample_id}: {e}"));
-                self.db(Request::SaveRevision {
+                vec![Cmd::Db(Request::SaveRevision {
                     sample_id,
                     content: Box::new(r.content),
                     author: format!("gen:regenerate {}", r.model),
                     verdicts: r.verdicts,
-                });
+                })]
             }
         }
     }

@@ -2,10 +2,10 @@
 //! under the sample as an outline: each tried step with its verifier score and visits, the
 //! correct final answer marked, so a reviewer sees how the repaired solution was found.
 
-use super::super::theme::Theme;
-use super::common::heading;
-use super::safe_line;
 use crate::generate::search::Tree;
+use crate::tui::theme::Theme;
+use crate::tui::ui::common::heading;
+use crate::tui::ui::safe_line;
 use ratatui::text::{Line, Span};
 
 /// Lines of the outline at most; a search within its call budget rarely needs more.

@@ -1,6 +1,9 @@
 //! The train screen's state: the runs (as the store has them), the points loaded per run, the
 //! run overlaid for comparison, and the new-run form with its validation. Pure data: the
-//! reducer (`app/train.rs`) changes it, the worker (`train_worker.rs`) fills it.
+//! reducer (`update`) changes it, the worker (`tui::train_worker`) fills it, `view` draws it.
+
+mod update;
+pub mod view;
 
 use crate::store::{RunInfo, RunPoint};
 use crate::train::external::TrainerSpec;

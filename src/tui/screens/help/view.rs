@@ -1,7 +1,7 @@
 //! The help overlay, generated from the live keymap so that rebinding shows here.
 
-use super::super::app::{App, Screen};
-use super::super::keymap::Mode;
+use crate::tui::app::App;
+use crate::tui::keymap::Mode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -9,16 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let mode = match app.screen {
-        Screen::List => Mode::List,
-        Screen::Review => Mode::Review,
-        Screen::Editor => Mode::Editor,
-        Screen::Search => Mode::Search,
-        Screen::Audit => Mode::Audit,
-        Screen::Stats => Mode::Stats,
-        Screen::Train if app.train.form.is_some() => Mode::TrainForm,
-        Screen::Train => Mode::Train,
-    };
+    let mode = app.screen_mode();
     let w = area.width.saturating_sub(4).min(76);
     let h = area.height.saturating_sub(2);
     let popup = Rect {

@@ -1,6 +1,9 @@
-//! The editor's state: the four editable fields of a sample (system, question, reasoning,
-//! answer), one `TextArea` for the field in focus, and the draft file that autosave writes so
-//! that a crash loses at most a few seconds of typing.
+//! The editor screen's state: the four editable fields of a sample (system, question,
+//! reasoning, answer), one `TextArea` for the field in focus, and the draft file that autosave
+//! writes so that a crash loses at most a few seconds of typing.
+
+mod update;
+pub mod view;
 
 use crate::model::{Content, Role, Turn};
 use ratatui_textarea::{TextArea, WrapMode};

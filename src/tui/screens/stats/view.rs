@@ -1,12 +1,12 @@
 //! The stats screen: counts by status, verdict and kind, agreement between reviewers (Cohen's
 //! kappa on the samples both reviewed), the dataset's diversity, and the generation jobs.
 
-use super::super::app::App;
-use super::super::theme::Theme;
-use super::common::{frame, heading};
-use super::safe_line;
 use crate::store::JobInfo;
 use crate::text::diversity::Diversity;
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::ui::common::{frame, heading};
+use crate::tui::ui::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let inner = frame("stats", area, buf, t.border_focus, t.title);
-    let Some(panel) = &app.stats else {
+    let Some(panel) = &app.stats.panel else {
         buf.set_string(inner.x + 1, inner.y, "loading…", t.muted);
         return;
     };

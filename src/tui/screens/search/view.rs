@@ -1,9 +1,9 @@
 //! The search screen: the query line, the match count or the query's error, and the visible
 //! matches with their matched characters highlighted.
 
-use super::super::app::App;
-use super::common::frame;
-use super::safe_line;
+use crate::tui::app::App;
+use crate::tui::ui::common::frame;
+use crate::tui::ui::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -1,10 +1,10 @@
 //! The audit screen: progress k of n, defects, the 95% upper bound on the defect rate, what the
 //! gate still misses, and the drawn samples.
 
-use super::super::app::App;
-use super::common::frame;
-use super::list::row_line;
-use super::safe_line;
+use crate::tui::app::App;
+use crate::tui::screens::list::view::row_line;
+use crate::tui::ui::common::frame;
+use crate::tui::ui::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let inner = frame("audit", area, buf, t.border_focus, t.title);
-    let Some((s, rows)) = &app.audit else {
+    let Some((s, rows)) = &app.audit.loaded else {
         buf.set_string(inner.x + 1, inner.y, "loading…", t.muted);
         return;
     };
@@ -79,10 +79,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let top = inner.y + lines.len() as u16 + 1;
     let height = inner.bottom().saturating_sub(top) as usize;
-    let first = app.audit_cursor.saturating_sub(height.saturating_sub(1));
+    let first = app.audit.cursor.saturating_sub(height.saturating_sub(1));
     for (i, r) in rows.iter().enumerate().skip(first).take(height) {
         let y = top + (i - first) as u16;
-        let selected = i == app.audit_cursor;
+        let selected = i == app.audit.cursor;
         if selected {
             buf.set_style(
                 Rect {

@@ -1,10 +1,10 @@
 //! The editor screen: field tabs, the text area, and the keys that save or leave.
 
-use super::super::action::Action;
-use super::super::app::App;
-use super::super::editor::FIELDS;
-use super::super::keymap::Mode;
-use super::common::frame;
+use super::FIELDS;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::keymap::Mode;
+use crate::tui::ui::common::frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

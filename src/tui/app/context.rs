@@ -1,0 +1,67 @@
+//! What every screen may read: the reviewer, the models, where drafts go, the datasets and the
+//! current one with its filter and summary, the terminal size, and the request counter. A
+//! screen's reducer takes it as `ctx` next to its own state, so no screen holds another's.
+
+use crate::llm::Llm;
+use crate::model::DatasetStats;
+use crate::store::{DatasetInfo, Filter};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Context {
+    pub reviewer: String,
+    pub db_path: PathBuf,
+    /// Where editor drafts are autosaved.
+    pub drafts_dir: PathBuf,
+    pub llm: Option<Arc<dyn Llm>>,
+    /// The LLM judge run on regenerated answers (a configured endpoint), if any.
+    pub judge: Option<Arc<dyn Llm>>,
+    pub datasets: Vec<DatasetInfo>,
+    pub dataset: Option<usize>,
+    /// What the list shows (the dataset, narrowed by a search that was opened).
+    pub filter: Filter,
+    /// The current dataset's counts (status bar, list title).
+    pub summary: Option<DatasetStats>,
+    pub size: (u16, u16),
+    pub seq: u64,
+}
+
+impl Context {
+    pub fn new(reviewer: String, db_path: PathBuf, llm: Option<Arc<dyn Llm>>) -> Context {
+        Context {
+            reviewer,
+            drafts_dir: db_path
+                .parent()
+                .map(|p| p.join("drafts"))
+                .unwrap_or_else(|| PathBuf::from("drafts")),
+            db_path,
+            llm,
+            judge: None,
+            datasets: Vec::new(),
+            dataset: None,
+            filter: Filter::default(),
+            summary: None,
+            size: (80, 24),
+            seq: 0,
+        }
+    }
+
+    /// Rows of the list on screen (the frame minus header, borders and status bar).
+    pub fn list_height(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(4).max(1)
+    }
+
+    pub fn dataset_info(&self) -> Option<&DatasetInfo> {
+        self.dataset.and_then(|i| self.datasets.get(i))
+    }
+
+    pub fn dataset_id(&self) -> Option<i64> {
+        self.dataset_info().map(|d| d.id)
+    }
+
+    /// A new request number: replies to older ones are dropped (latest wins).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+}

@@ -1,0 +1,50 @@
+//! The prompt line's reducer: the one-line question at the bottom of the screen (a reason for
+//! a rejection, whether to discard an edit), answered with confirm or cancel.
+
+use super::{App, Prompt, Screen};
+use crate::model::Decision;
+use crate::tui::action::Action;
+use crate::tui::worker::Request;
+use crossterm::event::KeyEvent;
+
+impl App {
+    pub(super) fn prompt_action(&mut self, a: Action) {
+        let Some(prompt) = self.prompt.take() else {
+            return;
+        };
+        match (prompt, a) {
+            (Prompt::RejectReason { sample_id, input }, Action::Confirm) => {
+                if self.list.current().map(|r| r.id) == Some(sample_id) {
+                    let cmds = self.review.decide(
+                        Decision::Reject,
+                        input.trim().to_string(),
+                        &self.list,
+                        &self.ctx,
+                    );
+                    self.apply(cmds);
+                }
+            }
+            (Prompt::Discard, Action::Confirm) => {
+                if let Some(e) = self.editor.take() {
+                    self.db(Request::RemoveDraft { path: e.draft_path });
+                }
+                self.screen = Screen::Review;
+                self.say("edit discarded");
+            }
+            (_, Action::Cancel) => {}
+            (p, _) => self.prompt = Some(p),
+        }
+    }
+}
+
+/// Edits a one-line input with a key: characters, backspace.
+pub(crate) fn edit_line(input: &mut String, ev: KeyEvent) {
+    use crossterm::event::KeyCode;
+    match ev.code {
+        KeyCode::Char(c) => input.push(c),
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => {}
+    }
+}

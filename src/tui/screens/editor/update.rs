@@ -1,0 +1,73 @@
+//! The editor screen's reducer: opening on a sample (or its autosaved draft), typing, switching
+//! fields, saving a new revision, asking before discarding, and the periodic draft autosave.
+
+use super::{Draft, Editor, draft_path};
+use crate::tui::action::Action;
+use crate::tui::app::{Cmd, Context, Prompt};
+use crate::tui::worker::{Detail, Request};
+use crossterm::event::KeyEvent;
+
+impl Editor {
+    /// The editor on a loaded sample's head, with its draft if one was read.
+    pub fn on_sample(d: &Detail, draft: Option<Draft>, ctx: &Context) -> Editor {
+        let sample_id = d.record.id;
+        let path = draft_path(&ctx.drafts_dir, &ctx.db_path, sample_id);
+        Editor::open(
+            sample_id,
+            d.record.head.id,
+            d.record.head.content.clone(),
+            path,
+            draft,
+        )
+    }
+
+    pub fn update(&mut self, a: Action, ctx: &Context) -> Vec<Cmd> {
+        match a {
+            Action::NextField => {
+                self.next_field();
+                Vec::new()
+            }
+            Action::Save => {
+                let content = self.content();
+                vec![
+                    Cmd::CloseEditor,
+                    Cmd::Db(Request::SaveRevision {
+                        sample_id: self.sample_id,
+                        content: Box::new(content),
+                        author: ctx.reviewer.clone(),
+                        verdicts: Vec::new(),
+                    }),
+                    Cmd::Db(Request::RemoveDraft {
+                        path: self.draft_path.clone(),
+                    }),
+                    Cmd::Say("saving…".into()),
+                ]
+            }
+            Action::Back | Action::Cancel if self.modified => vec![Cmd::Ask(Prompt::Discard)],
+            Action::Back | Action::Cancel => vec![Cmd::CloseEditor],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A key typed into the text area.
+    pub fn input(&mut self, ev: KeyEvent) {
+        if self.area.input(ev) {
+            self.modified = true;
+            self.draft_dirty = true;
+        }
+    }
+
+    /// Writes the draft if something was typed since the last tick.
+    pub fn autosave(&mut self) -> Vec<Cmd> {
+        if !self.draft_dirty {
+            return Vec::new();
+        }
+        self.draft_dirty = false;
+        let draft = self.draft();
+        let path = self.draft_path.clone();
+        match serde_json::to_string(&draft) {
+            Ok(json) => vec![Cmd::Db(Request::WriteDraft { path, json })],
+            Err(err) => vec![Cmd::Fail(format!("cannot save the draft: {err}"))],
+        }
+    }
+}

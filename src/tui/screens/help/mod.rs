@@ -1,0 +1,11 @@
+//! The help overlay: drawn over the current screen from the live keymap (`view`), it takes
+//! every key while open and closes on back, help or quit. Its state is `App::help`.
+
+pub mod view;
+
+use crate::tui::action::Action;
+
+/// Whether the overlay stays open after `a`.
+pub fn stays_open(a: Action) -> bool {
+    !matches!(a, Action::Back | Action::Help | Action::Quit)
+}

@@ -1,0 +1,125 @@
+//! The review screen's reducer (also run on the list screen, on the sample under the cursor):
+//! scrolling, the history, decisions (accept, reject, flag), undo, the reject-reason prompt,
+//! jumps to the next unreviewed or failing sample, and opening the editor.
+
+use super::ReviewScreen;
+use crate::model::{Decision, ReviewStatus, VerdictSummary};
+use crate::store::Filter;
+use crate::tui::action::Action;
+use crate::tui::app::{Cmd, Context, Prompt};
+use crate::tui::screens::editor::draft_path;
+use crate::tui::screens::list::ListBuf;
+use crate::tui::worker::Request;
+
+impl ReviewScreen {
+    pub fn update(&mut self, a: Action, list: &ListBuf, ctx: &mut Context) -> Vec<Cmd> {
+        match a {
+            Action::Back => vec![Cmd::Goto(self.from)],
+            Action::ScrollDown => {
+                self.scroll = self.scroll.saturating_add(1);
+                Vec::new()
+            }
+            Action::ScrollUp => {
+                self.scroll = self.scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Action::ToggleHistory => {
+                self.show_history = !self.show_history;
+                Vec::new()
+            }
+            Action::Accept => self.decide(Decision::Accept, String::new(), list, ctx),
+            Action::Reject => self.decide(Decision::Reject, String::new(), list, ctx),
+            Action::Flag => self.decide(Decision::Flag, String::new(), list, ctx),
+            Action::RejectWithReason => match list.current().map(|r| r.id) {
+                Some(id) => vec![Cmd::Ask(Prompt::RejectReason {
+                    sample_id: id,
+                    input: String::new(),
+                })],
+                None => Vec::new(),
+            },
+            Action::Undo => self.undo_last(ctx),
+            Action::NextUnreviewed => {
+                find_next(list, ctx, |f| f.statuses = vec![ReviewStatus::Unreviewed])
+            }
+            Action::NextFailing => find_next(list, ctx, |f| {
+                f.verdicts = vec![VerdictSummary::Fail, VerdictSummary::Mixed]
+            }),
+            Action::Edit => self.open_editor(list, ctx),
+            Action::Regenerate => self.regenerate(ctx),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sends a decision; the screen shows it only when the worker says it is committed.
+    pub fn decide(
+        &self,
+        decision: Decision,
+        reason: String,
+        list: &ListBuf,
+        ctx: &Context,
+    ) -> Vec<Cmd> {
+        let Some(id) = list.current().map(|r| r.id) else {
+            return vec![Cmd::Fail("no sample selected".into())];
+        };
+        vec![Cmd::Commit(Request::Decide {
+            sample_id: id,
+            decision,
+            reason,
+            reviewer: ctx.reviewer.clone(),
+            undo: false,
+        })]
+    }
+
+    fn undo_last(&mut self, ctx: &Context) -> Vec<Cmd> {
+        let Some(id) = self.undo.pop_back() else {
+            return vec![Cmd::Say("nothing to undo".into())];
+        };
+        vec![Cmd::Commit(Request::Decide {
+            sample_id: id,
+            decision: Decision::Retract,
+            reason: "undo".into(),
+            reviewer: ctx.reviewer.clone(),
+            undo: true,
+        })]
+    }
+
+    /// Asks for the sample under the cursor unless it is the one loaded.
+    pub fn load(&mut self, list: &ListBuf, ctx: &mut Context) -> Vec<Cmd> {
+        let Some(id) = list.current().map(|r| r.id) else {
+            return Vec::new();
+        };
+        if self.detail.as_ref().is_some_and(|d| d.record.id == id) {
+            return Vec::new();
+        }
+        let seq = ctx.next_seq();
+        self.scroll = 0;
+        vec![Cmd::Db(Request::Detail { seq, sample_id: id })]
+    }
+
+    /// Opens the editor on the sample under the cursor (its draft read first), or waits for
+    /// the sample to load.
+    pub fn open_editor(&mut self, list: &ListBuf, ctx: &mut Context) -> Vec<Cmd> {
+        let Some(id) = list.current().map(|r| r.id) else {
+            return Vec::new();
+        };
+        if self.detail.as_ref().map(|d| d.record.id) != Some(id) {
+            self.pending_edit = Some(id);
+            let seq = ctx.next_seq();
+            return vec![Cmd::Db(Request::Detail { seq, sample_id: id })];
+        }
+        let path = draft_path(&ctx.drafts_dir, &ctx.db_path, id);
+        vec![Cmd::Db(Request::ReadDraft {
+            sample_id: id,
+            path,
+        })]
+    }
+}
+
+/// The next sample after the cursor that the list's filter, narrowed, still matches.
+fn find_next(list: &ListBuf, ctx: &mut Context, narrow: impl FnOnce(&mut Filter)) -> Vec<Cmd> {
+    let after = list.current().map_or(0, |r| r.id);
+    let mut filter = ctx.filter.clone();
+    narrow(&mut filter);
+    let seq = ctx.next_seq();
+    vec![Cmd::Db(Request::Find { seq, filter, after })]
+}

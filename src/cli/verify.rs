@@ -3,8 +3,8 @@
 
 use super::GlobalArgs;
 use super::generate::{LlmArgs, context, run_job};
-use crate::store::{Filter, Store};
 use crate::prompting::judge::DEFAULT_RUBRIC;
+use crate::store::{Filter, Store};
 use crate::verify::Which;
 use crate::verify::run;
 

@@ -2,8 +2,8 @@
 //! regenerate-and-verify all follow, and the verdicts of the verifiers that need no model.
 
 use super::{golden, trajectory};
-use crate::model::{Content, SampleKind};
 use crate::model::NewVerdict;
+use crate::model::{Content, SampleKind};
 use serde::Serialize;
 
 /// A verifier.

@@ -5,8 +5,8 @@
 
 use super::{App, Effect, Message, Prompt, Screen};
 use crate::store::Filter;
-use crate::verify::regenerate::Job;
 use crate::tui::worker::{PageAt, Request};
+use crate::verify::regenerate::Job;
 
 pub enum Cmd {
     /// A request to the database worker (a job on the status bar until it answers).

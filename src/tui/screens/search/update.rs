@@ -2,9 +2,9 @@
 //! to the search engine (latest wins), moving through matches and opening one.
 
 use super::Search;
+use crate::search::query::parse_query;
 use crate::tui::action::Action;
 use crate::tui::app::{Cmd, Context, Screen, edit_line};
-use crate::search::query::parse_query;
 use crossterm::event::KeyEvent;
 
 impl Search {

@@ -1,8 +1,10 @@
 //! assay: a terminal workbench for the data that fine-tunes large language models.
 //!
-//! Arrows point down: `tui` may use everything; `gen`, `train` and `audit` use `store`, `llm`
-//! and `model`; `model` uses nothing of ours. Nothing below `tui` knows that a terminal exists,
-//! so every capability is also reachable from the CLI and from tests.
+//! A stack of layers (ARCHITECTURE.md): `model`, `paths`, `cpu` < `store`, `llama` < `formats`,
+//! `text` < `llm` < `prompting` < `jobs` < the capabilities over the store (`audit`, `curate`,
+//! `search`, `ingest`, `export`) < `generate`, `verify` < `train` < `eval` < the front ends
+//! (`cli`, `tui`). A module uses only lower layers (`tests/architecture.rs` checks it), and
+//! nothing below the front ends knows that a terminal or a command line exists.
 
 pub mod audit;
 pub mod cli;

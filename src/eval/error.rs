@@ -24,8 +24,6 @@ pub enum EvalError {
     },
     #[error("{path}: {message}")]
     BadModel { path: PathBuf, message: String },
-    #[error("tokenizer: {0}")]
-    Tokenizer(String),
     #[error("{0}")]
     Invalid(String),
 }

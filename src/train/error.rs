@@ -19,14 +19,6 @@ pub enum TrainError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path}: missing weight `{name}`; is this a llama-architecture model?")]
-    MissingWeight { path: PathBuf, name: String },
-    #[error("{path}: field `{field}`: {message}")]
-    BadModel {
-        path: PathBuf,
-        field: String,
-        message: String,
-    },
     #[error("training setting `{field}`: {message}")]
     BadConfig { field: String, message: String },
     #[error("tokenizer: {0}")]

@@ -9,16 +9,18 @@
 //! moving through the data (`nav`), the worker's replies (`reply`) and the prompt line
 //! (`prompt`). Where a new screen goes is told in `tui::screens`.
 
-mod cmd;
-mod context;
+pub mod cmd;
+pub mod context;
 mod nav;
 mod prompt;
 mod reply;
+pub mod screen;
 mod update;
 
 pub use cmd::Cmd;
 pub use context::Context;
 pub(crate) use prompt::edit_line;
+pub use screen::Screen;
 
 use super::action::Action;
 use super::keymap::{Keymap, Mode};
@@ -37,17 +39,6 @@ use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    List,
-    Review,
-    Editor,
-    Search,
-    Audit,
-    Stats,
-    Train,
-}
 
 /// Everything that can happen to the app.
 pub enum Msg {

@@ -2,7 +2,7 @@
 
 use super::super::action::Action;
 use super::super::app::{App, Screen};
-use super::safe_line;
+use super::common::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

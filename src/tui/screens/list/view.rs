@@ -6,7 +6,7 @@ use crate::store::SampleRow;
 use crate::tui::app::App;
 use crate::tui::text::fit;
 use crate::tui::ui::common::frame;
-use crate::tui::ui::safe_line;
+use crate::tui::ui::common::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

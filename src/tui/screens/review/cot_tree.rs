@@ -5,7 +5,7 @@
 use crate::generate::search::Tree;
 use crate::tui::theme::Theme;
 use crate::tui::ui::common::heading;
-use crate::tui::ui::safe_line;
+use crate::tui::ui::common::safe_line;
 use ratatui::text::{Line, Span};
 
 /// Lines of the outline at most; a search within its call budget rarely needs more.

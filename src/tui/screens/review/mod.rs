@@ -7,7 +7,7 @@ mod regenerate;
 mod update;
 pub mod view;
 
-use crate::tui::app::Screen;
+use crate::tui::app::screen::Screen;
 use crate::tui::worker::Detail;
 use std::collections::VecDeque;
 

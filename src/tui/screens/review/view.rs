@@ -7,7 +7,7 @@ use crate::tui::app::App;
 use crate::tui::screens::list::view::status_glyph;
 use crate::tui::text::{DiffLine, diff_lines, fit, split_steps, wrap};
 use crate::tui::ui::common::{draw_lines, frame, heading, para};
-use crate::tui::ui::{safe, safe_line};
+use crate::tui::ui::common::{safe, safe_line};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

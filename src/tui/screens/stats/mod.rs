@@ -4,7 +4,9 @@
 pub mod view;
 
 use crate::tui::action::Action;
-use crate::tui::app::{Cmd, Context, Screen};
+use crate::tui::app::cmd::Cmd;
+use crate::tui::app::context::Context;
+use crate::tui::app::screen::Screen;
 use crate::tui::worker::{Request, StatsPanel};
 
 #[derive(Debug, Default)]

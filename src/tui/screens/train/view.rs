@@ -9,7 +9,7 @@ use crate::train::curves::{Curves, duration, padded, progress, range};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 use crate::tui::ui::common::frame;
-use crate::tui::ui::safe_line;
+use crate::tui::ui::common::safe_line;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

@@ -281,7 +281,7 @@ fn main() -> anyhow::Result<()> {
         store,
         None,
         tx.clone(),
-    );
+    )?;
     let term = Terminal::with_options(
         CrosstermBackend::new(std::io::sink()),
         TerminalOptions {

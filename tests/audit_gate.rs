@@ -1,8 +1,8 @@
 //! The audit on a real SQLite file: draw, progress, top-up, gate messages, waivers, CLI JSON.
 
-use assay::audit::{self, DrawOutcome};
+use assay::audit::{self, DrawOutcome, DrawPlan};
 use assay::model::{Content, Decision, NewSample, SampleKind, SampleMeta, Source, Turn};
-use assay::store::{Filter, ImportRecord, Store};
+use assay::store::{DecisionInput, Filter, ImportRecord, Store};
 
 fn add(store: &mut Store, ds: i64, from: usize, n: usize) {
     let mut b = store.import_batch(ds, "import").unwrap();
@@ -54,16 +54,23 @@ fn draw_review_gate_top_up_and_waive() {
     assert!(!g.is_open());
     assert!(g.missing().unwrap().contains("has no audit"), "{g:?}");
 
-    let out = audit::draw(&mut store, ds, Some(50), 42).unwrap();
+    let plan = DrawPlan {
+        size: Some(50),
+        ..DrawPlan::seeded(42)
+    };
+    let out = audit::draw(&mut store, ds, &plan).unwrap();
     let DrawOutcome::Drawn {
         audit_id,
         drawn,
         population,
+        note,
     } = out
     else {
         panic!("{out:?}")
     };
     assert_eq!((drawn, population), (100, 1000));
+    // Asked for 50, drew 100: the outcome says why.
+    assert!(note.unwrap().contains("at least 100"));
     let ids = store.audit_sample_ids(audit_id).unwrap();
     assert_eq!(ids.len(), 100);
 
@@ -89,7 +96,7 @@ fn draw_review_gate_top_up_and_waive() {
         g.missing().unwrap().contains("200 samples were added"),
         "{g:?}"
     );
-    let out = audit::draw(&mut store, ds, None, 42).unwrap();
+    let out = audit::draw(&mut store, ds, &DrawPlan::seeded(42)).unwrap();
     assert!(
         matches!(
             out,
@@ -110,7 +117,7 @@ fn draw_review_gate_top_up_and_waive() {
     assert!(g.is_open());
     assert_eq!(g.status().defects, 5);
     assert!(matches!(
-        audit::draw(&mut store, ds, None, 1).unwrap(),
+        audit::draw(&mut store, ds, &DrawPlan::seeded(1)).unwrap(),
         DrawOutcome::UpToDate { .. }
     ));
 
@@ -136,7 +143,7 @@ fn stratified_by_source_and_aspect_on_a_real_db() {
     let pop = store.audit_population(ds, 0).unwrap();
     let strata: std::collections::BTreeSet<&str> = pop.iter().map(|p| p.1.as_str()).collect();
     assert_eq!(strata.len(), 3, "{strata:?}"); // a/tax, a/law, b/tax
-    audit::draw(&mut store, ds, None, 9).unwrap();
+    audit::draw(&mut store, ds, &DrawPlan::seeded(9)).unwrap();
     let a = store.latest_audit(ds).unwrap().unwrap();
     let drawn = store.audit_sample_ids(a.id).unwrap();
     let b_count = drawn
@@ -202,4 +209,114 @@ fn small_dataset_is_audited_whole_and_cli_prints_json() {
             .unwrap()
             .contains("12 of 12 drawn samples not reviewed")
     );
+}
+
+fn decide(store: &mut Store, id: i64, who: &str, d: Decision, adjudicates: bool) {
+    let rev = store.sample(id).unwrap().head.id;
+    store
+        .decide(&DecisionInput {
+            sample_id: id,
+            revision_id: rev,
+            reviewer: who,
+            decision: d,
+            reason: "",
+            adjudicates,
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_threshold_decides_and_says_which_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let ds = store.ensure_dataset("small").unwrap();
+    add(&mut store, ds, 0, 32);
+    let out = audit::draw(&mut store, ds, &DrawPlan::seeded(1)).unwrap();
+    let DrawOutcome::Drawn { drawn, note, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(drawn, 32);
+    assert!(note.unwrap().contains("drew all 32"));
+    let ids = store
+        .audit_sample_ids(store.latest_audit(ds).unwrap().unwrap().id)
+        .unwrap();
+    // 7 defects of 32: every item reviewed, but the bound (~39%) is far above 10%.
+    for (i, id) in ids.iter().enumerate() {
+        let d = if i < 7 {
+            Decision::Reject
+        } else {
+            Decision::Accept
+        };
+        decide(&mut store, *id, "ana", d, false);
+    }
+    let g = audit::gate(&store, ds).unwrap();
+    assert!(g.status().complete && !g.status().passed, "{g:?}");
+    assert!(!g.is_open());
+    let missing = g.missing().unwrap();
+    assert!(
+        missing.contains("audit of small failed: 7 defects in 32 reviewed"),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("two-sided 95% Clopper-Pearson"),
+        "{missing}"
+    );
+    assert!(missing.contains("threshold 10.0%"), "{missing}");
+
+    // A fresh audit with a threshold chosen up front can pass on the same data.
+    let plan = DrawPlan {
+        max_defect_rate: 0.5,
+        fresh: true,
+        ..DrawPlan::seeded(2)
+    };
+    audit::draw(&mut store, ds, &plan).unwrap();
+    let g = audit::gate(&store, ds).unwrap();
+    assert!(g.is_open(), "{g:?}");
+    assert!(
+        g.message()
+            .starts_with("audit of small passed: 7 defects in 32"),
+        "{}",
+        g.message()
+    );
+}
+
+#[test]
+fn flags_stay_pending_and_conflicts_wait_for_an_adjudication() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+    let ds = store.ensure_dataset("d").unwrap();
+    add(&mut store, ds, 0, 100);
+    audit::draw(&mut store, ds, &DrawPlan::seeded(3)).unwrap();
+    let ids = store
+        .audit_sample_ids(store.latest_audit(ds).unwrap().unwrap().id)
+        .unwrap();
+    for id in &ids[2..] {
+        decide(&mut store, *id, "ana", Decision::Accept, false);
+    }
+    // A flag is neither reviewed nor a defect.
+    decide(&mut store, ids[0], "ana", Decision::Flag, false);
+    // Two reviewers disagree: neither wins silently.
+    decide(&mut store, ids[1], "ana", Decision::Accept, false);
+    decide(&mut store, ids[1], "bo", Decision::Reject, false);
+    let s = audit::status(&store, ds).unwrap();
+    assert_eq!((s.reviewed, s.defects, s.pending), (98, 0, 2));
+    let g = audit::gate(&store, ds).unwrap();
+    assert!(
+        g.missing()
+            .unwrap()
+            .contains("2 drawn samples are flagged or in conflict"),
+        "{g:?}"
+    );
+    let conflicts = store.conflicts(ds).unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].sample_id, ids[1]);
+    assert_eq!(conflicts[0].decisions.len(), 2);
+
+    // The second look decides the flag; one adjudication settles the conflict.
+    decide(&mut store, ids[0], "bo", Decision::Accept, false);
+    decide(&mut store, ids[1], "cy", Decision::Reject, true);
+    assert!(store.conflicts(ds).unwrap().is_empty());
+    let s = audit::status(&store, ds).unwrap();
+    assert_eq!((s.reviewed, s.defects, s.pending), (100, 1, 0));
+    assert!(audit::gate(&store, ds).unwrap().is_open());
 }

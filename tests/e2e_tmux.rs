@@ -134,7 +134,7 @@ fn open_accept_three_edit_one_quit() {
     s.keys(&["-l", "改"]);
     s.wait_for("modified");
     s.keys(&["C-s"]);
-    s.wait_for("saved revision 2 of #4");
+    s.wait_for("saved rev 2 of #4");
     s.keys(&["q"]);
     let start = Instant::now();
     while s.alive() {
@@ -191,4 +191,58 @@ fn sigkill_after_decisions_loses_nothing_shown_as_done() {
     for (i, w) in want.iter().enumerate() {
         assert_eq!(store.sample(i as i64 + 1).unwrap().status, *w, "#{}", i + 1);
     }
+}
+
+/// Keys that arrive in one burst (as a laggy SSH link delivers them) are applied in order, each
+/// to the state the previous one produced: a jump (`g`, `G`) is finished before the keys after
+/// it move the cursor, and a decision lands before the next key acts.
+#[test]
+fn burst_keys_decide_on_the_samples_they_were_meant_for() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("burst.db");
+    drop(assay::tui::harness::fixture_store(&db, 60).unwrap());
+    let s = Session::start(dir.path(), &db, "burst");
+    s.wait_for("税务问答 · 60 samples");
+    // One write each: tmux sends a literal string to the pane at once.
+    s.keys(&["-l", "Gkkf"]);
+    s.wait_for("1 done");
+    s.keys(&["-l", "gjjf"]);
+    s.wait_for("2 done");
+    // 50 keys in one write: from the top, accept, skip, reject, 16 times, then accept.
+    let burst = format!("g{}a", "ajx".repeat(16));
+    assert_eq!(burst.len(), 50);
+    s.keys(&["-l", &burst]);
+    s.wait_for("35 done");
+    s.keys(&["q"]);
+    let start = Instant::now();
+    while s.alive() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "assay did not quit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let store = assay::store::Store::open(&db).unwrap();
+    let status = |id: i64| store.sample(id).unwrap().status;
+    assert_eq!(status(58), ReviewStatus::Flagged, "G k k f flags #58");
+    assert_eq!(
+        status(3),
+        ReviewStatus::Rejected,
+        "g j j f flagged #3, then x rejected it"
+    );
+    for k in 0..16 {
+        let c = 1 + 3 * k;
+        assert_eq!(status(c), ReviewStatus::Accepted, "#{c}");
+        assert_eq!(status(c + 1), ReviewStatus::Unreviewed, "#{}", c + 1);
+        assert_eq!(status(c + 2), ReviewStatus::Rejected, "#{}", c + 2);
+    }
+    assert_eq!(status(49), ReviewStatus::Accepted);
+    assert_eq!(status(50), ReviewStatus::Unreviewed);
+    // Every decision is on the revision the reviewer saw.
+    let flags = store.reviews(3).unwrap();
+    assert_eq!(flags[0].decision, Decision::Flag);
+    assert_eq!(flags[0].revision_id, store.sample(3).unwrap().head.id);
 }

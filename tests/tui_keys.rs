@@ -141,7 +141,8 @@ fn editor_autosaves_a_draft_that_is_restored() {
     h.type_text("草稿");
     h.app.update(assay::tui::app::Msg::Tick);
     h.settle();
-    let draft = dir.path().join("drafts").join("t-1.json");
+    let id = h.store.id().unwrap();
+    let draft = dir.path().join("drafts").join(&id).join("1.json");
     assert!(std::fs::read_to_string(&draft).unwrap().contains("草稿"));
     // A new session (as after a crash) restores it.
     let store = assay::store::Store::open(&dir.path().join("t.db")).unwrap();
@@ -202,7 +203,7 @@ fn regenerate_without_a_model_says_so() {
 fn audit_screen_and_stats_with_kappa() {
     let (_d, mut h) = harness(20, 80, 24);
     let ds = h.store.dataset_id("税务问答").unwrap().unwrap();
-    assay::audit::draw(&mut h.store, ds, None, 1).unwrap();
+    assay::audit::draw(&mut h.store, ds, &assay::audit::DrawPlan::seeded(1)).unwrap();
     h.keys("A");
     assert!(h.frame().contains("reviewed    0 of 20"));
     h.keys("enter a");
@@ -256,12 +257,15 @@ impl assay::llm::Llm for FixedModel {
 }
 
 #[test]
-fn regenerate_adds_a_revision_shown_beside_the_old_verdicts() {
+fn regenerate_offers_a_candidate_that_the_reviewer_takes_or_declines() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture_store(&dir.path().join("g.db"), 3).unwrap();
     let llm: std::sync::Arc<dyn assay::llm::Llm> = std::sync::Arc::new(FixedModel);
     let mut h = Harness::new(store, 160, 48, Some(llm)).unwrap();
-    h.keys("j enter r");
+    // Accept #2 first: a regeneration must not ship under that acceptance.
+    h.keys("j a k enter");
+    assert_eq!(h.store.sample(2).unwrap().status, ReviewStatus::Accepted);
+    h.keys("r");
     let revs = h.store.revisions(2).unwrap();
     assert_eq!(revs.len(), 2);
     assert_eq!(revs[1].author, "gen:regenerate fixed-model");
@@ -272,10 +276,68 @@ fn regenerate_adds_a_revision_shown_beside_the_old_verdicts() {
             .unwrap()
             .starts_with("重新回答：小微企业")
     );
+    // The candidate waits beside the head: nothing changed yet.
+    let s = h.store.sample(2).unwrap();
+    assert_eq!((s.head.number, s.status), (1, ReviewStatus::Accepted));
     let f = h.frame();
-    assert!(f.contains("before (previous revision):"), "{f}");
-    assert!(f.contains("+ assistant: 重新回答"), "{f}");
+    assert!(
+        f.contains("candidate rev 2 · c take · o keep original"),
+        "{f}"
+    );
     assert!(f.contains("fixed-model (test)"), "{f}");
+
+    // Taking it makes it the head, unreviewed: nobody accepted this text.
+    h.keys("c");
+    let s = h.store.sample(2).unwrap();
+    assert_eq!((s.head.number, s.status), (2, ReviewStatus::Unreviewed));
+    assert!(h.frame().contains("took the candidate"), "{}", h.frame());
+    // Undo takes back the take: the accepted original is the head again, accepted again.
+    h.keys("u");
+    let s = h.store.sample(2).unwrap();
+    assert_eq!((s.head.number, s.status), (1, ReviewStatus::Accepted));
+
+    // Another regeneration, declined: the head stays.
+    h.keys("r o");
+    let s = h.store.sample(2).unwrap();
+    assert_eq!((s.head.number, s.status), (1, ReviewStatus::Accepted));
+    assert!(h.store.pending_candidate(2).unwrap().is_none());
+    assert_eq!(h.store.revisions(2).unwrap().len(), 3);
+}
+
+#[test]
+fn drafts_belong_to_one_database_not_to_its_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("drafts");
+    let open = |project: &str| {
+        let path = dir.path().join(project).join("assay.db");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let store = fixture_store(&path, 3).unwrap();
+        let mut h = Harness::new(store, 80, 24, None).unwrap();
+        h.app.ctx.drafts_dir = shared.clone();
+        h
+    };
+    let mut a = open("projA");
+    a.keys("enter e");
+    a.type_text("只属于A的草稿");
+    a.app.update(assay::tui::app::Msg::Tick);
+    a.settle();
+    let mut b = open("projB");
+    b.keys("enter e");
+    let e = b.app.editor.as_ref().unwrap();
+    assert!(!e.restored, "projA's draft must not open in projB");
+    assert!(!b.frame().contains("只属于A"));
+    // projA's own next session restores it.
+    drop(a);
+    let mut a2 = open_existing(&dir.path().join("projA").join("assay.db"), &shared);
+    a2.keys("enter e");
+    assert!(a2.app.editor.as_ref().unwrap().restored);
+}
+
+fn open_existing(path: &std::path::Path, drafts: &std::path::Path) -> Harness {
+    let store = assay::store::Store::open(path).unwrap();
+    let mut h = Harness::new(store, 80, 24, None).unwrap();
+    h.app.ctx.drafts_dir = drafts.to_path_buf();
+    h
 }
 
 #[test]

@@ -44,15 +44,22 @@ fn regenerate_stores_the_new_revision_with_golden_and_judge_verdicts() {
         .map(|v| (v.verifier.as_str(), v.passed))
         .collect();
     assert_eq!(names, vec![("golden_match", true), ("llm_judge", true)]);
-    // The revision and its verdicts were committed together: the sample's summary is a pass.
-    assert_eq!(
-        h.store.sample(2).unwrap().verdict,
-        assay::model::VerdictSummary::Pass
-    );
+    // The candidate and its verdicts were committed together and are shown beside the head.
     let f = h.frame();
-    assert!(f.contains("before (previous revision):"), "{f}");
+    assert!(f.contains("candidate (rev 2):"), "{f}");
     assert!(f.contains("数字正确"), "{f}");
-    assert!(f.contains("saved revision 2 of #2"), "{f}");
+    assert!(f.contains("candidate revision 2 of #2"), "{f}");
+    // Taken, it is the head and its verdicts sum up the sample.
+    h.keys("c");
+    let s = h.store.sample(2).unwrap();
+    assert_eq!(s.head.number, 2);
+    assert_eq!(s.verdict, assay::model::VerdictSummary::Pass);
+    h.keys("h");
+    assert!(
+        h.frame().contains("before (previous revision):"),
+        "{}",
+        h.frame()
+    );
 }
 
 #[test]
@@ -91,24 +98,47 @@ fn the_audit_is_drawn_and_walked_in_the_tui() {
     let f = h.frame();
     assert!(f.contains("drew 12 of 12 samples"), "{f}");
     assert!(f.contains("reviewed    0 of 12"), "{f}");
-    // Open the first drawn sample; each decision opens the next one in draw order.
+    // The walk goes in a shuffled order (reproducible from the seed), not in id order.
+    let walk: Vec<i64> = h
+        .app
+        .audit
+        .loaded
+        .as_ref()
+        .unwrap()
+        .1
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_ne!(walk, (1..=12).collect::<Vec<_>>());
+    // Open the first drawn sample; each decision opens the next one in walk order. Blind:
+    // the verdicts stay hidden until the reviewer decided.
     h.keys("enter");
     assert_eq!(h.app.screen, Screen::Review);
+    assert!(
+        h.frame().contains("hidden until you decide"),
+        "{}",
+        h.frame()
+    );
     h.keys("a x");
     let f = h.frame();
     assert!(f.contains("audit 2/12 · 1 defects"), "{f}");
-    assert_eq!(h.app.list.current().map(|r| r.id), Some(3));
+    assert_eq!(h.app.list.current().map(|r| r.id), Some(walk[2]));
     for _ in 2..12 {
         h.keys("a");
     }
     assert_eq!(h.app.screen, Screen::Audit);
     let f = h.frame();
-    assert!(f.contains("the audit is complete"), "{f}");
+    assert!(f.contains("the walk is done"), "{f}");
     assert!(f.contains("reviewed   12 of 12"), "{f}");
+    // 1 defect in 12: the bound (about 38%) is above the 10% threshold, and the screen says so.
+    assert!(
+        f.contains("failed: the bound is above the threshold"),
+        "{f}"
+    );
     let statuses: Vec<ReviewStatus> = (1..=12)
         .map(|id| h.store.sample(id).unwrap().status)
         .collect();
-    assert_eq!(statuses[1], ReviewStatus::Rejected);
+    assert_eq!(statuses[walk[1] as usize - 1], ReviewStatus::Rejected);
     assert_eq!(
         statuses
             .iter()

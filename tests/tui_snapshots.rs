@@ -25,7 +25,7 @@ fn screens(w: u16, h: u16) {
     insta::assert_snapshot!(format!("search_{size}"), hs.frame());
     hs.keys("esc");
     let ds = hs.store.dataset_id("税务问答").unwrap().unwrap();
-    assay::audit::draw(&mut hs.store, ds, None, 7).unwrap();
+    assay::audit::draw(&mut hs.store, ds, &assay::audit::DrawPlan::seeded(7)).unwrap();
     hs.keys("a x A");
     insta::assert_snapshot!(format!("audit_{size}"), hs.frame());
     hs.keys("S");

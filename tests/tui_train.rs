@@ -143,7 +143,7 @@ fn a_run_started_in_the_tui_is_shown_again_by_a_new_tui() {
     let db = dir.path().join("s.db");
     let mut store = fixture_store(&db, 12).unwrap();
     let ds = store.dataset_id("税务问答").unwrap().unwrap();
-    assay::audit::draw(&mut store, ds, None, 7).unwrap();
+    assay::audit::draw(&mut store, ds, &assay::audit::DrawPlan::seeded(7)).unwrap();
     let audit = store.latest_audit(ds).unwrap().unwrap();
     for id in store.audit_sample_ids(audit.id).unwrap() {
         let rev = store.sample(id).unwrap().head.id;

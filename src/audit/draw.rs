@@ -12,6 +12,35 @@ use std::collections::BTreeMap;
 /// The least number of samples an audit draws (all of them when a dataset is smaller).
 pub const MIN_AUDIT: u64 = 100;
 
+/// The acceptance threshold an audit gets when none is given: the gate opens when the upper
+/// bound on the defect rate is at most 10%.
+pub const DEFAULT_MAX_DEFECT_RATE: f64 = 0.10;
+
+/// How to draw an audit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawPlan {
+    /// Samples to draw; below [`MIN_AUDIT`] it is raised to it.
+    pub size: Option<u64>,
+    /// Random seed, so that the draw can be reproduced.
+    pub seed: u64,
+    /// The acceptance threshold on the upper bound of the defect rate (0..1), fixed with the
+    /// draw so that it is chosen before anyone looks at the results.
+    pub max_defect_rate: f64,
+    /// Draw a new audit even if the dataset has one (after the data was improved).
+    pub fresh: bool,
+}
+
+impl DrawPlan {
+    pub fn seeded(seed: u64) -> DrawPlan {
+        DrawPlan {
+            size: None,
+            seed,
+            max_defect_rate: DEFAULT_MAX_DEFECT_RATE,
+            fresh: false,
+        }
+    }
+}
+
 /// What `draw` did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -21,6 +50,9 @@ pub enum DrawOutcome {
         audit_id: i64,
         drawn: u64,
         population: u64,
+        /// Why the number drawn differs from the size asked for, when it does.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// Samples added since the audit were covered by a top-up at the audit's rate.
     ToppedUp {
@@ -31,6 +63,28 @@ pub enum DrawOutcome {
     },
     /// The audit already covers every sample.
     UpToDate { audit_id: i64 },
+}
+
+/// Why a first draw of `drawn` out of `population` differs from the `asked` size.
+fn size_note(asked: Option<u64>, drawn: u64, population: u64) -> Option<String> {
+    let asked_for = asked.unwrap_or(MIN_AUDIT);
+    if drawn == asked_for {
+        return None;
+    }
+    Some(
+        if drawn == population && population < asked_for.max(MIN_AUDIT) {
+            format!(
+                "drew all {population} samples: the dataset is smaller than the {} an audit draws",
+                asked_for.max(MIN_AUDIT)
+            )
+        } else {
+            format!(
+                "asked for {asked_for}, drew {drawn}: an audit draws at least {MIN_AUDIT} random \
+             samples (the rule this project follows: a person reviews at least 100 before a \
+             dataset is used)"
+            )
+        },
+    )
 }
 
 /// Picks `n` of `population` (id, stratum) pairs: strata get shares in proportion to their size
@@ -76,32 +130,38 @@ pub fn stratified_sample(population: &[(i64, String)], n: usize, seed: u64) -> V
     out
 }
 
-/// Draws the audit of a dataset, or tops it up when samples were added since. `size` below
-/// [`MIN_AUDIT`] is raised to it.
-pub fn draw(
-    store: &mut Store,
-    dataset_id: i64,
-    size: Option<u64>,
-    seed: u64,
-) -> Result<DrawOutcome> {
-    let target = size.unwrap_or(MIN_AUDIT).max(MIN_AUDIT);
-    match store.latest_audit(dataset_id)? {
+/// Draws the audit of a dataset, or tops it up when samples were added since (a new audit with
+/// `plan.fresh`). A size below [`MIN_AUDIT`] is raised to it, and the outcome says so.
+pub fn draw(store: &mut Store, dataset_id: i64, plan: &DrawPlan) -> Result<DrawOutcome> {
+    if !(0.0..=1.0).contains(&plan.max_defect_rate) {
+        return Err(AuditError::Invalid(format!(
+            "--max-defect-rate {} is not a rate: give a number from 0 to 1 (0.1 is 10%)",
+            plan.max_defect_rate
+        )));
+    }
+    let target = plan.size.unwrap_or(MIN_AUDIT).max(MIN_AUDIT);
+    let latest = match plan.fresh {
+        true => None,
+        false => store.latest_audit(dataset_id)?,
+    };
+    match latest {
         None => {
             let population = store.audit_population(dataset_id, 0)?;
-            let Some(max_id) = population.last().map(|p| p.0) else {
+            let Some(max_id) = population.iter().map(|p| p.0).max() else {
                 return Err(AuditError::Invalid(
                     "the dataset has no samples to audit; import some first".into(),
                 ));
             };
-            let items = stratified_sample(&population, target as usize, seed);
+            let items = stratified_sample(&population, target as usize, plan.seed);
             let record = AuditRecord {
                 id: 0,
                 dataset_id,
-                seed,
+                seed: plan.seed,
                 target,
                 population: population.len() as u64,
                 drawn: items.len() as u64,
                 covered_max_id: max_id,
+                max_defect_rate: plan.max_defect_rate,
                 created_at: crate::model::now(),
             };
             let audit_id = store.create_audit(&record, &items)?;
@@ -109,11 +169,12 @@ pub fn draw(
                 audit_id,
                 drawn: items.len() as u64,
                 population: population.len() as u64,
+                note: size_note(plan.size, items.len() as u64, population.len() as u64),
             })
         }
         Some(audit) => {
             let added = store.audit_population(dataset_id, audit.covered_max_id)?;
-            let Some(max_id) = added.last().map(|p| p.0) else {
+            let Some(max_id) = added.iter().map(|p| p.0).max() else {
                 return Ok(DrawOutcome::UpToDate { audit_id: audit.id });
             };
             let n = top_up_size(&audit, added.len() as u64);
@@ -128,6 +189,21 @@ pub fn draw(
             })
         }
     }
+}
+
+/// The order the audit walk visits drawn samples in: shuffled per round, reproducibly from the
+/// audit's seed, so that the reviewer's attention does not follow the order of the file.
+pub fn walk_order(mut ids_by_round: Vec<(i64, i64)>, seed: u64) -> Vec<i64> {
+    use rand::seq::SliceRandom;
+    ids_by_round.sort();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_a0d1);
+    let mut out = Vec::with_capacity(ids_by_round.len());
+    for chunk in ids_by_round.chunk_by(|a, b| a.0 == b.0) {
+        let mut ids: Vec<i64> = chunk.iter().map(|(_, id)| *id).collect();
+        ids.shuffle(&mut rng);
+        out.extend(ids);
+    }
+    out
 }
 
 /// The number of new samples to draw so that they are audited at the first draw's rate
@@ -201,6 +277,31 @@ mod tests {
     }
 
     #[test]
+    fn size_notes() {
+        assert_eq!(size_note(None, 100, 5000), None);
+        assert_eq!(size_note(Some(250), 250, 5000), None);
+        let small = size_note(Some(10), 37, 37).unwrap();
+        assert!(small.contains("all 37"), "{small}");
+        let raised = size_note(Some(10), 100, 5000).unwrap();
+        assert!(raised.contains("at least 100"), "{raised}");
+    }
+
+    #[test]
+    fn walk_is_shuffled_per_round_and_reproducible() {
+        let ids: Vec<(i64, i64)> = (1..=50)
+            .map(|i| (0, i))
+            .chain((51..=60).map(|i| (1, i)))
+            .collect();
+        let a = walk_order(ids.clone(), 3);
+        assert_eq!(a, walk_order(ids.clone(), 3));
+        assert_ne!(a[..50], (1..=50).collect::<Vec<_>>()[..]);
+        let mut first: Vec<i64> = a[..50].to_vec();
+        first.sort();
+        assert_eq!(first, (1..=50).collect::<Vec<_>>());
+        assert!(a[50..].iter().all(|id| *id > 50));
+    }
+
+    #[test]
     fn top_up_keeps_the_rate() {
         let a = AuditRecord {
             id: 1,
@@ -210,6 +311,7 @@ mod tests {
             population: 1000,
             drawn: 100,
             covered_max_id: 1000,
+            max_defect_rate: 0.1,
             created_at: String::new(),
         };
         assert_eq!(top_up_size(&a, 500), 50);

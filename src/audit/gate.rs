@@ -16,15 +16,29 @@ pub struct AuditStatus {
     pub seed: Option<u64>,
     pub samples: u64,
     pub drawn: u64,
+    /// Drawn samples accepted or rejected.
     pub reviewed: u64,
+    /// Drawn samples rejected.
     pub defects: u64,
+    /// Drawn samples flagged for a second look or in conflict between reviewers: pending, not
+    /// reviewed, until someone decides (or adjudicates).
+    pub pending: u64,
     /// Samples added since the last draw or top-up, not covered yet.
     pub not_covered: u64,
-    /// Two-sided 95% Clopper-Pearson upper bound on the defect rate, from the reviewed items.
+    /// The upper end of the two-sided 95% Clopper-Pearson interval on the defect rate, from
+    /// the reviewed items (so one-sided, it is a 97.5% upper confidence bound).
     pub defect_rate_upper_95: f64,
+    /// The acceptance threshold on that bound, fixed when the audit was drawn.
+    pub max_defect_rate: f64,
+    /// Every drawn sample reviewed and the coverage up to date.
     pub complete: bool,
+    /// Complete, and the bound is at most the threshold: the data may be used.
+    pub passed: bool,
     pub waivers: Vec<Waiver>,
 }
+
+/// How the bound is named wherever it is shown.
+pub const BOUND_NAME: &str = "upper end of the two-sided 95% Clopper-Pearson interval";
 
 /// What the gate says about a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,14 +96,19 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
             drawn: 0,
             reviewed: 0,
             defects: 0,
+            pending: 0,
             not_covered: samples,
             defect_rate_upper_95: 1.0,
+            max_defect_rate: super::DEFAULT_MAX_DEFECT_RATE,
             complete: false,
+            passed: false,
             waivers,
         });
     };
     let counts = store.audit_counts(audit.id)?;
     let not_covered = store.count_samples_after(dataset_id, audit.covered_max_id)?;
+    let upper = clopper_pearson_upper(counts.defects, counts.reviewed);
+    let complete = not_covered == 0 && counts.drawn > 0 && counts.reviewed == counts.drawn;
     Ok(AuditStatus {
         dataset,
         dataset_id,
@@ -99,11 +118,28 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
         drawn: counts.drawn,
         reviewed: counts.reviewed,
         defects: counts.defects,
+        pending: counts.pending,
         not_covered,
-        defect_rate_upper_95: clopper_pearson_upper(counts.defects, counts.reviewed),
-        complete: not_covered == 0 && counts.drawn > 0 && counts.reviewed == counts.drawn,
+        defect_rate_upper_95: upper,
+        max_defect_rate: audit.max_defect_rate,
+        complete,
+        passed: complete && upper <= audit.max_defect_rate,
         waivers,
     })
+}
+
+impl AuditStatus {
+    /// One sentence on the figures: what was seen and what it bounds.
+    pub fn figures(&self) -> String {
+        format!(
+            "{} defects in {} reviewed; the {BOUND_NAME} on the defect rate is {:.1}%, the \
+             threshold {:.1}%",
+            self.defects,
+            self.reviewed,
+            self.defect_rate_upper_95 * 100.0,
+            self.max_defect_rate * 100.0
+        )
+    }
 }
 
 /// Whether export and training may use the dataset, naming exactly what is missing if not.
@@ -124,12 +160,29 @@ pub fn gate(store: &Store, dataset_id: i64) -> Result<GateStatus> {
                 status.not_covered
             ));
         }
-        let left = status.drawn - status.reviewed;
+        let left = status.drawn - status.reviewed - status.pending;
         if left > 0 {
             missing.push(format!(
                 "audit of {d}: {left} of {} drawn samples not reviewed yet; run `assay` and \
                  press `A` for the audit screen, then review each one (`a` accept, `x` reject)",
                 status.drawn
+            ));
+        }
+        if status.pending > 0 {
+            missing.push(format!(
+                "audit of {d}: {} drawn samples are flagged or in conflict between reviewers; \
+                 decide each one (flagged) or settle it with `assay audit adjudicate` (see \
+                 `assay audit conflicts --dataset {d}`)",
+                status.pending
+            ));
+        }
+        if status.complete && !status.passed {
+            missing.push(format!(
+                "audit of {d} failed: {}, so the dataset may hold more defects than allowed. \
+                 Improve the data (reject or fix the failing samples, regenerate) and draw a \
+                 fresh audit with `assay audit draw --dataset {d} --fresh`, or draw one with a \
+                 higher `--max-defect-rate` if that rate is acceptable",
+                status.figures()
             ));
         }
     }
@@ -141,6 +194,20 @@ pub fn gate(store: &Store, dataset_id: i64) -> Result<GateStatus> {
             status,
         }
     })
+}
+
+impl GateStatus {
+    /// Which way the gate went and why, in one message.
+    pub fn message(&self) -> String {
+        match self {
+            GateStatus::Open { status } => format!(
+                "audit of {} passed: {}; export and training may use this dataset",
+                status.dataset,
+                status.figures()
+            ),
+            GateStatus::Blocked { missing, .. } => format!("gate closed: {missing}"),
+        }
+    }
 }
 
 /// Records that `who` chose to go on without a complete audit (`--force`), with the reason and
@@ -163,9 +230,16 @@ pub fn waiver_text(store: &Store, dataset_id: i64) -> Result<Option<String>> {
         return Ok(None);
     }
     let mut out = format!(
-        "**Audit waived.** The audit of {} was incomplete when this data was used: {} of {} \
-         drawn samples reviewed, {} defects, 95% upper bound on the defect rate {:.4}.\n",
-        s.dataset, s.reviewed, s.drawn, s.defects, s.defect_rate_upper_95
+        "**Audit waived.** The audit of {} had not passed when this data was used: {} of {} \
+         drawn samples reviewed, {} defects, {} pending; the {BOUND_NAME} on the defect rate \
+         is {:.4} (threshold {:.2}).\n",
+        s.dataset,
+        s.reviewed,
+        s.drawn,
+        s.defects,
+        s.pending,
+        s.defect_rate_upper_95,
+        s.max_defect_rate
     );
     for w in &s.waivers {
         out.push_str(&format!(

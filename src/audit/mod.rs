@@ -9,8 +9,10 @@ mod gate;
 mod require;
 mod stats;
 
-pub use draw::{DrawOutcome, MIN_AUDIT, draw, stratified_sample};
-pub use gate::{AuditStatus, GateStatus, gate, status, waive, waiver_text};
+pub use draw::{
+    DEFAULT_MAX_DEFECT_RATE, DrawOutcome, DrawPlan, MIN_AUDIT, draw, stratified_sample, walk_order,
+};
+pub use gate::{AuditStatus, BOUND_NAME, GateStatus, gate, status, waive, waiver_text};
 pub use require::{AuditNotes, require_audits};
 pub use stats::clopper_pearson_upper;
 

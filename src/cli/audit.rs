@@ -1,12 +1,15 @@
-//! `assay audit`: the 100-sample audit (draw, status as JSON).
+//! `assay audit`: the 100-sample audit (draw, status, conflicts between reviewers and their
+//! adjudication), printed as JSON.
 
 use super::GlobalArgs;
-use crate::audit;
-use crate::store::Store;
+use crate::audit::{self, DrawPlan};
+use crate::model::Decision;
+use crate::store::{DecisionInput, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Print the audit status of every dataset (or one) as JSON.
+    /// Print the audit status of every dataset (or one) as JSON, with which way the gate goes
+    /// and why.
     Status {
         #[arg(long)]
         dataset: Option<String>,
@@ -21,12 +24,35 @@ pub enum Command {
         /// Random seed, so that the draw can be reproduced.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The acceptance threshold: the gate opens only if the upper end of the two-sided 95%
+        /// Clopper-Pearson interval on the defect rate is at most this (0..1).
+        #[arg(long, default_value_t = audit::DEFAULT_MAX_DEFECT_RATE)]
+        max_defect_rate: f64,
+        /// Draw a new audit although the dataset has one (after the data was improved).
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// List the samples whose reviewers disagree (one accepted, another rejected).
+    Conflicts {
+        #[arg(long)]
+        dataset: String,
+    },
+    /// Settle a sample's conflict (or any standing decisions on it) with one decision.
+    Adjudicate {
+        /// The sample id.
+        sample: i64,
+        /// accept or reject.
+        #[arg(value_parser = ["accept", "reject"])]
+        decision: String,
+        /// Why: kept with the adjudication.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
 }
 
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
     let mut store = Store::open(&global.db)?;
-    match command {
+    let out = match command {
         Command::Status { dataset } => {
             let ids = match dataset {
                 Some(name) => vec![store.require_dataset(&name)?],
@@ -34,28 +60,58 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
             };
             let mut out = Vec::new();
             for id in ids {
-                out.push(serde_json::to_value(audit::gate(&store, id)?)?);
+                let g = audit::gate(&store, id)?;
+                let mut v = serde_json::to_value(&g)?;
+                v["message"] = g.message().into();
+                v["bound"] = audit::BOUND_NAME.into();
+                out.push(v);
             }
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "audits": out }))?
-            );
+            serde_json::json!({ "audits": out })
         }
         Command::Draw {
             dataset,
             size,
             seed,
+            max_defect_rate,
+            fresh,
         } => {
             let id = store.require_dataset(&dataset)?;
-            let outcome = audit::draw(&mut store, id, size, seed)?;
+            let plan = DrawPlan {
+                size,
+                seed,
+                max_defect_rate,
+                fresh,
+            };
+            let outcome = audit::draw(&mut store, id, &plan)?;
             let status = audit::status(&store, id)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "draw": outcome, "status": status
-                }))?
-            );
+            serde_json::json!({ "draw": outcome, "status": status })
         }
-    }
+        Command::Conflicts { dataset } => {
+            let id = store.require_dataset(&dataset)?;
+            serde_json::json!({ "conflicts": store.conflicts(id)? })
+        }
+        Command::Adjudicate {
+            sample,
+            decision,
+            reason,
+        } => {
+            let decision = Decision::parse(&decision)
+                .ok_or_else(|| anyhow::anyhow!("decision must be accept or reject"))?;
+            let head = store.sample(sample)?.head.id;
+            let d = store.decide(&DecisionInput {
+                sample_id: sample,
+                revision_id: head,
+                reviewer: &global.reviewer,
+                decision,
+                reason: &reason,
+                adjudicates: true,
+            })?;
+            serde_json::json!({
+                "sample": sample, "revision_id": head, "reviewer": global.reviewer,
+                "decision": decision, "status": d.status,
+            })
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -16,4 +16,4 @@ pub use meta::{Label, SampleKind, SampleMeta, Source};
 pub use records::{
     Decision, NewSample, NewVerdict, Review, ReviewStatus, Revision, Verdict, VerdictSummary,
 };
-pub use stats::DatasetStats;
+pub use stats::{DatasetStats, VerdictConfirmation};

@@ -102,6 +102,9 @@ pub struct Review {
     pub decision: Decision,
     #[serde(default)]
     pub reason: String,
+    /// An adjudication: settles every earlier standing decision on the revision.
+    #[serde(default)]
+    pub adjudicates: bool,
     pub created_at: String,
 }
 
@@ -112,15 +115,20 @@ pub enum ReviewStatus {
     Unreviewed,
     Accepted,
     Rejected,
+    /// Marked for a second look: pending, neither reviewed nor a defect, until someone decides.
     Flagged,
+    /// Two reviewers' standing decisions on the head revision disagree (one accepts, another
+    /// rejects): pending until an adjudication (`assay audit adjudicate`) settles it.
+    Conflict,
 }
 
 impl ReviewStatus {
-    pub const ALL: [ReviewStatus; 4] = [
+    pub const ALL: [ReviewStatus; 5] = [
         ReviewStatus::Unreviewed,
         ReviewStatus::Accepted,
         ReviewStatus::Rejected,
         ReviewStatus::Flagged,
+        ReviewStatus::Conflict,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,11 +137,17 @@ impl ReviewStatus {
             ReviewStatus::Accepted => "accepted",
             ReviewStatus::Rejected => "rejected",
             ReviewStatus::Flagged => "flagged",
+            ReviewStatus::Conflict => "conflict",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Decided for good: accepted or rejected (flagged and conflicting samples are pending).
+    pub fn is_decided(self) -> bool {
+        matches!(self, ReviewStatus::Accepted | ReviewStatus::Rejected)
     }
 
     pub fn from_decision(d: Decision) -> Option<Self> {

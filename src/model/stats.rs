@@ -16,4 +16,24 @@ pub struct DatasetStats {
     pub by_verdict: BTreeMap<String, u64>,
     pub revisions: u64,
     pub reviews: u64,
+    /// How often people agreed with a failing verdict: of the samples whose head revision a
+    /// verifier failed and a reviewer decided, how many were rejected. The verifiers' precision
+    /// as measured by people.
+    pub failing_verdicts: VerdictConfirmation,
+}
+
+/// Reviewers' decisions on samples that a verifier failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct VerdictConfirmation {
+    /// Failing (or mixed) samples a reviewer accepted or rejected.
+    pub decided: u64,
+    /// Of those, rejected: the failure was confirmed.
+    pub confirmed: u64,
+}
+
+impl VerdictConfirmation {
+    /// confirmed / decided, None before any decision.
+    pub fn precision(&self) -> Option<f64> {
+        (self.decided > 0).then(|| self.confirmed as f64 / self.decided as f64)
+    }
 }

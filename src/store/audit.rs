@@ -16,6 +16,8 @@ pub struct AuditRecord {
     pub population: u64,
     pub drawn: u64,
     pub covered_max_id: i64,
+    /// The acceptance threshold on the upper bound of the defect rate.
+    pub max_defect_rate: f64,
     pub created_at: String,
 }
 
@@ -33,9 +35,13 @@ pub struct Waiver {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct AuditCounts {
     pub drawn: u64,
+    /// Decided for good: accepted or rejected.
     pub reviewed: u64,
-    /// Rejected or flagged.
+    /// Rejected.
     pub defects: u64,
+    /// Flagged for a second look, or in conflict between reviewers: neither reviewed nor a
+    /// defect until resolved.
+    pub pending: u64,
 }
 
 /// The SQL expression naming a sample's stratum: its source file or generator, and aspect.
@@ -59,7 +65,7 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO audits (dataset_id, seed, target, population, drawn, covered_max_id,
-                     created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     max_defect_rate, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     audit.dataset_id,
                     audit.seed as i64,
@@ -67,6 +73,7 @@ impl Store {
                     audit.population as i64,
                     audit.drawn as i64,
                     audit.covered_max_id,
+                    audit.max_defect_rate,
                     audit.created_at
                 ],
             )?;
@@ -103,7 +110,8 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT id, seed, target, population, drawn, covered_max_id, created_at
+                "SELECT id, seed, target, population, drawn, covered_max_id, created_at,
+                     max_defect_rate
                  FROM audits WHERE dataset_id = ?1 ORDER BY id DESC LIMIT 1",
             )?
             .query_row([dataset_id], |r| {
@@ -116,6 +124,7 @@ impl Store {
                     drawn: r.get::<_, i64>(4)? as u64,
                     covered_max_id: r.get(5)?,
                     created_at: r.get(6)?,
+                    max_defect_rate: r.get(7)?,
                 })
             })
             .optional()?)
@@ -127,8 +136,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT count(*),
-                    coalesce(sum(s.status <> 'unreviewed'), 0),
-                    coalesce(sum(s.status IN ('rejected', 'flagged')), 0)
+                    coalesce(sum(s.status IN ('accepted', 'rejected')), 0),
+                    coalesce(sum(s.status = 'rejected'), 0),
+                    coalesce(sum(s.status IN ('flagged', 'conflict')), 0)
              FROM audit_items a JOIN samples s ON s.id = a.sample_id WHERE a.audit_id = ?1",
             )?
             .query_row([audit_id], |r| {
@@ -136,11 +146,21 @@ impl Store {
                     drawn: r.get::<_, i64>(0)? as u64,
                     reviewed: r.get::<_, i64>(1)? as u64,
                     defects: r.get::<_, i64>(2)? as u64,
+                    pending: r.get::<_, i64>(3)? as u64,
                 })
             })?)
     }
 
     /// The sample ids of an audit, in draw order (round, then id).
+    /// The audit's items as (round, sample id).
+    pub fn audit_items_by_round(&self, audit_id: i64) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT round, sample_id FROM audit_items WHERE audit_id = ?1 ORDER BY round, sample_id",
+        )?;
+        let rows = stmt.query_map([audit_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn audit_sample_ids(&self, audit_id: i64) -> Result<Vec<i64>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sample_id FROM audit_items WHERE audit_id = ?1 ORDER BY round, sample_id",

@@ -113,7 +113,53 @@ impl Store {
     }
 }
 
+/// A sample whose reviewers disagree on its head revision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Conflict {
+    pub sample_id: i64,
+    pub revision_id: i64,
+    pub preview: String,
+    /// Each reviewer's decisions on the head revision, oldest first.
+    pub decisions: Vec<(String, Decision, String)>,
+}
+
 impl Store {
+    /// The samples of a dataset in conflict between reviewers, with who decided what.
+    pub fn conflicts(&self, dataset_id: i64) -> Result<Vec<Conflict>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.head_revision_id, s.preview, v.reviewer, v.decision, v.reason
+             FROM samples s JOIN reviews v ON v.revision_id = s.head_revision_id
+             WHERE s.dataset_id = ?1 AND s.status = 'conflict' ORDER BY s.id, v.id",
+        )?;
+        let rows = stmt.query_map([dataset_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out: Vec<Conflict> = Vec::new();
+        for row in rows {
+            let (id, rev, preview, who, decision, reason) = row?;
+            let Some(decision) = Decision::parse(&decision) else {
+                continue;
+            };
+            match out.last_mut() {
+                Some(c) if c.sample_id == id => c.decisions.push((who, decision, reason)),
+                _ => out.push(Conflict {
+                    sample_id: id,
+                    revision_id: rev,
+                    preview,
+                    decisions: vec![(who, decision, reason)],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     /// Datasets without their sample counts (counting a million rows is not free).
     pub fn dataset_names(&self) -> Result<Vec<DatasetInfo>> {
         let mut stmt = self

@@ -22,6 +22,15 @@ pub enum StoreError {
         id: i64,
         source: serde_json::Error,
     },
+    #[error(
+        "sample {sample_id} changed while you looked at it: you saw revision {seen}, its head is \
+         now revision {head}; nothing was recorded, look at the new head and decide again"
+    )]
+    Stale {
+        sample_id: i64,
+        seen: i64,
+        head: i64,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("the bulk insert was already committed (a bug in assay: please report it)")]
@@ -33,5 +42,17 @@ pub enum StoreError {
 impl StoreError {
     pub fn not_found(what: impl Into<String>) -> Self {
         StoreError::NotFound { what: what.into() }
+    }
+
+    /// Another connection holds the write lock (after the busy timeout ran out).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+        )
     }
 }

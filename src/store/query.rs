@@ -102,6 +102,8 @@ impl Filter {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SampleRow {
     pub id: i64,
+    /// The head revision when the row was read: a decision made from the list binds to it.
+    pub head_revision_id: i64,
     pub kind: SampleKind,
     pub status: ReviewStatus,
     pub verdict: VerdictSummary,
@@ -160,7 +162,8 @@ impl Store {
         }
         params.push(Value::Integer(limit as i64));
         let sql = format!(
-            "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview FROM samples s {}
+            "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview, s.head_revision_id
+             FROM samples s {}
              WHERE {clause} ORDER BY s.id {} LIMIT ?{}",
             if plain { "NOT INDEXED" } else { "" },
             if forward { "ASC" } else { "DESC" },
@@ -178,6 +181,7 @@ impl Store {
                 verdict: VerdictSummary::parse(&verdict).unwrap_or(VerdictSummary::None),
                 aspect: r.get(4)?,
                 preview: r.get(5)?,
+                head_revision_id: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

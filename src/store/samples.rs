@@ -172,7 +172,8 @@ impl Store {
     }
 
     /// Adds a revision (an edit or a regeneration) and makes it the head. The sample's verdict
-    /// summary resets, since verdicts belong to the revision they judged.
+    /// summary and review status reset: verdicts and decisions belong to the revision they were
+    /// made on.
     pub fn add_revision(
         &mut self,
         sample_id: i64,
@@ -184,7 +185,8 @@ impl Store {
 }
 
 /// Adds a revision inside `tx` and makes it the sample's head (its verdict summary resets:
-/// verdicts belong to the revision they judged). Returns the revision's id and number.
+/// verdicts belong to the revision they judged; its status resets: decisions belong to the
+/// revision they were made on). Returns the revision's id and number.
 pub(crate) fn insert_revision(
     tx: &rusqlite::Transaction<'_>,
     sample_id: i64,
@@ -209,8 +211,10 @@ pub(crate) fn insert_revision(
         params![sample_id, number, content_json, author, created_at],
     )?;
     let id = tx.last_insert_rowid();
+    // Status follows content: nobody has decided on a revision that did not exist a moment ago.
     tx.execute(
-        "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2 WHERE id = ?3",
+        "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2,
+             status = 'unreviewed' WHERE id = ?3",
         params![id, preview, sample_id],
     )?;
     Ok((id, number))

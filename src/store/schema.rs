@@ -12,6 +12,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_jobs.sql")),
         M::up(include_str!("migrations/005_runs.sql")),
         M::up(include_str!("migrations/006_search.sql")),
+        M::up(include_str!("migrations/007_review_integrity.sql")),
     ])
 }
 

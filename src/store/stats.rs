@@ -37,6 +37,18 @@ impl Store {
                     "SELECT count(*) FROM reviews v JOIN samples s ON s.id = v.sample_id
                      WHERE s.dataset_id = ?1",
                 )?,
+                failing_verdicts: self.conn.query_row(
+                    "SELECT coalesce(sum(status IN ('accepted', 'rejected')), 0),
+                            coalesce(sum(status = 'rejected'), 0)
+                     FROM samples WHERE dataset_id = ?1 AND verdict IN ('fail', 'mixed')",
+                    [d.id],
+                    |r| {
+                        Ok(crate::model::VerdictConfirmation {
+                            decided: r.get::<_, i64>(0)? as u64,
+                            confirmed: r.get::<_, i64>(1)? as u64,
+                        })
+                    },
+                )?,
                 samples: d.samples,
                 dataset: d.name,
             });

@@ -38,6 +38,7 @@ impl Harness {
         )?;
         let db = store.path().to_path_buf();
         let mut app = App::new(keymap, theme, "tester".into(), db, llm, Arc::new(|| {}));
+        app.ctx.db_id = store.id()?;
         app.update(Msg::Resize(width, height));
         let terminal = Terminal::new(TestBackend::new(width, height))?;
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -71,6 +72,8 @@ impl Harness {
                         let reply = worker::handle(&mut self.store, req);
                         self.app.update(Msg::Reply(reply));
                     }
+                    // Commits here never wait: the harness's store is the only connection.
+                    Effect::CancelWaiting => {}
                     Effect::Regenerate { sample_id, job } => {
                         let result = self.rt.block_on(crate::verify::regenerate::run(*job));
                         self.app.update(Msg::Regenerated { sample_id, result });

@@ -73,7 +73,7 @@ pub fn run_with_llm(opts: &Options, llm: Option<Arc<dyn Llm>>) -> anyhow::Result
     let mut terminal = ratatui::init();
     let result = rt.block_on(async {
         let (tx, rx) = unbounded_channel();
-        let mut app = new_app(keymap, theme, &opts.reviewer, store, llm, tx.clone());
+        let mut app = new_app(keymap, theme, &opts.reviewer, store, llm, tx.clone())?;
         let size = terminal.size()?;
         app.0.update(Msg::Resize(size.width, size.height));
         event_loop(
@@ -98,7 +98,8 @@ pub fn new_app(
     store: Store,
     llm: Option<Arc<dyn Llm>>,
     tx: UnboundedSender<Msg>,
-) -> (App, Worker) {
+) -> anyhow::Result<(App, Worker)> {
+    let db_id = store.id().context("reading the database's id")?;
     let notify_tx = tx.clone();
     let notify: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
         let _ = notify_tx.send(Msg::SearchTick);
@@ -109,8 +110,9 @@ pub fn new_app(
     });
     let mut app = App::new(keymap, theme, reviewer.to_string(), db_path, llm, notify);
     app.ctx.drafts_dir = crate::paths::data_dir().join("drafts");
+    app.ctx.db_id = db_id;
     app.ctx.judge = crate::verify::regenerate::configured_judge();
-    (app, worker)
+    Ok((app, worker))
 }
 
 /// The event loop, generic over the backend so that tests and benchmarks can drive it.
@@ -167,6 +169,7 @@ pub fn run_effects(app: &mut App, worker: &Worker, tx: &UnboundedSender<Msg>) {
     for effect in std::mem::take(&mut app.outbox) {
         match effect {
             Effect::Db(req) => worker.send(req),
+            Effect::CancelWaiting => worker.cancel_waiting(),
             Effect::Regenerate { sample_id, job } => {
                 let tx = tx.clone();
                 tokio::spawn(async move {

@@ -9,7 +9,7 @@ use crate::train::runs::{self, StartRequest};
 use crate::train::settings::defaults;
 use std::path::PathBuf;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TrainRequest {
     Runs,
     Points {

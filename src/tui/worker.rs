@@ -1,13 +1,23 @@
 //! The database worker: a thread that owns its own `Store` and answers the app's requests, so
-//! that SQLite never runs on the event loop. Requests made stale by a newer one of the same kind
-//! (paging, loading a sample, search) are dropped: latest wins. Decisions are never dropped, and
-//! their reply is sent only after the commit.
+//! that SQLite never runs on the event loop. Every request gets exactly one final reply, typed by
+//! its [`RequestKind`]: its result, `Failed` (with the kind, so that a failure releases only what
+//! waited on that request), or `Superseded` when a newer request of the same kind (paging,
+//! loading a sample, search) made it stale (latest wins). Decisions are never dropped; their reply
+//! is sent only after the commit, and while another process holds the write lock the worker says
+//! so every second (`Waiting`) and keeps trying until the commit lands or the reviewer cancels.
 
 use crate::audit::{self, AuditStatus, agreement::Agreement};
-use crate::model::{Content, DatasetStats, Decision, Review, ReviewStatus, Revision, Verdict};
-use crate::store::{DatasetInfo, Filter, SampleRecord, SampleRow, Store};
+use crate::model::{
+    Content, DatasetStats, Decision, Review, ReviewStatus, Revision, SampleKind, Verdict,
+};
+use crate::store::{
+    DatasetInfo, DecisionInput, Filter, HeadMoved, SampleRecord, SampleRow, Store, StoreError,
+};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Where a page of the list starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +38,11 @@ pub struct Detail {
     /// Verdicts on the revision before the head, shown beside the new ones after a regeneration.
     pub previous_verdicts: Vec<Verdict>,
     pub reviews: Vec<Review>,
+    /// A regenerated answer waiting beside the head, with its verdicts.
+    pub candidate: Option<(Revision, Vec<Verdict>)>,
 }
 
+#[derive(Clone)]
 pub enum Request {
     Datasets,
     Summary {
@@ -47,17 +60,45 @@ pub enum Request {
     },
     Decide {
         sample_id: i64,
+        /// The revision the reviewer saw (for an undo: the one the undone decision was on).
+        revision_id: i64,
         decision: Decision,
         reason: String,
         reviewer: String,
         undo: bool,
     },
+    /// An edit: a new head on top of `base` (refused if the head moved since), with the
+    /// verdicts of the verifiers that need no model; the draft is removed once it is committed.
     SaveRevision {
         sample_id: i64,
+        base: i64,
+        kind: SampleKind,
         content: Box<Content>,
         author: String,
-        /// Verdicts on the new revision (a regeneration's), committed with it.
+        draft: Option<PathBuf>,
+    },
+    /// A regeneration: a candidate beside the head `base`, with its verdicts.
+    SaveCandidate {
+        sample_id: i64,
+        base: i64,
+        content: Box<Content>,
+        author: String,
         verdicts: Vec<crate::model::NewVerdict>,
+    },
+    TakeCandidate {
+        sample_id: i64,
+        candidate: i64,
+        reviewer: String,
+    },
+    DeclineCandidate {
+        sample_id: i64,
+        candidate: i64,
+    },
+    /// Makes an earlier revision the head again (undo of an edit or a take).
+    Revert {
+        sample_id: i64,
+        to: i64,
+        reviewer: String,
     },
     Find {
         seq: u64,
@@ -89,15 +130,92 @@ pub enum Request {
     },
 }
 
-impl Request {
-    /// Requests of one kind where only the latest matters.
-    fn latest_wins_kind(&self) -> Option<u8> {
+/// Which request a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Datasets,
+    Summary,
+    Page,
+    Detail,
+    Decide,
+    SaveRevision,
+    SaveCandidate,
+    HeadMove,
+    Find,
+    Audit,
+    DrawAudit,
+    Stats,
+    Train,
+    ReadDraft,
+    WriteDraft,
+    RemoveDraft,
+}
+
+impl RequestKind {
+    /// What the request does, for messages ("saving the decision failed: ...").
+    pub fn what(self) -> &'static str {
         match self {
-            Request::Page { .. } => Some(1),
-            Request::Detail { .. } => Some(2),
-            Request::Find { .. } => Some(3),
-            _ => None,
+            RequestKind::Datasets => "listing datasets",
+            RequestKind::Summary => "counting samples",
+            RequestKind::Page => "reading the list",
+            RequestKind::Detail => "loading the sample",
+            RequestKind::Decide => "saving the decision",
+            RequestKind::SaveRevision => "saving the revision",
+            RequestKind::SaveCandidate => "saving the regenerated answer",
+            RequestKind::HeadMove => "changing the head revision",
+            RequestKind::Find => "finding the next sample",
+            RequestKind::Audit => "reading the audit",
+            RequestKind::DrawAudit => "drawing the audit",
+            RequestKind::Stats => "computing statistics",
+            RequestKind::Train => "reading training runs",
+            RequestKind::ReadDraft => "reading the draft",
+            RequestKind::WriteDraft => "writing the draft",
+            RequestKind::RemoveDraft => "removing the draft",
         }
+    }
+
+    /// Writes a reviewer waits on: retried while the database is locked, never dropped.
+    fn is_commit(self) -> bool {
+        matches!(
+            self,
+            RequestKind::Decide
+                | RequestKind::SaveRevision
+                | RequestKind::SaveCandidate
+                | RequestKind::HeadMove
+        )
+    }
+}
+
+impl Request {
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            Request::Datasets => RequestKind::Datasets,
+            Request::Summary { .. } => RequestKind::Summary,
+            Request::Page { .. } => RequestKind::Page,
+            Request::Detail { .. } => RequestKind::Detail,
+            Request::Decide { .. } => RequestKind::Decide,
+            Request::SaveRevision { .. } => RequestKind::SaveRevision,
+            Request::SaveCandidate { .. } => RequestKind::SaveCandidate,
+            Request::TakeCandidate { .. }
+            | Request::DeclineCandidate { .. }
+            | Request::Revert { .. } => RequestKind::HeadMove,
+            Request::Find { .. } => RequestKind::Find,
+            Request::Audit { .. } => RequestKind::Audit,
+            Request::DrawAudit { .. } => RequestKind::DrawAudit,
+            Request::Stats { .. } => RequestKind::Stats,
+            Request::Train(_) => RequestKind::Train,
+            Request::ReadDraft { .. } => RequestKind::ReadDraft,
+            Request::WriteDraft { .. } => RequestKind::WriteDraft,
+            Request::RemoveDraft { .. } => RequestKind::RemoveDraft,
+        }
+    }
+
+    /// Requests of one kind where only the latest matters.
+    fn latest_wins(&self) -> bool {
+        matches!(
+            self.kind(),
+            RequestKind::Page | RequestKind::Detail | RequestKind::Find
+        )
     }
 }
 
@@ -131,11 +249,23 @@ pub enum Reply {
     },
     Decided {
         review: Review,
+        before: ReviewStatus,
         status: ReviewStatus,
         undo: bool,
     },
     Saved {
         revision: Box<Revision>,
+        /// The head it replaced, and the sample's status before (the counts move by one).
+        base: i64,
+        before: ReviewStatus,
+    },
+    CandidateSaved {
+        revision: Box<Revision>,
+    },
+    HeadMoved {
+        moved: HeadMoved,
+        /// take, decline or revert
+        how: &'static str,
     },
     Found {
         seq: u64,
@@ -157,96 +287,159 @@ pub enum Reply {
         sample_id: i64,
         draft: Option<super::screens::editor::Draft>,
     },
+    /// The request failed; `stale` when it was refused because the sample changed meanwhile.
     Failed {
-        what: String,
+        kind: RequestKind,
         error: String,
+        stale: bool,
+    },
+    /// A newer request of the same kind made this one stale; it was not run.
+    Superseded {
+        kind: RequestKind,
+    },
+    /// A commit waits for another process's write lock (not a final reply).
+    Waiting {
+        kind: RequestKind,
+        secs: u64,
     },
 }
+
+/// How long one try at the write lock waits before the worker reports that it is waiting.
+const LOCK_STEP: Duration = Duration::from_secs(1);
 
 /// The app's handle on the worker thread.
 pub struct Worker {
     tx: mpsc::Sender<Request>,
+    /// Set by the app to give up a commit that waits for the database.
+    cancel: Arc<AtomicBool>,
 }
 
 impl Worker {
     /// Starts the worker on `store`; replies go to `reply` (the event loop's channel).
     pub fn spawn(store: Store, reply: impl Fn(Reply) + Send + 'static) -> Worker {
         let (tx, rx) = mpsc::channel::<Request>();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let cancelled = cancel.clone();
         std::thread::Builder::new()
             .name("assay-db".into())
             .spawn(move || {
                 let mut store = store;
+                if let Err(e) = store.set_busy_timeout(LOCK_STEP) {
+                    tracing::warn!("cannot shorten the busy timeout: {e}");
+                }
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
-                    for req in latest_only(batch) {
-                        reply(handle(&mut store, req));
+                    let (run, dropped) = latest_only(batch);
+                    for kind in dropped {
+                        reply(Reply::Superseded { kind });
+                    }
+                    for req in run {
+                        reply(handle_waiting(&mut store, req, &cancelled, &reply));
                     }
                 }
             })
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!("cannot start the database thread: {e}"));
-        Worker { tx }
+        Worker { tx, cancel }
     }
 
     pub fn send(&self, req: Request) {
+        if req.kind().is_commit() {
+            self.cancel.store(false, Ordering::SeqCst);
+        }
         if self.tx.send(req).is_err() {
             tracing::error!("the database thread has stopped");
         }
     }
+
+    /// Gives up the commit that waits for the database lock (it answers `Failed`).
+    pub fn cancel_waiting(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
 }
 
-/// Drops every request that a later one of the same kind in the batch makes stale.
-fn latest_only(batch: Vec<Request>) -> Vec<Request> {
-    let mut keep = vec![true; batch.len()];
-    for (i, r) in batch.iter().enumerate() {
-        if let Some(k) = r.latest_wins_kind()
-            && batch[i + 1..]
-                .iter()
-                .any(|l| l.latest_wins_kind() == Some(k))
-        {
-            keep[i] = false;
+/// Splits a batch into the requests to run and the kinds of those that a later request of the
+/// same kind makes stale.
+fn latest_only(batch: Vec<Request>) -> (Vec<Request>, Vec<RequestKind>) {
+    let kinds: Vec<(RequestKind, bool)> =
+        batch.iter().map(|r| (r.kind(), r.latest_wins())).collect();
+    let mut run = Vec::new();
+    let mut dropped = Vec::new();
+    for (i, r) in batch.into_iter().enumerate() {
+        let (kind, latest_wins) = kinds[i];
+        if latest_wins && kinds[i + 1..].iter().any(|(k, _)| *k == kind) {
+            dropped.push(kind);
+        } else {
+            run.push(r);
         }
     }
-    batch
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(r, k)| k.then_some(r))
-        .collect()
+    (run, dropped)
 }
 
 /// Answers one request. Also used directly by tests and benchmarks that run without a thread.
 pub fn handle(store: &mut Store, req: Request) -> Reply {
-    let what = request_name(&req);
+    let kind = req.kind();
     match try_handle(store, req) {
         Ok(r) => r,
-        Err(e) => {
-            tracing::warn!("{what} failed: {e:#}");
-            Reply::Failed {
-                what: what.to_string(),
-                error: format!("{e:#}"),
+        Err(e) => failed(kind, e),
+    }
+}
+
+fn failed(kind: RequestKind, e: anyhow::Error) -> Reply {
+    tracing::warn!("{} failed: {e:#}", kind.what());
+    let stale = matches!(
+        e.downcast_ref::<StoreError>(),
+        Some(StoreError::Stale { .. })
+    );
+    Reply::Failed {
+        kind,
+        error: format!("{e:#}"),
+        stale,
+    }
+}
+
+/// As [`handle`], but a commit that finds the database locked by another process is retried
+/// until it lands or `cancel` is set, saying every `LOCK_STEP` how long it has waited.
+fn handle_waiting(
+    store: &mut Store,
+    req: Request,
+    cancel: &AtomicBool,
+    progress: &dyn Fn(Reply),
+) -> Reply {
+    let kind = req.kind();
+    if !kind.is_commit() {
+        return handle(store, req);
+    }
+    let start = Instant::now();
+    loop {
+        // A commit lands whole or not at all, so trying it again is safe.
+        match try_handle(store, req.clone()) {
+            Ok(r) => return r,
+            Err(e) if is_busy(&e) && !cancel.load(Ordering::SeqCst) => {
+                progress(Reply::Waiting {
+                    kind,
+                    secs: start.elapsed().as_secs(),
+                });
             }
+            Err(e) if is_busy(&e) => {
+                return failed(
+                    kind,
+                    anyhow::anyhow!(
+                        "cancelled after waiting {} s for the database (another process holds \
+                         its write lock); nothing was recorded",
+                        start.elapsed().as_secs()
+                    ),
+                );
+            }
+            Err(e) => return failed(kind, e),
         }
     }
 }
 
-fn request_name(req: &Request) -> &'static str {
-    match req {
-        Request::Datasets => "listing datasets",
-        Request::Summary { .. } => "counting samples",
-        Request::Page { .. } => "reading the list",
-        Request::Detail { .. } => "loading the sample",
-        Request::Decide { .. } => "saving the decision",
-        Request::SaveRevision { .. } => "saving the revision",
-        Request::Find { .. } => "finding the next sample",
-        Request::Audit { .. } => "reading the audit",
-        Request::Stats { .. } => "computing statistics",
-        Request::DrawAudit { .. } => "drawing the audit",
-        Request::Train(_) => "reading training runs",
-        Request::ReadDraft { .. } => "reading the draft",
-        Request::WriteDraft { .. } => "writing the draft",
-        Request::RemoveDraft { .. } => "removing the draft",
-    }
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<StoreError>()
+        .is_some_and(StoreError::is_busy)
 }
 
 fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
@@ -277,11 +470,23 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             let record = store.sample(sample_id)?;
             let verdicts = store.verdicts(record.head.id)?;
             let revisions = store.revisions(sample_id)?;
-            let previous_verdicts = match revisions.iter().rev().nth(1) {
+            // The revision before the head, by number (candidates and all).
+            let previous_verdicts = match revisions
+                .iter()
+                .filter(|r| r.number < record.head.number)
+                .next_back()
+            {
                 Some(prev) => store.verdicts(prev.id)?,
                 None => Vec::new(),
             };
             let reviews = store.reviews(sample_id)?;
+            let candidate = match store.pending_candidate(sample_id)? {
+                Some(c) => {
+                    let v = store.verdicts(c.id)?;
+                    Some((c, v))
+                }
+                None => None,
+            };
             Reply::Detail {
                 seq,
                 detail: Box::new(Detail {
@@ -290,34 +495,100 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                     revisions,
                     previous_verdicts,
                     reviews,
+                    candidate,
                 }),
             }
         }
         Request::Decide {
             sample_id,
+            revision_id,
             decision,
             reason,
             reviewer,
             undo,
         } => {
-            let head = store.sample(sample_id)?.head.id;
-            let review = store.add_review(sample_id, head, &reviewer, decision, &reason)?;
-            let status = store.sample(sample_id)?.status;
+            let d = store.decide(&DecisionInput {
+                sample_id,
+                revision_id,
+                reviewer: &reviewer,
+                decision,
+                reason: &reason,
+                adjudicates: false,
+            })?;
             Reply::Decided {
-                review,
-                status,
+                review: d.review,
+                before: d.before,
+                status: d.status,
                 undo,
             }
         }
         Request::SaveRevision {
             sample_id,
+            base,
+            kind,
+            content,
+            author,
+            draft,
+        } => {
+            // An edit is judged again by every verifier that needs no model (golden match,
+            // trajectory checks); the judge asks a model and runs with `assay verify`.
+            let verdicts: Vec<_> = crate::verify::applicable::applicable(kind, &content)
+                .into_iter()
+                .filter_map(|w| crate::verify::applicable::direct_verdict(w, kind, &content))
+                .collect();
+            let before = store.sample(sample_id)?.status;
+            let revision = store.add_revision_on(sample_id, base, &content, &author, &verdicts)?;
+            // Only now that the revision is committed may the draft go.
+            if let Some(path) = draft {
+                remove_file(&path)?;
+            }
+            Reply::Saved {
+                revision: Box::new(revision),
+                base,
+                before,
+            }
+        }
+        Request::SaveCandidate {
+            sample_id,
+            base,
             content,
             author,
             verdicts,
-        } => Reply::Saved {
-            revision: Box::new(
-                store.add_revision_with_verdicts(sample_id, &content, &author, &verdicts)?,
-            ),
+        } => Reply::CandidateSaved {
+            revision: Box::new(store.add_candidate(sample_id, base, &content, &author, &verdicts)?),
+        },
+        Request::TakeCandidate {
+            sample_id,
+            candidate,
+            reviewer,
+        } => Reply::HeadMoved {
+            moved: store.take_candidate(sample_id, candidate, &reviewer)?,
+            how: "take",
+        },
+        Request::DeclineCandidate {
+            sample_id,
+            candidate,
+        } => {
+            store.decline_candidate(sample_id, candidate)?;
+            let head = store.sample(sample_id)?;
+            Reply::HeadMoved {
+                moved: HeadMoved {
+                    sample_id,
+                    from: head.head.id,
+                    to: head.head.id,
+                    before: head.status,
+                    status: head.status,
+                },
+                how: "decline",
+            }
+        }
+        Request::Revert {
+            sample_id,
+            to,
+            reviewer,
+        } => Reply::HeadMoved {
+            moved: store.revert_to(sample_id, to, &reviewer)?,
+            how: "revert",
         },
         Request::Find { seq, filter, after } => {
             let mut row = store.list_page(&filter, Some(after), 1)?.into_iter().next();
@@ -332,7 +603,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             Reply::Audit { status, rows }
         }
         Request::DrawAudit { dataset_id, seed } => {
-            let outcome = audit::draw(store, dataset_id, None, seed)?;
+            let outcome = audit::draw(store, dataset_id, &audit::DrawPlan::seeded(seed))?;
             let (status, rows) = audit_rows(store, dataset_id)?;
             Reply::Drew {
                 outcome,
@@ -368,25 +639,29 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             Reply::DraftWritten
         }
         Request::RemoveDraft { path } => {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+            remove_file(&path)?;
             Reply::DraftWritten
         }
     })
 }
 
-/// The audit's status and its drawn samples' rows, in draw (id) order.
+/// Removes a file that may already be gone.
+fn remove_file(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The audit's status and its drawn samples' rows, in the walk's (shuffled) order.
 fn audit_rows(
     store: &Store,
     dataset_id: i64,
 ) -> anyhow::Result<(Box<AuditStatus>, Vec<SampleRow>)> {
     let status = audit::status(store, dataset_id)?;
-    let ids = match status.audit_id {
-        Some(id) => store.audit_sample_ids(id)?,
-        None => Vec::new(),
+    let ids = match (status.audit_id, status.seed) {
+        (Some(id), Some(seed)) => audit::walk_order(store.audit_items_by_round(id)?, seed),
+        _ => Vec::new(),
     };
     Ok((Box::new(status), store.rows_by_ids(&ids)?))
 }

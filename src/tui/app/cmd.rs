@@ -11,7 +11,8 @@ use crate::verify::regenerate::Job;
 pub enum Cmd {
     /// A request to the database worker (a job on the status bar until it answers).
     Db(Request),
-    /// A decision: keys wait in the queue until the worker says it is committed.
+    /// A commit (decision, edit, candidate, head move): keys wait in the queue until the worker
+    /// says it is committed or failed.
     Commit(Request),
     /// Ask the model, then run the verifiers on its answer (`verify::regenerate`).
     Regenerate {
@@ -74,6 +75,9 @@ impl App {
     }
 
     pub(super) fn db(&mut self, req: Request) {
+        if req.kind() == crate::tui::worker::RequestKind::Find {
+            self.finding = true;
+        }
         self.jobs += 1;
         self.outbox.push(Effect::Db(req));
     }

@@ -3,7 +3,7 @@
 //! screen's reducer takes it as `ctx` next to its own state, so no screen holds another's.
 
 use crate::llm::Llm;
-use crate::model::DatasetStats;
+use crate::model::{DatasetStats, ReviewStatus};
 use crate::store::{DatasetInfo, Filter};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct Context {
     pub reviewer: String,
     pub db_path: PathBuf,
+    /// The database's own id (`Store::id`): drafts are kept per database under it.
+    pub db_id: String,
     /// Where editor drafts are autosaved.
     pub drafts_dir: PathBuf,
     pub llm: Option<Arc<dyn Llm>>,
@@ -35,6 +37,7 @@ impl Context {
                 .map(|p| p.join("drafts"))
                 .unwrap_or_else(|| PathBuf::from("drafts")),
             db_path,
+            db_id: String::new(),
             llm,
             judge: None,
             datasets: Vec::new(),
@@ -57,6 +60,21 @@ impl Context {
 
     pub fn dataset_id(&self) -> Option<i64> {
         self.dataset_info().map(|d| d.id)
+    }
+
+    /// Moves one sample from status `before` to `after` in the summary's counts: a decision
+    /// changes one row, so the counts are moved by one instead of recounted (a recount is three
+    /// GROUP BYs over the whole dataset).
+    pub fn count_moved(&mut self, before: ReviewStatus, after: ReviewStatus) {
+        if before == after {
+            return;
+        }
+        if let Some(s) = &mut self.summary {
+            if let Some(n) = s.by_status.get_mut(before.as_str()) {
+                *n = n.saturating_sub(1);
+            }
+            *s.by_status.entry(after.as_str().to_string()).or_insert(0) += 1;
+        }
     }
 
     /// A new request number: replies to older ones are dropped (latest wins).

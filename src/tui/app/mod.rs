@@ -57,9 +57,12 @@ pub enum Msg {
     Tick,
 }
 
-/// Work the reducer asks for; the loop runs it off the event loop.
+/// Work the reducer asks for; the loop runs it off the event loop. Each answers with one `Msg`
+/// (a `Reply` for `Db`, `Regenerated` for `Regenerate`).
 pub enum Effect {
     Db(Request),
+    /// Give up the commit that waits for another process's write lock (it answers `Failed`).
+    CancelWaiting,
     /// Ask the model, then run the verifiers on its answer (`verify::regenerate`).
     Regenerate {
         sample_id: i64,
@@ -102,8 +105,13 @@ pub struct App {
     pub audit: AuditScreen,
     pub stats: StatsScreen,
     pub train: TrainPanel,
-    /// A decision is being committed; keys that depend on its outcome wait in `queued`.
+    /// A decision (or an edit, a take, a revert) is being committed; keys that depend on its
+    /// outcome wait in `queued`.
     pub deciding: bool,
+    /// Seconds the commit in flight has waited for another process's write lock.
+    pub waiting: Option<u64>,
+    /// A "next unreviewed / failing" lookup is in flight: the keys after it wait for it.
+    pub finding: bool,
     pub queued: VecDeque<Msg>,
     pub outbox: Vec<Effect>,
     pub quit: bool,
@@ -138,6 +146,8 @@ impl App {
             stats: StatsScreen::default(),
             train: Default::default(),
             deciding: false,
+            waiting: None,
+            finding: false,
             queued: VecDeque::new(),
             outbox: Vec::new(),
             quit: false,
@@ -154,6 +164,17 @@ impl App {
 
     pub fn dataset_info(&self) -> Option<&DatasetInfo> {
         self.ctx.dataset_info()
+    }
+
+    /// Keys wait (in order) while the state they would act on is not there yet: a commit in
+    /// flight, a jump of the list (first, last, around a sample, next unreviewed), any page
+    /// being read, or the review screen's sample still loading. So every key applies to the
+    /// state that the previous key produced, however fast they arrive.
+    pub fn blocked(&self) -> bool {
+        self.deciding
+            || self.finding
+            || self.list.pending.is_some()
+            || (self.screen == Screen::Review && self.review.loading.is_some())
     }
 
     /// The keymap's mode: the prompt and the help overlay first, else the screen's.

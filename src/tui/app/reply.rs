@@ -1,11 +1,12 @@
 //! The worker's replies, routed to the screens whose requests they answer. A decision's reply
 //! touches several screens (the list's row, the review's undo, the audit walk), so it is here.
+//! A failure is typed by the request it answers and releases only what waited on that request.
 
 use super::{App, Screen};
 use crate::model::Decision;
 use crate::tui::screens::editor::Editor;
-use crate::tui::screens::review::UNDO_DEPTH;
-use crate::tui::worker::{Reply, Request};
+use crate::tui::screens::review::Undo;
+use crate::tui::worker::{Reply, RequestKind};
 
 impl App {
     pub(super) fn on_reply(&mut self, r: Reply) {
@@ -46,8 +47,13 @@ impl App {
             Reply::Detail { seq, detail } => {
                 // Latest wins: only the sample under the cursor is shown.
                 let _ = seq;
-                if self.list.current().map(|r| r.id) == Some(detail.record.id) {
-                    let id = detail.record.id;
+                let id = detail.record.id;
+                if self.review.loading == Some(id) {
+                    self.review.loading = None;
+                }
+                if self.list.current().map(|r| r.id) == Some(id) {
+                    self.list
+                        .set_head(id, detail.record.head.id, detail.record.status);
                     self.review.detail = Some(*detail);
                     if self.review.pending_edit.take() == Some(id) {
                         let cmds = self.review.open_editor(&self.list, &mut self.ctx);
@@ -57,15 +63,15 @@ impl App {
             }
             Reply::Decided {
                 review,
+                before,
                 status,
                 undo,
             } => {
                 self.deciding = false;
+                self.waiting = None;
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
-                if let Some(id) = self.ctx.dataset_id() {
-                    self.db(Request::Summary { dataset_id: id });
-                }
+                self.ctx.count_moved(before, status);
                 if undo {
                     self.say(format!(
                         "undone: #{} is {} again (committed)",
@@ -73,67 +79,98 @@ impl App {
                         status.as_str()
                     ));
                     self.jump_to(review.sample_id);
-                } else if self.review.from == Screen::Audit && self.screen == Screen::Review {
-                    self.review.undo.push_back(review.sample_id);
-                    self.say(format!(
-                        "{} #{} (committed)",
-                        verb(review.decision),
-                        review.sample_id
-                    ));
-                    let cmds = self.audit.walk_on(review.sample_id, status);
-                    self.apply(cmds);
                 } else {
-                    self.review.undo.push_back(review.sample_id);
-                    while self.review.undo.len() > UNDO_DEPTH {
-                        self.review.undo.pop_front();
-                    }
+                    self.review.push_undo(Undo::Decision {
+                        sample_id: review.sample_id,
+                        revision_id: review.revision_id,
+                    });
                     self.say(format!(
                         "{} #{} (committed)",
                         verb(review.decision),
                         review.sample_id
                     ));
-                    if self.list.current().map(|r| r.id) == Some(review.sample_id) {
+                    if self.review.from == Screen::Audit && self.screen == Screen::Review {
+                        let cmds = self.audit.walk_on(review.sample_id, status);
+                        self.apply(cmds);
+                    } else if self.list.current().map(|r| r.id) == Some(review.sample_id) {
                         let h = self.list_height();
                         self.list.move_by(1, h);
                     }
                 }
-                if self
-                    .review
-                    .detail
-                    .as_ref()
-                    .is_some_and(|d| d.record.id == review.sample_id)
-                {
-                    self.review.detail = None;
-                }
-                if self.screen == Screen::Review {
-                    self.load_detail();
-                }
-                if self.audit.loaded.is_some()
-                    && let Some(id) = self.ctx.dataset_id()
-                {
-                    self.db(Request::Audit { dataset_id: id });
-                }
+                self.reload_after_commit(review.sample_id);
             }
-            Reply::Saved { revision } => {
+            Reply::Saved {
+                revision,
+                base,
+                before,
+            } => {
+                self.deciding = false;
+                self.waiting = None;
+                let status = crate::model::ReviewStatus::Unreviewed;
+                self.list.set_head(revision.sample_id, revision.id, status);
+                self.ctx.count_moved(before, status);
+                self.review.push_undo(Undo::Head {
+                    sample_id: revision.sample_id,
+                    back_to: base,
+                });
                 let saved = format!(
-                    "saved revision {} of #{} (committed)",
+                    "saved rev {} of #{} (committed): unreviewed until decided",
                     revision.number, revision.sample_id
                 );
                 match self.review.save_note.take() {
                     Some(note) => self.fail(format!("{saved}; {note}")),
                     None => self.say(saved),
                 }
-                self.review.detail = None;
-                let seq = self.ctx.next_seq();
-                self.db(Request::Detail {
-                    seq,
-                    sample_id: revision.sample_id,
-                });
+                self.reload_after_commit(revision.sample_id);
             }
-            Reply::Found { row, .. } => match row {
-                Some(row) => self.jump_to(row.id),
-                None => self.say("no such sample left"),
-            },
+            Reply::CandidateSaved { revision } => {
+                self.deciding = false;
+                self.waiting = None;
+                let text = format!(
+                    "candidate revision {} of #{} beside the original: c takes it, o keeps the \
+                     original, r asks for another",
+                    revision.number, revision.sample_id
+                );
+                match self.review.save_note.take() {
+                    Some(note) => self.fail(format!("{text}; {note}")),
+                    None => self.say(text),
+                }
+                self.reload_after_commit(revision.sample_id);
+            }
+            Reply::HeadMoved { moved, how } => {
+                self.deciding = false;
+                self.waiting = None;
+                self.list.set_head(moved.sample_id, moved.to, moved.status);
+                self.ctx.count_moved(moved.before, moved.status);
+                let id = moved.sample_id;
+                let text = match how {
+                    "take" => {
+                        self.review.push_undo(Undo::Head {
+                            sample_id: id,
+                            back_to: moved.from,
+                        });
+                        format!(
+                            "took the candidate as the head of #{id} (committed); it is {} until \
+                             you decide on it",
+                            moved.status.as_str()
+                        )
+                    }
+                    "decline" => format!("kept the original of #{id}; candidate declined"),
+                    _ => format!(
+                        "undone: #{id} is back on its earlier revision, {} (committed)",
+                        moved.status.as_str()
+                    ),
+                };
+                self.say(text);
+                self.reload_after_commit(id);
+            }
+            Reply::Found { row, .. } => {
+                self.finding = false;
+                match row {
+                    Some(row) => self.jump_to(row.id),
+                    None => self.say("no such sample left"),
+                }
+            }
             Reply::Audit { status, rows } => self.audit.on_loaded(*status, rows),
             Reply::Drew {
                 outcome,
@@ -160,11 +197,81 @@ impl App {
                     self.screen = Screen::Editor;
                 }
             }
-            Reply::Failed { what, error } => {
-                self.deciding = false;
-                self.list.pending = None;
-                self.fail(format!("{what} failed: {error}"));
+            Reply::Failed { kind, error, stale } => self.on_failed(kind, error, stale),
+            // A newer request of the same kind runs instead and answers for it; the jobs count
+            // moved in `update`.
+            Reply::Superseded { .. } => {}
+            Reply::Waiting { kind, secs } => {
+                self.waiting = Some(secs);
+                self.fail(format!(
+                    "waiting for the database ({secs} s): another process holds its write \
+                     lock; {} stays queued until it lands, Esc gives it up",
+                    kind.what()
+                ));
             }
+        }
+    }
+
+    /// A failed request releases only what waited on it.
+    fn on_failed(&mut self, kind: RequestKind, error: String, stale: bool) {
+        let what = kind.what();
+        match kind {
+            RequestKind::Decide
+            | RequestKind::SaveRevision
+            | RequestKind::SaveCandidate
+            | RequestKind::HeadMove => {
+                self.deciding = false;
+                self.waiting = None;
+                // The keys typed after a refused decision were meant for the state it would
+                // have made: they are dropped, not applied to another sample.
+                let dropped = self.queued.len();
+                self.queued.clear();
+                let mut text = format!("{what} failed: {error}");
+                if kind == RequestKind::SaveRevision {
+                    text.push_str("; your edit is kept as a draft: press e to reopen it");
+                }
+                if dropped > 0 {
+                    text.push_str(&format!(" ({dropped} keys typed after it were dropped)"));
+                }
+                self.fail(text);
+                if stale {
+                    // Show the new head, so the reviewer sees what changed.
+                    if let Some(id) = self.list.current().map(|r| r.id) {
+                        self.reload_after_commit(id);
+                    }
+                }
+                return;
+            }
+            RequestKind::Page => self.list.pending = None,
+            RequestKind::Find => self.finding = false,
+            RequestKind::Detail => {
+                self.review.loading = None;
+                self.review.pending_edit = None;
+            }
+            RequestKind::Train => self.train.polling = false,
+            _ => {}
+        }
+        self.fail(format!("{what} failed: {error}"));
+    }
+
+    /// After a commit on `sample_id`: the review screen reloads it (its head, verdicts and
+    /// history changed), and the audit screen its figures.
+    fn reload_after_commit(&mut self, sample_id: i64) {
+        if self
+            .review
+            .detail
+            .as_ref()
+            .is_some_and(|d| d.record.id == sample_id)
+        {
+            self.review.detail = None;
+        }
+        if self.screen == Screen::Review {
+            self.load_detail();
+        }
+        if self.audit.loaded.is_some()
+            && let Some(id) = self.ctx.dataset_id()
+        {
+            self.db(crate::tui::worker::Request::Audit { dataset_id: id });
         }
     }
 }

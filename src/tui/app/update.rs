@@ -13,7 +13,12 @@ impl App {
     /// The one place state changes.
     pub fn update(&mut self, msg: Msg) {
         self.dirty = true;
-        if self.deciding && queue_while_deciding(&msg) {
+        if self.waiting.is_some() && is_cancel(&msg) {
+            // Esc while a commit waits for the database gives it up (it answers Failed).
+            self.outbox.push(super::Effect::CancelWaiting);
+            return;
+        }
+        if self.blocked() && waits_its_turn(&msg) {
             self.queued.push_back(msg);
             return;
         }
@@ -26,7 +31,10 @@ impl App {
                 self.list.scroll_into_view(h);
             }
             Msg::Reply(r) => {
-                self.jobs = self.jobs.saturating_sub(1);
+                // Every request answers exactly once; `Waiting` is news, not the answer.
+                if !matches!(r, crate::tui::worker::Reply::Waiting { .. }) {
+                    self.jobs = self.jobs.saturating_sub(1);
+                }
                 self.on_reply(r);
             }
             Msg::Regenerated { sample_id, result } => {
@@ -45,8 +53,8 @@ impl App {
             }
         }
         self.prefetch();
-        // Replay what waited for a decision, in order, once it is committed.
-        while !self.deciding {
+        // Replay what waited, in order, once the state it acts on is there.
+        while !self.blocked() {
             let Some(m) = self.queued.pop_front() else {
                 break;
             };
@@ -131,8 +139,17 @@ impl App {
     }
 }
 
-/// Messages that must wait while a decision commits, so that they act on the sample the
-/// reviewer sees after it (`aaa` accepts three samples, not one three times).
-fn queue_while_deciding(msg: &Msg) -> bool {
+/// Messages that wait while the app is blocked, so that they act on the sample the reviewer
+/// sees after what came before (`aaa` accepts three samples, not one three times; `g j f` flags
+/// the second sample).
+fn waits_its_turn(msg: &Msg) -> bool {
     matches!(msg, Msg::Key(_) | Msg::Action(_))
+}
+
+fn is_cancel(msg: &Msg) -> bool {
+    match msg {
+        Msg::Key(k) => k.code == crossterm::event::KeyCode::Esc,
+        Msg::Action(a) => matches!(a, Action::Back | Action::Cancel),
+        _ => false,
+    }
 }

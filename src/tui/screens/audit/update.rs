@@ -90,8 +90,18 @@ impl AuditScreen {
     ) -> Vec<Cmd> {
         let text = match outcome {
             DrawOutcome::Drawn {
-                drawn, population, ..
-            } => format!("drew {drawn} of {population} samples (seed {TUI_DRAW_SEED})"),
+                drawn,
+                population,
+                note,
+                ..
+            } => {
+                let mut text =
+                    format!("drew {drawn} of {population} samples (seed {TUI_DRAW_SEED})");
+                if let Some(note) = note {
+                    text.push_str(&format!(": {note}"));
+                }
+                text
+            }
             DrawOutcome::ToppedUp { added, drawn, .. } => {
                 format!("top-up: drew {drawn} of the {added} samples added since the audit")
             }
@@ -122,7 +132,11 @@ impl AuditScreen {
                 self.cursor = at;
                 vec![
                     Cmd::Goto(Screen::Audit),
-                    Cmd::Say("every drawn sample is reviewed: the audit is complete".into()),
+                    Cmd::Say(
+                        "the walk is done: every drawn sample has a decision (flagged ones wait \
+                         for a second look); the audit screen says whether the audit passed"
+                            .into(),
+                    ),
                 ]
             }
         }

@@ -1,8 +1,9 @@
-//! The audit screen: progress k of n, defects, the 95% upper bound on the defect rate, what the
-//! gate still misses, and the drawn samples.
+//! The audit screen: progress k of n, defects and pending items, the upper end of the two-sided
+//! 95% Clopper-Pearson interval on the defect rate against the threshold, which way the gate
+//! goes, and the drawn samples in the walk's order (verdicts hidden until decided: blind).
 
 use crate::tui::app::App;
-use crate::tui::screens::list::view::row_line;
+use crate::tui::screens::list::view::row_line_with;
 use crate::tui::ui::common::frame;
 use crate::tui::ui::common::safe_line;
 use ratatui::buffer::Buffer;
@@ -43,10 +44,13 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         ]));
         lines.push(Line::from(vec![
             Span::styled(format!("defects {} ", s.defects), t.rejected),
+            Span::styled(format!("· pending {} ", s.pending), t.flagged),
             Span::styled(
                 format!(
-                    "· defect rate ≤ {:.1}% (95% upper bound, Clopper-Pearson, {} reviewed)",
+                    "· defect rate ≤ {:.1}% (threshold {:.1}%; upper end of the two-sided 95% \
+                     Clopper-Pearson interval, {} reviewed)",
                     s.defect_rate_upper_95 * 100.0,
+                    s.max_defect_rate * 100.0,
                     s.reviewed
                 ),
                 t.text,
@@ -61,10 +65,23 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
                 ),
                 t.flagged,
             )
+        } else if s.passed {
+            Span::styled(
+                "passed: the bound is within the threshold; export and training may use this \
+                 dataset",
+                t.accepted,
+            )
         } else if s.complete {
             Span::styled(
-                "complete: export and training may use this dataset",
-                t.accepted,
+                "failed: the bound is above the threshold; export and training refuse this \
+                 dataset (`assay audit status` says what to do)",
+                t.rejected,
+            )
+        } else if s.pending > 0 && s.reviewed + s.pending == s.drawn {
+            Span::styled(
+                "pending: flagged or conflicting samples wait for a decision (or `assay audit \
+                 adjudicate`)",
+                t.flagged,
             )
         } else {
             Span::styled(
@@ -93,7 +110,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
                 t.selection,
             );
         }
-        buf.set_line(inner.x, y, &row_line(app, r, w, selected), inner.width);
+        // Blind: a verifier's verdict is not shown before the reviewer decided.
+        let blind = app.audit.blind && !r.status.is_decided();
+        buf.set_line(
+            inner.x,
+            y,
+            &row_line_with(app, r, w, selected, blind),
+            inner.width,
+        );
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Draft {
 
 pub struct Editor {
     pub sample_id: i64,
+    /// The sample's kind: which verifiers judge the saved edit.
+    pub kind: crate::model::SampleKind,
     pub base_revision: i64,
     pub base: Content,
     pub fields: [String; 4],
@@ -34,14 +36,16 @@ pub struct Editor {
     pub restored: bool,
 }
 
-/// The draft file of a sample: `<drafts dir>/<db file stem>-<sample id>.json` (the drafts dir
-/// is `<data dir>/drafts` in the app).
-pub fn draft_path(drafts: &std::path::Path, db: &std::path::Path, sample_id: i64) -> PathBuf {
-    let stem = db
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "db".into());
-    drafts.join(format!("{stem}-{sample_id}.json"))
+/// The draft file of a sample: `<drafts dir>/<database id>/<sample id>.json`. The database id
+/// is stored inside the database (`Store::id`), so that two files of the same name (projA and
+/// projB's `assay.db`) never share drafts, and a moved or renamed file keeps its own.
+pub fn draft_path(drafts: &std::path::Path, db_id: &str, sample_id: i64) -> PathBuf {
+    // The id is hex from this program; anything else is reduced to a safe file name.
+    let dir: String = db_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    drafts.join(dir).join(format!("{sample_id}.json"))
 }
 
 fn fields_of(c: &Content) -> [String; 4] {
@@ -78,6 +82,7 @@ impl Editor {
         let area = area_for(&fields[0]);
         Editor {
             sample_id,
+            kind: crate::model::SampleKind::Qa,
             base_revision,
             base,
             fields,

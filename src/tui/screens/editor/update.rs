@@ -11,14 +11,16 @@ impl Editor {
     /// The editor on a loaded sample's head, with its draft if one was read.
     pub fn on_sample(d: &Detail, draft: Option<Draft>, ctx: &Context) -> Editor {
         let sample_id = d.record.id;
-        let path = draft_path(&ctx.drafts_dir, &ctx.db_path, sample_id);
-        Editor::open(
+        let path = draft_path(&ctx.drafts_dir, &ctx.db_id, sample_id);
+        let mut e = Editor::open(
             sample_id,
             d.record.head.id,
             d.record.head.content.clone(),
             path,
             draft,
-        )
+        );
+        e.kind = d.record.kind;
+        e
     }
 
     pub fn update(&mut self, a: Action, ctx: &Context) -> Vec<Cmd> {
@@ -29,19 +31,27 @@ impl Editor {
             }
             Action::Save => {
                 let content = self.content();
-                vec![
-                    Cmd::CloseEditor,
-                    Cmd::Db(Request::SaveRevision {
-                        sample_id: self.sample_id,
-                        content: Box::new(content),
-                        author: ctx.reviewer.clone(),
-                        verdicts: Vec::new(),
-                    }),
-                    Cmd::Db(Request::RemoveDraft {
+                // The draft goes only once the revision is committed (the worker removes it),
+                // so a failed save loses nothing: reopening the editor restores the draft. It
+                // is written now, so that it holds what is being saved.
+                let draft = serde_json::to_string(&self.draft()).ok();
+                let mut cmds = vec![Cmd::CloseEditor];
+                if let Some(json) = draft {
+                    cmds.push(Cmd::Db(Request::WriteDraft {
                         path: self.draft_path.clone(),
-                    }),
-                    Cmd::Say("saving…".into()),
-                ]
+                        json,
+                    }));
+                }
+                cmds.push(Cmd::Commit(Request::SaveRevision {
+                    sample_id: self.sample_id,
+                    base: self.base_revision,
+                    kind: self.kind,
+                    content: Box::new(content),
+                    author: ctx.reviewer.clone(),
+                    draft: Some(self.draft_path.clone()),
+                }));
+                cmds.push(Cmd::Say("saving…".into()));
+                cmds
             }
             Action::Back | Action::Cancel if self.modified => vec![Cmd::Ask(Prompt::Discard)],
             Action::Back | Action::Cancel => vec![Cmd::CloseEditor],

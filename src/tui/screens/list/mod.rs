@@ -143,6 +143,14 @@ impl ListBuf {
             r.status = status;
         }
     }
+
+    /// Updates a row after its head moved (an edit saved, a candidate taken, a revert).
+    pub fn set_head(&mut self, id: i64, head: i64, status: crate::model::ReviewStatus) {
+        if let Some(r) = self.rows.iter_mut().find(|r| r.id == id) {
+            r.head_revision_id = head;
+            r.status = status;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +161,7 @@ mod tests {
     fn rows(ids: std::ops::Range<i64>) -> Vec<SampleRow> {
         ids.map(|id| SampleRow {
             id,
+            head_revision_id: id,
             kind: SampleKind::Qa,
             status: ReviewStatus::Unreviewed,
             verdict: VerdictSummary::None,

@@ -18,7 +18,7 @@ pub fn status_style(app: &App, s: ReviewStatus) -> Style {
         ReviewStatus::Unreviewed => t.unreviewed,
         ReviewStatus::Accepted => t.accepted,
         ReviewStatus::Rejected => t.rejected,
-        ReviewStatus::Flagged => t.flagged,
+        ReviewStatus::Flagged | ReviewStatus::Conflict => t.flagged,
     }
 }
 
@@ -37,11 +37,23 @@ pub fn status_glyph(s: ReviewStatus) -> &'static str {
         ReviewStatus::Accepted => "✓",
         ReviewStatus::Rejected => "✗",
         ReviewStatus::Flagged => "⚑",
+        ReviewStatus::Conflict => "≠",
     }
 }
 
 /// One row of the list, laid out for `width` columns.
 pub fn row_line(app: &App, r: &SampleRow, width: usize, selected: bool) -> Line<'static> {
+    row_line_with(app, r, width, selected, false)
+}
+
+/// As [`row_line`]; `blind` hides the verdict (the audit walk, before a decision).
+pub fn row_line_with(
+    app: &App,
+    r: &SampleRow,
+    width: usize,
+    selected: bool,
+    blind: bool,
+) -> Line<'static> {
     let wide = width >= 100;
     let aspect_w = if wide { 14 } else { 8 };
     let fixed = 8 + 13 + 8 + if wide { 17 } else { 5 } + aspect_w + 1;
@@ -58,10 +70,14 @@ pub fn row_line(app: &App, r: &SampleRow, width: usize, selected: bool) -> Line<
             format!("{} {:<11}", status_glyph(r.status), r.status.as_str()),
             status_style(app, r.status),
         ),
-        Span::styled(
-            format!("{:<7}", r.verdict.as_str()),
-            verdict_style(app, r.verdict),
-        ),
+        if blind {
+            Span::styled(format!("{:<7}", "hidden"), app.theme.muted)
+        } else {
+            Span::styled(
+                format!("{:<7}", r.verdict.as_str()),
+                verdict_style(app, r.verdict),
+            )
+        },
         Span::styled(kind, app.theme.muted),
         Span::styled(pad(&aspect, aspect_w + 1), app.theme.muted),
         Span::styled(preview, app.theme.text),

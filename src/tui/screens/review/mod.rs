@@ -1,6 +1,7 @@
 //! The review screen's state: the sample under the list's cursor as the worker loaded it, how
-//! far it is scrolled, whether the history is shown, where Back goes, and the decisions that
-//! undo can take back. The list and review screens share their keys (`App::sample_action`).
+//! far it is scrolled, whether the history is shown, where Back goes, and what undo can take
+//! back (decisions, edits, takes of a candidate). The list and review screens share their keys
+//! (`App::sample_action`).
 
 mod cot_tree;
 mod regenerate;
@@ -11,8 +12,25 @@ use crate::tui::app::screen::Screen;
 use crate::tui::worker::Detail;
 use std::collections::VecDeque;
 
-/// Decisions that `undo` can take back.
+/// Steps that `undo` can take back.
 pub const UNDO_DEPTH: usize = 20;
+
+/// One step undo takes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// A decision on `revision_id`: undone by a retract on that revision.
+    Decision { sample_id: i64, revision_id: i64 },
+    /// A new head (an edit saved, a candidate taken): undone by reverting to `back_to`.
+    Head { sample_id: i64, back_to: i64 },
+}
+
+impl Undo {
+    pub fn sample_id(self) -> i64 {
+        match self {
+            Undo::Decision { sample_id, .. } | Undo::Head { sample_id, .. } => sample_id,
+        }
+    }
+}
 
 pub struct ReviewScreen {
     pub detail: Option<Detail>,
@@ -20,13 +38,26 @@ pub struct ReviewScreen {
     pub show_history: bool,
     /// Where Back goes from the review screen.
     pub from: Screen,
-    /// Samples decided in this session, latest last (at most `UNDO_DEPTH`).
-    pub undo: VecDeque<i64>,
-    pub regenerating: Option<i64>,
+    /// What this session did, latest last (at most `UNDO_DEPTH`).
+    pub undo: VecDeque<Undo>,
+    /// The sample being regenerated and the head revision the regeneration was asked on.
+    pub regenerating: Option<(i64, i64)>,
+    /// The sample whose detail is being read (keys on the review screen wait for it).
+    pub loading: Option<i64>,
     /// Said after the next revision is saved (e.g. the judge failed on a regeneration).
     pub save_note: Option<String>,
     /// Edit was asked for before the sample had loaded: open the editor when it arrives.
     pub pending_edit: Option<i64>,
+}
+
+impl ReviewScreen {
+    /// Remembers a step for undo, keeping the last `UNDO_DEPTH`.
+    pub fn push_undo(&mut self, u: Undo) {
+        self.undo.push_back(u);
+        while self.undo.len() > UNDO_DEPTH {
+            self.undo.pop_front();
+        }
+    }
 }
 
 impl Default for ReviewScreen {
@@ -38,6 +69,7 @@ impl Default for ReviewScreen {
             from: Screen::List,
             undo: VecDeque::new(),
             regenerating: None,
+            loading: None,
             save_note: None,
             pending_edit: None,
         }

@@ -1,7 +1,8 @@
 //! Regenerate, from the review screen: asks the model for a new answer to the open sample,
-//! runs the verifiers that apply on it (off the loop, `verify::regenerate`), and stores the new
-//! revision with its verdicts in one commit; the screen then shows them beside the previous
-//! revision's verdicts.
+//! runs the verifiers that apply on it (off the loop, `verify::regenerate`), and stores it with
+//! its verdicts in one commit as a **candidate** beside the head: the reviewer then takes it
+//! (`c`), keeps the original (`o`) or asks for another (`r` again). Nothing the reviewer did not
+//! choose becomes the head.
 
 use super::ReviewScreen;
 use crate::llm::{ChatMessage, ChatRequest};
@@ -28,6 +29,7 @@ impl ReviewScreen {
         }
         messages.push(ChatMessage::user(c.question().unwrap_or("").to_string()));
         let sample_id = d.record.id;
+        let base = d.record.head.id;
         let job = Job {
             llm: llm.clone(),
             request: ChatRequest {
@@ -38,7 +40,7 @@ impl ReviewScreen {
             kind: d.record.kind,
             judge: ctx.judge.clone(),
         };
-        self.regenerating = Some(sample_id);
+        self.regenerating = Some((sample_id, base));
         vec![
             Cmd::Say(format!(
                 "regenerating #{sample_id} with {}…",
@@ -51,32 +53,28 @@ impl ReviewScreen {
         ]
     }
 
-    /// The model's answer (or why there is none): saved as a new revision with its verdicts.
+    /// The model's answer (or why there is none): saved as a candidate with its verdicts.
     pub fn on_regenerated(
         &mut self,
         sample_id: i64,
         result: Result<Regenerated, String>,
     ) -> Vec<Cmd> {
-        self.regenerating = None;
+        let asked = self.regenerating.take();
         match result {
             Err(e) => vec![Cmd::Fail(format!("regenerate #{sample_id} failed: {e}"))],
             Ok(r) => {
-                if self
-                    .detail
-                    .as_ref()
-                    .is_none_or(|d| d.record.id != sample_id)
-                {
+                let Some((_, base)) = asked.filter(|(id, _)| *id == sample_id) else {
                     return vec![Cmd::Fail(format!(
-                        "#{sample_id} is no longer open; answer dropped"
+                        "#{sample_id}: a newer regeneration was asked for; answer dropped"
                     ))];
-                }
-                self.show_history = true;
+                };
                 self.save_note = r
                     .judge_error
                     .as_ref()
                     .map(|e| format!("the judge failed on #{sample_id}: {e}"));
-                vec![Cmd::Db(Request::SaveRevision {
+                vec![Cmd::Commit(Request::SaveCandidate {
                     sample_id,
+                    base,
                     content: Box::new(r.content),
                     author: format!("gen:regenerate {}", r.model),
                     verdicts: r.verdicts,

@@ -2,7 +2,7 @@
 //! scrolling, the history, decisions (accept, reject, flag), undo, the reject-reason prompt,
 //! jumps to the next unreviewed or failing sample, and opening the editor.
 
-use super::ReviewScreen;
+use super::{ReviewScreen, Undo};
 use crate::model::{Decision, ReviewStatus, VerdictSummary};
 use crate::store::Filter;
 use crate::tui::action::Action;
@@ -46,11 +46,14 @@ impl ReviewScreen {
             }),
             Action::Edit => self.open_editor(list, ctx),
             Action::Regenerate => self.regenerate(ctx),
+            Action::TakeCandidate => self.take_candidate(ctx, true),
+            Action::KeepOriginal => self.take_candidate(ctx, false),
             _ => Vec::new(),
         }
     }
 
-    /// Sends a decision; the screen shows it only when the worker says it is committed.
+    /// Sends a decision on the revision the reviewer was shown (the loaded sample's head, or
+    /// the list row's); the screen shows it only when the worker says it is committed.
     pub fn decide(
         &self,
         decision: Decision,
@@ -58,11 +61,16 @@ impl ReviewScreen {
         list: &ListBuf,
         ctx: &Context,
     ) -> Vec<Cmd> {
-        let Some(id) = list.current().map(|r| r.id) else {
+        let Some(row) = list.current() else {
             return vec![Cmd::Fail("no sample selected".into())];
         };
+        let revision_id = match &self.detail {
+            Some(d) if d.record.id == row.id => d.record.head.id,
+            _ => row.head_revision_id,
+        };
         vec![Cmd::Commit(Request::Decide {
-            sample_id: id,
+            sample_id: row.id,
+            revision_id,
             decision,
             reason,
             reviewer: ctx.reviewer.clone(),
@@ -71,15 +79,51 @@ impl ReviewScreen {
     }
 
     fn undo_last(&mut self, ctx: &Context) -> Vec<Cmd> {
-        let Some(id) = self.undo.pop_back() else {
+        let Some(step) = self.undo.pop_back() else {
             return vec![Cmd::Say("nothing to undo".into())];
         };
-        vec![Cmd::Commit(Request::Decide {
-            sample_id: id,
-            decision: Decision::Retract,
-            reason: "undo".into(),
-            reviewer: ctx.reviewer.clone(),
-            undo: true,
+        vec![Cmd::Commit(match step {
+            Undo::Decision {
+                sample_id,
+                revision_id,
+            } => Request::Decide {
+                sample_id,
+                revision_id,
+                decision: Decision::Retract,
+                reason: "undo".into(),
+                reviewer: ctx.reviewer.clone(),
+                undo: true,
+            },
+            Undo::Head { sample_id, back_to } => Request::Revert {
+                sample_id,
+                to: back_to,
+                reviewer: ctx.reviewer.clone(),
+            },
+        })]
+    }
+
+    /// Takes the pending candidate as the head (`take`), or keeps the original and declines it.
+    fn take_candidate(&mut self, ctx: &Context, take: bool) -> Vec<Cmd> {
+        let Some((sample_id, candidate)) = self
+            .detail
+            .as_ref()
+            .and_then(|d| d.candidate.as_ref().map(|(c, _)| (d.record.id, c.id)))
+        else {
+            return vec![Cmd::Say(
+                "no candidate to take or decline: press r to regenerate one".into(),
+            )];
+        };
+        vec![Cmd::Commit(if take {
+            Request::TakeCandidate {
+                sample_id,
+                candidate,
+                reviewer: ctx.reviewer.clone(),
+            }
+        } else {
+            Request::DeclineCandidate {
+                sample_id,
+                candidate,
+            }
         })]
     }
 
@@ -93,6 +137,7 @@ impl ReviewScreen {
         }
         let seq = ctx.next_seq();
         self.scroll = 0;
+        self.loading = Some(id);
         vec![Cmd::Db(Request::Detail { seq, sample_id: id })]
     }
 
@@ -105,9 +150,10 @@ impl ReviewScreen {
         if self.detail.as_ref().map(|d| d.record.id) != Some(id) {
             self.pending_edit = Some(id);
             let seq = ctx.next_seq();
+            self.loading = Some(id);
             return vec![Cmd::Db(Request::Detail { seq, sample_id: id })];
         }
-        let path = draft_path(&ctx.drafts_dir, &ctx.db_path, id);
+        let path = draft_path(&ctx.drafts_dir, &ctx.db_id, id);
         vec![Cmd::Db(Request::ReadDraft {
             sample_id: id,
             path,

@@ -3,7 +3,7 @@
 //! the revision history with a diff between the last two revisions.
 
 use crate::model::{Content, Role, Verdict};
-use crate::tui::app::App;
+use crate::tui::app::{App, Screen};
 use crate::tui::screens::list::view::status_glyph;
 use crate::tui::text::{DiffLine, diff_lines, fit, split_steps, wrap};
 use crate::tui::ui::common::{draw_lines, frame, heading, para};
@@ -35,8 +35,23 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         r.status.as_str(),
         r.head.number
     );
+    // A blind audit walk: the reviewer judges the content alone, verdicts and other reviewers'
+    // decisions appear once they decided.
+    let blind = app.review.from == Screen::Audit && app.audit.blind && !r.status.is_decided();
+    let (left, below) = match &d.candidate {
+        Some(_) => {
+            let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(left);
+            (a, Some(b))
+        }
+        None => (left, None),
+    };
     let inner = frame(&title, left, buf, t.border_focus, t.title);
-    let wrong = first_wrong_step(&d.verdicts);
+    let wrong = if blind {
+        None
+    } else {
+        first_wrong_step(&d.verdicts)
+    };
     let mut lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
     lines.extend(super::cot_tree::lines(&r.meta.extra, t));
     let max_skip = lines.len().saturating_sub(inner.height as usize);
@@ -46,6 +61,16 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         inner,
         buf,
     );
+    if let (Some(area), Some((c, cv))) = (below, &d.candidate) {
+        let title = format!(
+            "candidate rev {} · c take · o keep original · r another",
+            c.number
+        );
+        let inner = frame(&title, area, buf, t.border_focus, t.title);
+        let wrong = if blind { None } else { first_wrong_step(cv) };
+        let lines = sample_lines(app, &c.content, inner.width as usize, wrong);
+        draw_lines(&lines, 0, inner, buf);
+    }
 
     let (vert, hist) = if app.review.show_history {
         let [a, b] =
@@ -63,6 +88,30 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     );
     let w = inner.width as usize;
     let mut v = Vec::new();
+    if blind {
+        v.push(Line::from(Span::styled(
+            fit("hidden until you decide (blind audit)", w),
+            t.muted,
+        )));
+        draw_lines(&v, 0, inner, buf);
+        return;
+    }
+    if let Some((c, cv)) = &d.candidate {
+        v.push(heading(
+            &format!("candidate (rev {}):", c.number),
+            t.heading,
+        ));
+        if cv.is_empty() {
+            v.push(Line::from(Span::styled("no verdict on it", t.muted)));
+        }
+        for verdict in cv {
+            v.extend(verdict_lines(app, verdict, w));
+        }
+        v.push(heading(
+            &format!("head (rev {}):", r.head.number),
+            t.heading,
+        ));
+    }
     if d.verdicts.is_empty() {
         v.push(Line::from(Span::styled(
             "no verdict on this revision",

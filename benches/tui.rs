@@ -213,6 +213,18 @@ impl Bench {
         out
     }
 
+    /// A key that commits (a decision, an undo, a save): the time from the key to the frame
+    /// that shows it committed.
+    fn commit_key(&mut self, k: &str) -> Duration {
+        let t = Instant::now();
+        self.app.update(Msg::Key(key_event(k)));
+        self.pump(|a| !a.deciding && !a.blocked());
+        self.draw();
+        let d = t.elapsed();
+        self.idle();
+        d
+    }
+
     fn key(&mut self, k: &str) -> Duration {
         let before = self.app.list.cursor;
         let before_id = self.app.list.current().map(|r| r.id);
@@ -227,6 +239,28 @@ impl Bench {
         self.idle();
         d
     }
+}
+
+fn decision_keys(b: &mut Bench, how: &str) {
+    println!("decisions, {how}:");
+    let (mut a, mut x, mut u, mut save) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..200 {
+        a.push(b.commit_key("a"));
+        u.push(b.commit_key("u"));
+        x.push(b.commit_key("x"));
+        u.push(b.commit_key("u"));
+    }
+    for _ in 0..50 {
+        b.app.update(Msg::Key(key_event("e")));
+        b.pump(|a| a.editor.is_some());
+        b.app.update(Msg::Key(key_event("!")));
+        save.push(b.commit_key("ctrl-s"));
+        u.push(b.commit_key("u"));
+    }
+    report("a (accept)", a);
+    report("x (reject)", x);
+    report("u (undo)", u);
+    report("edit save", save);
 }
 
 fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
@@ -273,6 +307,9 @@ fn main() -> anyhow::Result<()> {
     // Time to first frame: open the store, start the worker, draw the first page of rows.
     let t0 = Instant::now();
     let store = Store::open(&db)?;
+    // ASSAY_BENCH_SYNC=NORMAL measures decisions without the durable commit, for comparison.
+    let sync = std::env::var("ASSAY_BENCH_SYNC").unwrap_or_else(|_| "FULL".into());
+    store.conn().pragma_update(None, "synchronous", &sync)?;
     let (tx, rx) = unbounded_channel();
     let (app, worker) = assay::tui::new_app(
         Keymap::shipped(false)?,
@@ -328,6 +365,10 @@ fn main() -> anyhow::Result<()> {
     }
     report("G (last of 1M)", g);
     println!("(goal: keypress to frame p99 < 16 ms)");
+
+    // Decisions on the million-sample database, key to committed frame: accept then undo,
+    // reject then undo, and an edit saved then undone (each a durable commit).
+    decision_keys(&mut b, &format!("synchronous = {sync}"));
 
     // Search: open it (the trigram index starts catching up in the background; searches scan
     // meanwhile), then type queries one key at a time. The figure is the time from the key to

@@ -471,10 +471,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             let verdicts = store.verdicts(record.head.id)?;
             let revisions = store.revisions(sample_id)?;
             // The revision before the head, by number (candidates and all).
-            let previous_verdicts = match revisions
-                .iter()
-                .filter(|r| r.number < record.head.number)
-                .next_back()
+            let previous_verdicts = match revisions.iter().rfind(|r| r.number < record.head.number)
             {
                 Some(prev) => store.verdicts(prev.id)?,
                 None => Vec::new(),

@@ -190,8 +190,13 @@ impl App {
                 let detail = self.review.detail.as_ref();
                 let detail = detail.filter(|d| d.record.id == sample_id);
                 if let Some(e) = detail.map(|d| Editor::on_sample(d, draft, &self.ctx)) {
-                    if e.restored {
-                        self.say("restored an unsaved draft of this sample");
+                    match (e.restored, e.drafted_on) {
+                        (true, None) => self.say("restored an unsaved draft of this sample"),
+                        (true, Some(_)) => self.fail(
+                            "restored your unsaved draft, made on an earlier revision: the \
+                             sample changed since (h shows the history); check before saving",
+                        ),
+                        _ => {}
                     }
                     self.editor = Some(e);
                     self.screen = Screen::Editor;
@@ -226,9 +231,19 @@ impl App {
                 // have made: they are dropped, not applied to another sample.
                 let dropped = self.queued.len();
                 self.queued.clear();
-                let mut text = format!("{what} failed: {error}");
+                let mut text = match (stale, kind) {
+                    // Short enough for an 80-column message line; the full reason is logged.
+                    (true, RequestKind::SaveRevision) => {
+                        "the sample changed meanwhile: not saved".to_string()
+                    }
+                    (true, _) => {
+                        "the sample changed meanwhile: nothing recorded, its new head is shown"
+                            .to_string()
+                    }
+                    (false, _) => format!("{what} failed: {error}"),
+                };
                 if kind == RequestKind::SaveRevision {
-                    text.push_str("; your edit is kept as a draft: press e to reopen it");
+                    text.push_str("; your edit is kept as a draft (e reopens it)");
                 }
                 if dropped > 0 {
                     text.push_str(&format!(" ({dropped} keys typed after it were dropped)"));

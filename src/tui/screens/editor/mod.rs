@@ -34,6 +34,8 @@ pub struct Editor {
     pub draft_dirty: bool,
     pub draft_path: PathBuf,
     pub restored: bool,
+    /// The restored draft was made on this earlier revision, not on the head.
+    pub drafted_on: Option<i64>,
 }
 
 /// The draft file of a sample: `<drafts dir>/<database id>/<sample id>.json`. The database id
@@ -73,11 +75,15 @@ impl Editor {
         draft_path: PathBuf,
         draft: Option<Draft>,
     ) -> Editor {
-        let (fields, restored) = match draft {
-            Some(d) if d.sample_id == sample_id && d.base_revision == base_revision => {
-                (d.fields, true)
+        // A draft is never dropped: one made on an earlier revision (its save was refused
+        // because the sample changed) is restored too, and `drafted_on` says so, so that the
+        // reviewer compares before saving it over the new head.
+        let (fields, restored, drafted_on) = match draft {
+            Some(d) if d.sample_id == sample_id => {
+                let older = (d.base_revision != base_revision).then_some(d.base_revision);
+                (d.fields, true, older)
             }
-            _ => (fields_of(&base), false),
+            _ => (fields_of(&base), false, None),
         };
         let area = area_for(&fields[0]);
         Editor {
@@ -92,6 +98,7 @@ impl Editor {
             draft_dirty: false,
             draft_path,
             restored,
+            drafted_on,
         }
     }
 
@@ -171,15 +178,17 @@ mod tests {
     }
 
     #[test]
-    fn draft_restores_only_on_same_base() {
+    fn a_draft_is_restored_and_says_when_the_sample_moved_on() {
         let d = Draft {
             sample_id: 1,
             base_revision: 2,
             fields: ["q".into(), String::new(), "a".into(), String::new()],
         };
         let e = Editor::open(1, 2, Content::default(), PathBuf::new(), Some(d.clone()));
-        assert!(e.restored && e.fields[0] == "q");
-        let e = Editor::open(1, 3, Content::default(), PathBuf::new(), Some(d));
+        assert!(e.restored && e.fields[0] == "q" && e.drafted_on.is_none());
+        let e = Editor::open(1, 3, Content::default(), PathBuf::new(), Some(d.clone()));
+        assert!(e.restored && e.drafted_on == Some(2));
+        let e = Editor::open(7, 3, Content::default(), PathBuf::new(), Some(d));
         assert!(!e.restored);
     }
 }

@@ -44,6 +44,20 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
                 Span::styled(parts.join(" · "), t.text),
             ]));
         }
+        let f = s.failing_verdicts;
+        let text = match f.precision() {
+            Some(p) => format!(
+                "reviewers rejected {} of {} failing samples they decided: verifier precision {:.0}%",
+                f.confirmed,
+                f.decided,
+                p * 100.0
+            ),
+            None => "no failing sample decided yet".to_string(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled("failing  ", t.muted),
+            Span::styled(text, t.text),
+        ]));
     }
     lines.push(Line::default());
     lines.push(heading("reviewer agreement (Cohen's kappa)", t.heading));

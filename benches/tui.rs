@@ -218,7 +218,7 @@ impl Bench {
     fn commit_key(&mut self, k: &str) -> Duration {
         let t = Instant::now();
         self.app.update(Msg::Key(key_event(k)));
-        self.pump(|a| !a.deciding && !a.blocked());
+        self.pump(|a| !a.blocked());
         self.draw();
         let d = t.elapsed();
         self.idle();

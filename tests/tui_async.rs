@@ -95,7 +95,7 @@ fn an_unrelated_failure_does_not_release_keys_queued_behind_a_decision() {
     let (_d, mut h) = harness(10);
     // A decision is in flight (its effect not run yet) and two keys wait behind it.
     h.app.update(Msg::Key(key_event("a")));
-    assert!(h.app.deciding);
+    assert!(h.app.deciding());
     h.app.update(Msg::Key(key_event("x")));
     h.app.update(Msg::Key(key_event("x")));
     assert_eq!(h.app.queued.len(), 2);
@@ -105,7 +105,7 @@ fn an_unrelated_failure_does_not_release_keys_queued_behind_a_decision() {
         error: "disk on fire".into(),
         stale: false,
     }));
-    assert!(h.app.deciding);
+    assert!(h.app.deciding());
     assert_eq!(h.app.queued.len(), 2);
     // The decision lands, then the queued keys apply in order: #1 accepted, #2 and #3 rejected.
     h.settle();

@@ -466,3 +466,28 @@ fn review_shows_the_stored_cot_search_tree() {
         "{f}"
     );
 }
+
+#[test]
+fn revert_to_any_revision_from_the_history() {
+    let (_d, mut h) = harness(3, 120, 40);
+    // #1 accepted on revision 1, then edited twice: unreviewed, on revision 3.
+    h.keys("a k enter");
+    for word in ["一", "二"] {
+        h.keys("e");
+        h.type_text(word);
+        h.keys("ctrl-s");
+    }
+    let s = h.store.sample(1).unwrap();
+    assert_eq!((s.head.number, s.status), (3, ReviewStatus::Unreviewed));
+    // Pick revision 1 in the history and revert to it: the acceptance on it counts again.
+    h.keys("h [ [");
+    assert!(h.frame().contains("▸ rev 1"), "{}", h.frame());
+    h.keys("R");
+    let s = h.store.sample(1).unwrap();
+    assert_eq!((s.head.number, s.status), (1, ReviewStatus::Accepted));
+    assert_eq!(h.store.revisions(1).unwrap().len(), 3, "history is kept");
+    // Undo takes the revert back.
+    h.keys("u");
+    let s = h.store.sample(1).unwrap();
+    assert_eq!((s.head.number, s.status), (3, ReviewStatus::Unreviewed));
+}

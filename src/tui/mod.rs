@@ -132,7 +132,7 @@ where
     let mut autosave = tokio::time::interval(AUTOSAVE);
     loop {
         run_effects(app, worker, &tx);
-        if app.quit && !app.deciding {
+        if app.quit && !app.deciding() {
             return Ok(());
         }
         if app.dirty {

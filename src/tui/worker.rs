@@ -94,11 +94,13 @@ pub enum Request {
         sample_id: i64,
         candidate: i64,
     },
-    /// Makes an earlier revision the head again (undo of an edit or a take).
+    /// Makes an earlier revision the head again (from the history, or undo of an edit or a
+    /// take).
     Revert {
         sample_id: i64,
         to: i64,
         reviewer: String,
+        undo: bool,
     },
     Find {
         seq: u64,
@@ -264,7 +266,7 @@ pub enum Reply {
     },
     HeadMoved {
         moved: HeadMoved,
-        /// take, decline or revert
+        /// take, decline, revert (from the history) or undo
         how: &'static str,
     },
     Found {
@@ -583,9 +585,10 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             sample_id,
             to,
             reviewer,
+            undo,
         } => Reply::HeadMoved {
             moved: store.revert_to(sample_id, to, &reviewer)?,
-            how: "revert",
+            how: if undo { "undo" } else { "revert" },
         },
         Request::Find { seq, filter, after } => {
             let mut row = store.list_page(&filter, Some(after), 1)?.into_iter().next();

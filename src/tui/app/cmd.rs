@@ -48,7 +48,7 @@ impl App {
             match cmd {
                 Cmd::Db(req) => self.db(req),
                 Cmd::Commit(req) => {
-                    self.deciding = true;
+                    self.commits += 1;
                     self.db(req);
                 }
                 Cmd::Regenerate { sample_id, job } => {

@@ -105,9 +105,9 @@ pub struct App {
     pub audit: AuditScreen,
     pub stats: StatsScreen,
     pub train: TrainPanel,
-    /// A decision (or an edit, a take, a revert) is being committed; keys that depend on its
-    /// outcome wait in `queued`.
-    pub deciding: bool,
+    /// Commits in flight (decisions, edits, candidates, takes, reverts); while any is, keys
+    /// that depend on its outcome wait in `queued`.
+    pub commits: u32,
     /// Seconds the commit in flight has waited for another process's write lock.
     pub waiting: Option<u64>,
     /// A "next unreviewed / failing" lookup is in flight: the keys after it wait for it.
@@ -145,7 +145,7 @@ impl App {
             audit: AuditScreen::default(),
             stats: StatsScreen::default(),
             train: Default::default(),
-            deciding: false,
+            commits: 0,
             waiting: None,
             finding: false,
             queued: VecDeque::new(),
@@ -171,10 +171,15 @@ impl App {
     /// being read, or the review screen's sample still loading. So every key applies to the
     /// state that the previous key produced, however fast they arrive.
     pub fn blocked(&self) -> bool {
-        self.deciding
+        self.deciding()
             || self.finding
             || self.list.pending.is_some()
             || (self.screen == Screen::Review && self.review.loading.is_some())
+    }
+
+    /// A commit is in flight.
+    pub fn deciding(&self) -> bool {
+        self.commits > 0
     }
 
     /// The keymap's mode: the prompt and the help overlay first, else the screen's.

@@ -67,7 +67,7 @@ impl App {
                 status,
                 undo,
             } => {
-                self.deciding = false;
+                self.commits = self.commits.saturating_sub(1);
                 self.waiting = None;
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
@@ -104,7 +104,7 @@ impl App {
                 base,
                 before,
             } => {
-                self.deciding = false;
+                self.commits = self.commits.saturating_sub(1);
                 self.waiting = None;
                 let status = crate::model::ReviewStatus::Unreviewed;
                 self.list.set_head(revision.sample_id, revision.id, status);
@@ -124,7 +124,7 @@ impl App {
                 self.reload_after_commit(revision.sample_id);
             }
             Reply::CandidateSaved { revision } => {
-                self.deciding = false;
+                self.commits = self.commits.saturating_sub(1);
                 self.waiting = None;
                 let text = format!(
                     "candidate revision {} of #{} beside the original: c takes it, o keeps the \
@@ -138,7 +138,7 @@ impl App {
                 self.reload_after_commit(revision.sample_id);
             }
             Reply::HeadMoved { moved, how } => {
-                self.deciding = false;
+                self.commits = self.commits.saturating_sub(1);
                 self.waiting = None;
                 self.list.set_head(moved.sample_id, moved.to, moved.status);
                 self.ctx.count_moved(moved.before, moved.status);
@@ -156,6 +156,16 @@ impl App {
                         )
                     }
                     "decline" => format!("kept the original of #{id}; candidate declined"),
+                    "revert" => {
+                        self.review.push_undo(Undo::Head {
+                            sample_id: id,
+                            back_to: moved.from,
+                        });
+                        format!(
+                            "reverted #{id} to an earlier revision (committed): {}",
+                            moved.status.as_str()
+                        )
+                    }
                     _ => format!(
                         "undone: #{id} is back on its earlier revision, {} (committed)",
                         moved.status.as_str()
@@ -225,7 +235,7 @@ impl App {
             | RequestKind::SaveRevision
             | RequestKind::SaveCandidate
             | RequestKind::HeadMove => {
-                self.deciding = false;
+                self.commits = self.commits.saturating_sub(1);
                 self.waiting = None;
                 // The keys typed after a refused decision were meant for the state it would
                 // have made: they are dropped, not applied to another sample.

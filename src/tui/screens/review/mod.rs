@@ -44,10 +44,28 @@ pub struct ReviewScreen {
     pub regenerating: Option<(i64, i64)>,
     /// The sample whose detail is being read (keys on the review screen wait for it).
     pub loading: Option<i64>,
+    /// In the history: how many revisions back from the head the picked one is (0: the head).
+    pub history_pick: usize,
     /// Said after the next revision is saved (e.g. the judge failed on a regeneration).
     pub save_note: Option<String>,
     /// Edit was asked for before the sample had loaded: open the editor when it arrives.
     pub pending_edit: Option<i64>,
+}
+
+/// The revisions the history lists, the head first, then older ones by number (a pending
+/// candidate is shown beside the head instead, and newer revisions than the head after a revert
+/// come after it).
+pub fn history(d: &Detail) -> Vec<&crate::model::Revision> {
+    let candidate = d.candidate.as_ref().map(|(c, _)| c.id);
+    let mut revs: Vec<&crate::model::Revision> = d
+        .revisions
+        .iter()
+        .filter(|r| Some(r.id) != candidate && r.id != d.record.head.id)
+        .collect();
+    revs.sort_by_key(|r| std::cmp::Reverse(r.number));
+    let mut out = vec![&d.record.head];
+    out.extend(revs);
+    out
 }
 
 impl ReviewScreen {
@@ -70,6 +88,7 @@ impl Default for ReviewScreen {
             undo: VecDeque::new(),
             regenerating: None,
             loading: None,
+            history_pick: 0,
             save_note: None,
             pending_edit: None,
         }

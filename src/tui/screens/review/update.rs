@@ -25,8 +25,20 @@ impl ReviewScreen {
             }
             Action::ToggleHistory => {
                 self.show_history = !self.show_history;
+                self.history_pick = 0;
                 Vec::new()
             }
+            Action::HistoryOlder | Action::HistoryNewer => {
+                let n = self.detail.as_ref().map_or(0, |d| super::history(d).len());
+                self.show_history = true;
+                self.history_pick = if a == Action::HistoryOlder {
+                    (self.history_pick + 1).min(n.saturating_sub(1))
+                } else {
+                    self.history_pick.saturating_sub(1)
+                };
+                Vec::new()
+            }
+            Action::RevertTo => self.revert_to_pick(ctx),
             Action::Accept => self.decide(Decision::Accept, String::new(), list, ctx),
             Action::Reject => self.decide(Decision::Reject, String::new(), list, ctx),
             Action::Flag => self.decide(Decision::Flag, String::new(), list, ctx),
@@ -98,7 +110,31 @@ impl ReviewScreen {
                 sample_id,
                 to: back_to,
                 reviewer: ctx.reviewer.clone(),
+                undo: true,
             },
+        })]
+    }
+
+    /// Makes the revision picked in the history the head again.
+    fn revert_to_pick(&mut self, ctx: &Context) -> Vec<Cmd> {
+        let Some(d) = &self.detail else {
+            return Vec::new();
+        };
+        let history = super::history(d);
+        let Some(rev) = history.get(self.history_pick) else {
+            return Vec::new();
+        };
+        if rev.id == d.record.head.id {
+            return vec![Cmd::Say(
+                "pick an older revision with [ first (the head is picked)".into(),
+            )];
+        }
+        self.history_pick = 0;
+        vec![Cmd::Commit(Request::Revert {
+            sample_id: d.record.id,
+            to: rev.id,
+            reviewer: ctx.reviewer.clone(),
+            undo: false,
         })]
     }
 

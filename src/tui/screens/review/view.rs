@@ -148,55 +148,69 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
 
     if let Some(hist) = hist {
         let inner = frame(
-            &format!("history ({} revisions)", d.revisions.len()),
+            &format!(
+                "history ({} revisions) · [ ] pick · R revert",
+                d.revisions.len()
+            ),
             hist,
             buf,
             t.border,
             t.title,
         );
         let w = inner.width as usize;
-        let mut h: Vec<Line> = d
-            .revisions
+        let revs = super::history(d);
+        let pick = app.review.history_pick.min(revs.len().saturating_sub(1));
+        let first = pick.saturating_sub(2);
+        let mut h: Vec<Line> = revs
             .iter()
-            .rev()
+            .enumerate()
+            .skip(first)
             .take(3)
-            .map(|rev| {
+            .map(|(i, rev)| {
+                let mark = if i == pick { "▸" } else { " " };
+                let head = if i == 0 { " (head)" } else { "" };
                 Line::from(Span::styled(
                     fit(
-                        &format!("rev {} by {}", rev.number, safe_line(&rev.author)),
+                        &format!(
+                            "{mark} rev {} by {}{head}",
+                            rev.number,
+                            safe_line(&rev.author)
+                        ),
                         w,
                     ),
-                    t.muted,
+                    if i == pick { t.text } else { t.muted },
                 ))
             })
             .collect();
-        let n = d.revisions.len();
-        if n >= 2 {
-            h.push(heading(
-                &format!(
-                    "diff rev {} → {}:",
-                    d.revisions[n - 2].number,
-                    d.revisions[n - 1].number
-                ),
-                t.heading,
-            ));
-            let old = flatten(&d.revisions[n - 2].content);
-            let new = flatten(&d.revisions[n - 1].content);
-            for line in diff_lines(&old, &new) {
-                let (mark, text, style) = match line {
-                    DiffLine::Same(s) => (" ", s, t.muted),
-                    DiffLine::Added(s) => ("+", s, t.diff_add),
-                    DiffLine::Removed(s) => ("-", s, t.diff_del),
-                };
-                for l in wrap(&safe(&text), w.saturating_sub(2)) {
-                    h.push(Line::from(Span::styled(format!("{mark} {l}"), style)));
+        // The diff from the picked revision (or the one before the head) to the head.
+        let from = if pick > 0 {
+            revs.get(pick)
+        } else {
+            revs.get(1)
+        };
+        match from {
+            Some(old) => {
+                h.push(heading(
+                    &format!("diff rev {} → {}:", old.number, r.head.number),
+                    t.heading,
+                ));
+                let old = flatten(&old.content);
+                let new = flatten(&r.head.content);
+                for line in diff_lines(&old, &new) {
+                    let (mark, text, style) = match line {
+                        DiffLine::Same(s) => (" ", s, t.muted),
+                        DiffLine::Added(s) => ("+", s, t.diff_add),
+                        DiffLine::Removed(s) => ("-", s, t.diff_del),
+                    };
+                    for l in wrap(&safe(&text), w.saturating_sub(2)) {
+                        h.push(Line::from(Span::styled(format!("{mark} {l}"), style)));
+                    }
                 }
             }
-        } else {
-            h.push(Line::from(Span::styled(
+            None => h.push(Line::from(Span::styled(
                 "only the original revision",
                 t.muted,
-            )));
+            ))),
         }
         draw_lines(&h, 0, inner, buf);
     }

@@ -132,6 +132,19 @@ pub enum Request {
     },
 }
 
+/// What moved a sample's head (or kept it, for a declined candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadChange {
+    /// A candidate was taken.
+    Take,
+    /// A candidate was declined: the head stays.
+    Decline,
+    /// An earlier revision was picked in the history.
+    Revert,
+    /// An edit or a take was undone.
+    Undo,
+}
+
 /// Which request a reply answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
@@ -266,8 +279,7 @@ pub enum Reply {
     },
     HeadMoved {
         moved: HeadMoved,
-        /// take, decline, revert (from the history) or undo
-        how: &'static str,
+        how: HeadChange,
     },
     Found {
         seq: u64,
@@ -347,9 +359,6 @@ impl Worker {
     }
 
     pub fn send(&self, req: Request) {
-        if req.kind().is_commit() {
-            self.cancel.store(false, Ordering::SeqCst);
-        }
         if self.tx.send(req).is_err() {
             tracing::error!("the database thread has stopped");
         }
@@ -413,6 +422,9 @@ fn handle_waiting(
     if !kind.is_commit() {
         return handle(store, req);
     }
+    // A cancel applies to the commit that is waiting: the app sends one only while it shows
+    // the wait (keys, and so other commits, are queued meanwhile).
+    cancel.store(false, Ordering::SeqCst);
     let start = Instant::now();
     loop {
         // A commit lands whole or not at all, so trying it again is safe.
@@ -562,7 +574,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             reviewer,
         } => Reply::HeadMoved {
             moved: store.take_candidate(sample_id, candidate, &reviewer)?,
-            how: "take",
+            how: HeadChange::Take,
         },
         Request::DeclineCandidate {
             sample_id,
@@ -578,7 +590,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                     before: head.status,
                     status: head.status,
                 },
-                how: "decline",
+                how: HeadChange::Decline,
             }
         }
         Request::Revert {
@@ -588,7 +600,11 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             undo,
         } => Reply::HeadMoved {
             moved: store.revert_to(sample_id, to, &reviewer)?,
-            how: if undo { "undo" } else { "revert" },
+            how: if undo {
+                HeadChange::Undo
+            } else {
+                HeadChange::Revert
+            },
         },
         Request::Find { seq, filter, after } => {
             let mut row = store.list_page(&filter, Some(after), 1)?.into_iter().next();

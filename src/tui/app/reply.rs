@@ -6,7 +6,7 @@ use super::{App, Screen};
 use crate::model::Decision;
 use crate::tui::screens::editor::Editor;
 use crate::tui::screens::review::Undo;
-use crate::tui::worker::{Reply, RequestKind};
+use crate::tui::worker::{HeadChange, Reply, RequestKind};
 
 impl App {
     pub(super) fn on_reply(&mut self, r: Reply) {
@@ -144,7 +144,7 @@ impl App {
                 self.ctx.count_moved(moved.before, moved.status);
                 let id = moved.sample_id;
                 let text = match how {
-                    "take" => {
+                    HeadChange::Take => {
                         self.review.push_undo(Undo::Head {
                             sample_id: id,
                             back_to: moved.from,
@@ -155,8 +155,8 @@ impl App {
                             moved.status.as_str()
                         )
                     }
-                    "decline" => format!("kept the original of #{id}; candidate declined"),
-                    "revert" => {
+                    HeadChange::Decline => format!("kept the original of #{id}; candidate declined"),
+                    HeadChange::Revert => {
                         self.review.push_undo(Undo::Head {
                             sample_id: id,
                             back_to: moved.from,
@@ -166,7 +166,7 @@ impl App {
                             moved.status.as_str()
                         )
                     }
-                    _ => format!(
+                    HeadChange::Undo => format!(
                         "undone: #{id} is back on its earlier revision, {} (committed)",
                         moved.status.as_str()
                     ),

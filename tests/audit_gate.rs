@@ -320,3 +320,41 @@ fn flags_stay_pending_and_conflicts_wait_for_an_adjudication() {
     assert_eq!((s.reviewed, s.defects, s.pending), (100, 1, 0));
     assert!(audit::gate(&store, ds).unwrap().is_open());
 }
+
+#[test]
+fn cli_lists_conflicts_and_adjudicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    {
+        let mut store = Store::open(&db).unwrap();
+        let ds = store.ensure_dataset("two").unwrap();
+        add(&mut store, ds, 0, 3);
+        decide(&mut store, 2, "ana", Decision::Accept, false);
+        decide(&mut store, 2, "bo", Decision::Reject, false);
+    }
+    let bin = std::env::var("ASSAY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_assay").into());
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(&bin)
+            .args(["--db", db.to_str().unwrap(), "--reviewer", "cy", "audit"])
+            .args(args)
+            .env("ASSAY_HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = run(&["conflicts", "--dataset", "two"]);
+    assert_eq!(v["conflicts"].as_array().unwrap().len(), 1);
+    assert_eq!(v["conflicts"][0]["sample_id"], 2);
+    let v = run(&["adjudicate", "2", "reject", "--reason", "金额算错"]);
+    assert_eq!(v["status"], "rejected");
+    let v = run(&["conflicts", "--dataset", "two"]);
+    assert!(v["conflicts"].as_array().unwrap().is_empty());
+    let store = Store::open(&db).unwrap();
+    let r = store.reviews(2).unwrap();
+    assert!(r.last().unwrap().adjudicates && r.last().unwrap().reviewer == "cy");
+}

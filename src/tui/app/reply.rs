@@ -155,7 +155,9 @@ impl App {
                             moved.status.as_str()
                         )
                     }
-                    HeadChange::Decline => format!("kept the original of #{id}; candidate declined"),
+                    HeadChange::Decline => {
+                        format!("kept the original of #{id}; candidate declined")
+                    }
                     HeadChange::Revert => {
                         self.review.push_undo(Undo::Head {
                             sample_id: id,

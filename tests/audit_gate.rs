@@ -229,18 +229,24 @@ fn decide(store: &mut Store, id: i64, who: &str, d: Decision, adjudicates: bool)
 fn the_threshold_decides_and_says_which_way() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-    let ds = store.ensure_dataset("small").unwrap();
-    add(&mut store, ds, 0, 32);
+    let ds = store.ensure_dataset("big").unwrap();
+    add(&mut store, ds, 0, 300);
     let out = audit::draw(&mut store, ds, &DrawPlan::seeded(1)).unwrap();
-    let DrawOutcome::Drawn { drawn, note, .. } = out else {
-        panic!("{out:?}")
-    };
-    assert_eq!(drawn, 32);
-    assert!(note.unwrap().contains("drew all 32"));
+    assert!(
+        matches!(
+            out,
+            DrawOutcome::Drawn {
+                drawn: 100,
+                note: None,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
     let ids = store
         .audit_sample_ids(store.latest_audit(ds).unwrap().unwrap().id)
         .unwrap();
-    // 7 defects of 32: every item reviewed, but the bound (~39%) is far above 10%.
+    // 7 defects of 100: every item reviewed, but the bound (~13.9%) is above 10%.
     for (i, id) in ids.iter().enumerate() {
         let d = if i < 7 {
             Decision::Reject
@@ -251,14 +257,13 @@ fn the_threshold_decides_and_says_which_way() {
     }
     let g = audit::gate(&store, ds).unwrap();
     assert!(g.status().complete && !g.status().passed, "{g:?}");
-    assert!(!g.is_open());
     let missing = g.missing().unwrap();
     assert!(
-        missing.contains("audit of small failed: 7 defects in 32 reviewed"),
+        missing.contains("audit of big failed: 7 defects in 100 reviewed"),
         "{missing}"
     );
     assert!(
-        missing.contains("two-sided 95% Clopper-Pearson"),
+        missing.contains("two-sided 95% Clopper-Pearson interval on the defect rate is 13.9%"),
         "{missing}"
     );
     assert!(missing.contains("threshold 10.0%"), "{missing}");
@@ -270,14 +275,58 @@ fn the_threshold_decides_and_says_which_way() {
         ..DrawPlan::seeded(2)
     };
     audit::draw(&mut store, ds, &plan).unwrap();
+    let a = store.latest_audit(ds).unwrap().unwrap();
+    for id in store.audit_sample_ids(a.id).unwrap() {
+        if store.sample(id).unwrap().status == assay::model::ReviewStatus::Unreviewed {
+            decide(&mut store, id, "ana", Decision::Accept, false);
+        }
+    }
     let g = audit::gate(&store, ds).unwrap();
     assert!(g.is_open(), "{g:?}");
     assert!(
-        g.message()
-            .starts_with("audit of small passed: 7 defects in 32"),
+        g.message().starts_with("audit of big passed"),
         "{}",
         g.message()
     );
+}
+
+#[test]
+fn a_small_dataset_reviewed_whole_is_a_census() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let ds = store.ensure_dataset("small").unwrap();
+    add(&mut store, ds, 0, 32);
+    let out = audit::draw(&mut store, ds, &DrawPlan::seeded(1)).unwrap();
+    let DrawOutcome::Drawn { drawn, note, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(drawn, 32);
+    assert!(note.unwrap().contains("drew all 32"));
+    let ids = store
+        .audit_sample_ids(store.latest_audit(ds).unwrap().unwrap().id)
+        .unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let d = if i < 7 {
+            Decision::Reject
+        } else {
+            Decision::Accept
+        };
+        decide(&mut store, *id, "ana", d, false);
+    }
+    // Nothing is estimated: 7 of 32 is exactly 21.9%, above 10%.
+    let g = audit::gate(&store, ds).unwrap();
+    assert!(g.status().census && !g.status().passed);
+    assert!(
+        g.missing()
+            .unwrap()
+            .contains("the defect rate is exactly 21.9%"),
+        "{g:?}"
+    );
+    // One defect in 32 (3.1%) passes: a small dataset reviewed whole can be used.
+    for id in &ids[1..7] {
+        decide(&mut store, *id, "ana", Decision::Accept, false);
+    }
+    assert!(audit::gate(&store, ds).unwrap().is_open());
 }
 
 #[test]

@@ -26,8 +26,11 @@ pub struct AuditStatus {
     /// Samples added since the last draw or top-up, not covered yet.
     pub not_covered: u64,
     /// The upper end of the two-sided 95% Clopper-Pearson interval on the defect rate, from
-    /// the reviewed items (so one-sided, it is a 97.5% upper confidence bound).
+    /// the reviewed items (so one-sided, it is a 97.5% upper confidence bound); for a census
+    /// the rate seen, which is exact.
     pub defect_rate_upper_95: f64,
+    /// The audit drew every sample of the dataset: nothing is estimated, the rate is known.
+    pub census: bool,
     /// The acceptance threshold on that bound, fixed when the audit was drawn.
     pub max_defect_rate: f64,
     /// Every drawn sample reviewed and the coverage up to date.
@@ -99,6 +102,7 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
             pending: 0,
             not_covered: samples,
             defect_rate_upper_95: 1.0,
+            census: false,
             max_defect_rate: super::DEFAULT_MAX_DEFECT_RATE,
             complete: false,
             passed: false,
@@ -107,8 +111,15 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
     };
     let counts = store.audit_counts(audit.id)?;
     let not_covered = store.count_samples_after(dataset_id, audit.covered_max_id)?;
-    let upper = clopper_pearson_upper(counts.defects, counts.reviewed);
     let complete = not_covered == 0 && counts.drawn > 0 && counts.reviewed == counts.drawn;
+    // A dataset smaller than the audit is reviewed whole: its defect rate is then known, not
+    // estimated (a 12-sample dataset with no defect would otherwise never pass a 10% bound).
+    let census = complete && counts.drawn == samples;
+    let upper = if census {
+        counts.defects as f64 / counts.reviewed as f64
+    } else {
+        clopper_pearson_upper(counts.defects, counts.reviewed)
+    };
     Ok(AuditStatus {
         dataset,
         dataset_id,
@@ -121,6 +132,7 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
         pending: counts.pending,
         not_covered,
         defect_rate_upper_95: upper,
+        census,
         max_defect_rate: audit.max_defect_rate,
         complete,
         passed: complete && upper <= audit.max_defect_rate,
@@ -131,9 +143,13 @@ pub fn status(store: &Store, dataset_id: i64) -> Result<AuditStatus> {
 impl AuditStatus {
     /// One sentence on the figures: what was seen and what it bounds.
     pub fn figures(&self) -> String {
+        let bound = if self.census {
+            "every sample was reviewed, so the defect rate is exactly"
+        } else {
+            "the upper end of the two-sided 95% Clopper-Pearson interval on the defect rate is"
+        };
         format!(
-            "{} defects in {} reviewed; the {BOUND_NAME} on the defect rate is {:.1}%, the \
-             threshold {:.1}%",
+            "{} defects in {} reviewed; {bound} {:.1}%, the threshold {:.1}%",
             self.defects,
             self.reviewed,
             self.defect_rate_upper_95 * 100.0,

@@ -46,13 +46,21 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             Span::styled(format!("defects {} ", s.defects), t.rejected),
             Span::styled(format!("· pending {} ", s.pending), t.flagged),
             Span::styled(
-                format!(
-                    "· defect rate ≤ {:.1}% (threshold {:.1}%; upper end of the two-sided 95% \
-                     Clopper-Pearson interval, {} reviewed)",
-                    s.defect_rate_upper_95 * 100.0,
-                    s.max_defect_rate * 100.0,
-                    s.reviewed
-                ),
+                if s.census {
+                    format!(
+                        "· defect rate {:.1}% (threshold {:.1}%; every sample reviewed, exact)",
+                        s.defect_rate_upper_95 * 100.0,
+                        s.max_defect_rate * 100.0,
+                    )
+                } else {
+                    format!(
+                        "· defect rate ≤ {:.1}% (threshold {:.1}%; upper end of the two-sided \
+                         95% Clopper-Pearson interval, {} reviewed)",
+                        s.defect_rate_upper_95 * 100.0,
+                        s.max_defect_rate * 100.0,
+                        s.reviewed
+                    )
+                },
                 t.text,
             ),
         ]));

@@ -352,7 +352,8 @@ fn card(f: &CardFacts, total: &WriteSummary, chat: u64, pretrain: u64) -> String
     ));
     s.push_str(
         "`data/train.jsonl` (config `default`) holds conversations as `messages` rows (OpenAI \
-chat layout, tool messages linked by `tool_call_id`, `tools` as a JSON string; chain-of-thought \
+chat layout, tool messages linked by `tool_call_id`, `tools` as a JSON string: decode it with \
+`json.loads` before `apply_chat_template`; chain-of-thought \
 as a `<think>...</think>` prefix of the assistant's answer); `data/pretrain.jsonl` (config \
 `pretrain`), where present, holds pre-training text as `text` rows.\n\n",
     );

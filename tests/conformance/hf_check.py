@@ -51,6 +51,9 @@ def check(model_dir, folder, work):
                 f"tools is {ds.features['tools']}, not a string column"
         keep = [c for c in ds.column_names if c in ("messages", "text", "tools")]
         ds = ds.select_columns(keep).select(range(min(len(ds), 4)))
+        if "tools" in keep:
+            # A string column for Arrow; the chat template takes the decoded list, as the card says.
+            ds = ds.map(lambda r: {"tools": json.loads(r["tools"]) if r["tools"] else None})
         tok = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         args = SFTConfig(

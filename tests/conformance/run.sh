@@ -101,10 +101,16 @@ for d in $DATASETS; do
         [ "${n:-0}" -gt 0 ] || continue
         stage=sft
         [ "$fmt" = pretrain ] && stage=pt
-        add_check "lf $d: $fmt file" "$WORK/files/$d" "$fmt" "$stage" "$n" "$out" "$fmt"
+        kind=$fmt
+        # Pre-training samples go out as `{"text"}` rows in Alpaca too (FORMATS.md).
+        if [ "$fmt" = alpaca ] && "$PY" -c 'import json,sys; sys.exit(0 if "text" in json.loads(open(sys.argv[1]).readline()) else 1)' "$out"; then
+            stage=pt
+            kind=pretrain
+        fi
+        add_check "lf $d: $fmt file" "$WORK/files/$d" "$fmt" "$stage" "$n" "$out" "$kind"
     done
     "$PY" - "$WORK/files/$d" <<'EOF'
-import json, sys
+import json, os, sys
 info = {
     "alpaca": {"file_name": "alpaca.jsonl", "columns": {"prompt": "instruction", "query": "input",
                "response": "output", "system": "system", "history": "history"}},
@@ -115,6 +121,9 @@ info = {
                         "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
     "pretrain": {"file_name": "pretrain.jsonl", "columns": {"prompt": "text"}},
 }
+alpaca = os.path.join(sys.argv[1], "alpaca.jsonl")
+if os.path.exists(alpaca) and os.path.getsize(alpaca) and "text" in json.loads(open(alpaca).readline()):
+    info["alpaca"]["columns"] = {"prompt": "text"}
 json.dump(info, open(sys.argv[1] + "/dataset_info.json", "w"), indent=1)
 EOF
     export_one "$d" hf "$WORK/hf/$d" || true
@@ -175,7 +184,15 @@ fi
 echo
 "$PY" - "$RESULTS" "$(( $(date +%s) - START ))" <<'EOF'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+# The tools print their own lines to stdout too; the results are the objects with a "check".
+rows = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(r, dict) and "check" in r and "ok" in r:
+        rows.append(r)
 w = max([len(r["check"]) for r in rows] + [5])
 print(f"{'check':<{w}}  result")
 print(f"{'-' * w}  ------")

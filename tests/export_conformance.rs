@@ -149,11 +149,18 @@ fn openai_tool_messages_link_their_calls() {
 }
 
 fn store_with(dir: &std::path::Path, file: &str, body: &str) -> Store {
+    store_as(dir, file, body, None)
+}
+
+fn store_as(dir: &std::path::Path, file: &str, body: &str, format: Option<Format>) -> Store {
     let input = dir.join(file);
     std::fs::write(&input, body).unwrap();
     let mut store = Store::open(&dir.join("t.db")).unwrap();
-    let (counts, _, rejects) =
-        import_file(&mut store, &input, "d", ReadOptions::default()).unwrap();
+    let opts = ReadOptions {
+        format,
+        ..ReadOptions::default()
+    };
+    let (counts, _, rejects) = import_file(&mut store, &input, "d", opts).unwrap();
     assert_eq!(counts.rejected, 0, "{rejects:?}");
     store
 }
@@ -163,7 +170,7 @@ fn hugging_face_rows_keep_tools_as_a_string_and_the_card_its_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let agent = json!({"tools": [{"name": "calc", "description": "计算", "parameters": {"e": "string"}}],
         "conversation": [
-            {"role": "user", "content": "1+1?"},
+            {"role": "user", "content": "一加一 (1+1)?"},
             {"role": "assistant", "content": {"thought": "算", "action": {"tool_name": "calc", "parameters": {"e": "1+1"}}}},
             {"role": "tool", "content": {"value": 2}},
             {"role": "assistant", "content": {"final_answer": "2"}}]});
@@ -231,14 +238,21 @@ fn fields_round_trip(format: Format, file: &str, mut rec: Value) {
         rec[k] = v.into();
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(dir.path(), file, &format!("{rec}\n"));
+    // The format is named: a `{"text"}` row whose other values are all strings is detected as
+    // a CAMEL golden-answer map (see the report).
+    let store = store_as(dir.path(), file, &format!("{rec}\n"), Some(format));
     let mut out = Vec::new();
     let mut w = SampleWriter::new(&mut out, format, Container::Lines, Tags::default()).unwrap();
     let mut seen = 0;
     store
         .for_each_sample(&Filter::default(), |s| {
             // Kept in their own fields, where stats, filters and the audit's strata look.
-            assert_eq!(s.meta.aspect.as_deref(), Some("数据清洗"));
+            assert_eq!(
+                s.meta.aspect.as_deref(),
+                Some("数据清洗"),
+                "{format}: {:?}",
+                s.meta
+            );
             assert_eq!(s.meta.topic.as_deref(), Some("pandas"));
             assert_eq!(s.meta.label, Some(Label::Negative));
             assert_eq!(s.meta.extra.get("notes"), Some(&json!("checked by hand")));

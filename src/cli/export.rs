@@ -79,17 +79,10 @@ fn this_exports_audit(lines: Vec<String>, force: Option<&str>) -> Vec<String> {
             let mut parts = line.lines();
             let head = parts.next().unwrap_or_default().to_string();
             let last = parts.rfind(|l| l.starts_with("- waived by"))?;
-            last.ends_with(&format!("{reason} (missing: {})", missing_of(last)))
+            last.contains(&format!(": {reason} (missing: "))
                 .then(|| format!("{head}\n{last}\n"))
         })
         .collect()
-}
-
-/// The `missing` part of a waiver line `- waived by W at T: REASON (missing: M)`.
-fn missing_of(line: &str) -> &str {
-    line.rsplit_once("(missing: ")
-        .map(|(_, m)| m.trim_end_matches(')'))
-        .unwrap_or_default()
 }
 
 fn parse_all<T>(

@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Train(a)) => train::run(g, a)?,
         Some(Command::Runs(c)) => runs::run(g, c)?,
         Some(Command::Eval(a)) => eval::run(g, a)?,
+        Some(Command::Merge(a)) => merge::run(g, a)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

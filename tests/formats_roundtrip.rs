@@ -76,7 +76,11 @@ proptest! {
         if let Some(s) = sys { rec["system"] = s.into(); }
         if !hist.is_empty() { rec["history"] = json!(hist.iter().map(|(u, a)| json!([u, a])).collect::<Vec<_>>()); }
         if let Some(id) = id { rec["id"] = id.into(); }
-        prop_assert_eq!(one_line(Format::Alpaca, &rec), rec);
+        // Every row carries the columns dataset_info.json declares: "" and [] when there are none.
+        let mut want = rec.clone();
+        if want.get("system").is_none() { want["system"] = "".into(); }
+        if want.get("history").is_none() { want["history"] = json!([]); }
+        prop_assert_eq!(one_line(Format::Alpaca, &rec), want);
     }
 
     #[test]
@@ -93,11 +97,17 @@ proptest! {
             conv.push(json!({"from": "function_call", "value": json!({"name": name, "arguments": {"q": arg}}).to_string()}));
             conv.push(json!({"from": "observation", "value": obs}));
             conv.push(json!({"from": "gpt", "value": answer}));
-            rec["tools"] = json!([{"name": name, "description": "工具"}]).to_string().into();
+            rec["tools"] = json!([{"name": name, "description": "工具",
+                "parameters": {"type": "object", "properties": {}}}]).to_string().into();
         }
         rec["conversations"] = conv.into();
         if let Some(s) = sys { rec["system"] = s.into(); }
-        prop_assert_eq!(one_line(Format::Sharegpt, &rec), rec);
+        // Every row carries the columns dataset_info.json declares: "" when there are none.
+        let mut want = rec.clone();
+        for k in ["system", "tools"] {
+            if want.get(k).is_none() { want[k] = "".into(); }
+        }
+        prop_assert_eq!(one_line(Format::Sharegpt, &rec), want);
     }
 
     #[test]
@@ -240,16 +250,21 @@ fn agent_trajectory_exports_as_sharegpt_and_openai_tool_calls() {
         .map(|t| t["from"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["human", "function_call", "observation", "gpt"]);
+    // The thought in LLaMA-Factory's thought words, which its function formatter cuts off.
     assert_eq!(
         sg["conversations"][1]["value"],
-        "<think>先查天气。</think>\n{\"arguments\":{\"location\":\"北京\"},\"name\":\"get_weather\"}"
+        "<think>\n先查天气。\n</think>\n\n{\"arguments\":{\"location\":\"北京\"},\"name\":\"get_weather\"}"
     );
     assert_eq!(
         sg["conversations"][3]["value"],
         "<think>降水概率70%。</think>\n建议带伞。"
     );
+    // The short name->type map becomes JSON Schema, which LLaMA-Factory's tool formatter reads.
+    let schema = json!([{"name": "get_weather", "description": "天气", "parameters": {
+        "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}]);
     let tools: Value = serde_json::from_str(sg["tools"].as_str().unwrap()).unwrap();
-    assert_eq!(tools, rec["tools"]);
+    assert_eq!(tools, schema);
+    assert_eq!(sg["system"], "");
     let oa = export(Format::Openai);
     let call = &oa["messages"][1]["tool_calls"][0];
     assert_eq!(call["function"]["name"], "get_weather");
@@ -258,7 +273,11 @@ fn agent_trajectory_exports_as_sharegpt_and_openai_tool_calls() {
         json!({"location": "北京"})
     );
     assert_eq!(oa["messages"][2]["role"], "tool");
-    assert_eq!(oa["tools"], rec["tools"]);
+    assert_eq!(oa["messages"][2]["tool_call_id"], call["id"]);
+    assert_eq!(
+        oa["tools"],
+        json!([{"type": "function", "function": schema[0]}])
+    );
 }
 
 #[test]

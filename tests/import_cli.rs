@@ -183,7 +183,10 @@ fn import_twice_then_export() {
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let card = std::fs::read_to_string(hf.join("README.md")).unwrap();
     assert!(
-        card.starts_with("---\nconfigs:\n- config_name: default\n"),
+        card.starts_with("---\nlicense: other\n")
+            && card.contains("task_categories:\n- text-generation\n")
+            && card.contains("configs:\n- config_name: default\n")
+            && card.contains("- config_name: pretrain\n"),
         "{card}"
     );
     assert!(
@@ -197,14 +200,10 @@ fn import_twice_then_export() {
         card.contains("## Audit") && card.contains("Audit waived") && card.contains("test fixture"),
         "{card}"
     );
-    assert_eq!(
-        std::fs::read_to_string(hf.join("data/train.jsonl"))
-            .unwrap()
-            .lines()
-            .count(),
-        3
-    );
-    assert!(!hf.join("data/.pretrain.tmp").exists());
+    // Conversations and pre-training text in their own files: one set of columns each.
+    let count = |f: &str| std::fs::read_to_string(hf.join(f)).unwrap().lines().count();
+    assert_eq!(count("data/train.jsonl"), 2);
+    assert_eq!(count("data/pretrain.jsonl"), 1);
 }
 
 #[test]

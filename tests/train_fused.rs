@@ -27,6 +27,7 @@ fn tiny() -> LlamaConfig {
         rope_theta: 10_000.0,
         max_position_embeddings: 64,
         tie_word_embeddings: false,
+        rope_scaling: None,
     }
 }
 

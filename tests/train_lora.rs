@@ -42,6 +42,7 @@ fn tiny_config() -> LlamaConfig {
         rope_theta: 10_000.0,
         max_position_embeddings: 256,
         tie_word_embeddings: false,
+        rope_scaling: None,
     }
 }
 

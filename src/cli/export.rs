@@ -60,6 +60,29 @@ pub struct Args {
     /// name and stated in the dataset card.
     #[arg(long, value_name = "REASON")]
     pub force: Option<String>,
+    /// The license id for the Hugging Face card's metadata (default: other).
+    #[arg(long)]
+    pub license: Option<String>,
+}
+
+/// The audit lines for this export's card: every dataset's audit summary, and a waiver only
+/// where this export made one (the audit's waiver text lists every waiver the dataset ever
+/// had; only the newest, which `--force` has just recorded, belongs to this export).
+fn this_exports_audit(lines: Vec<String>, force: Option<&str>) -> Vec<String> {
+    lines
+        .into_iter()
+        .filter_map(|line| {
+            if !line.starts_with("**Audit waived.**") {
+                return Some(line);
+            }
+            let reason = force?;
+            let mut parts = line.lines();
+            let head = parts.next().unwrap_or_default().to_string();
+            let last = parts.rfind(|l| l.starts_with("- waived by"))?;
+            last.contains(&format!(": {reason} (missing: "))
+                .then(|| format!("{head}\n{last}\n"))
+        })
+        .collect()
 }
 
 fn parse_all<T>(
@@ -127,7 +150,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let card = Card {
         dataset: args.dataset.clone(),
         filter: describe(&args),
-        audit: audit.lines,
+        audit: this_exports_audit(audit.lines, args.force.as_deref()),
+        license: args.license.clone(),
     };
     let summary = crate::export::export(&store, args.format, &args.out, &filter, &card)?;
     print_summary(&summary, &args.out, &card.filter);
@@ -148,5 +172,27 @@ fn print_summary(s: &WriteSummary, out: &std::path::Path, what: &str) {
     }
     for (why, n) in &s.skipped {
         println!("  skipped {n}: {}", crate::formats::fields::printable(why));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_card_states_only_this_exports_waiver() {
+        let waiver = "**Audit waived.** The audit of d was incomplete.\n\
+                      - waived by a at t1: old reason (missing: 3 reviews)\n\
+                      - waived by b at t2: now (missing: 2 reviews)\n"
+            .to_string();
+        let lines = vec!["Audit of d: ...".to_string(), waiver];
+        let out = this_exports_audit(lines.clone(), Some("now"));
+        assert_eq!(out.len(), 2);
+        assert!(
+            out[1].contains("now") && !out[1].contains("old reason"),
+            "{out:?}"
+        );
+        // Not forced this time: no waiver at all.
+        assert_eq!(this_exports_audit(lines, None).len(), 1);
     }
 }

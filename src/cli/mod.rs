@@ -8,6 +8,7 @@ pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod merge;
 pub mod model;
 pub mod runs;
 pub mod stats;
@@ -73,4 +74,6 @@ pub enum Command {
     Runs(runs::Command),
     /// Score a base model, alone or with a LoRA adapter, on held-out items.
     Eval(eval::Args),
+    /// Fold a LoRA adapter into its base: a Hugging Face model folder transformers loads.
+    Merge(merge::Args),
 }

@@ -119,6 +119,30 @@ impl CandleLlama {
     pub fn new(tensors: Vec<(String, Tensor)>, cfg: &LlamaConfig, device: &Device) -> Result<Self> {
         let map: HashMap<String, Tensor> = tensors.into_iter().collect();
         check_shapes(&map, cfg)?;
+        use crate::llama::rope::RopeScaling;
+        let rope_scaling = match &cfg.rope_scaling {
+            // Dynamic scaling changes nothing within max_position_embeddings (see `rope`).
+            None | Some(RopeScaling::Dynamic { .. }) => None,
+            Some(RopeScaling::Llama3 {
+                factor,
+                low_freq_factor,
+                high_freq_factor,
+                original_max_position_embeddings,
+            }) => Some(tl::Llama3RopeConfig {
+                factor: *factor as f32,
+                low_freq_factor: *low_freq_factor as f32,
+                high_freq_factor: *high_freq_factor as f32,
+                original_max_position_embeddings: *original_max_position_embeddings,
+                rope_type: tl::Llama3RopeType::Llama3,
+            }),
+            Some(RopeScaling::Linear { .. }) => {
+                return Err(EvalError::Invalid(
+                    "rope_scaling: linear scaling is not supported by the evaluator's candle \
+                     llama (the built-in trainer supports it)"
+                        .into(),
+                ));
+            }
+        };
         let config = tl::Config {
             hidden_size: cfg.hidden_size,
             intermediate_size: cfg.intermediate_size,
@@ -131,7 +155,7 @@ impl CandleLlama {
             rope_theta: cfg.rope_theta as f32,
             bos_token_id: None,
             eos_token_id: None,
-            rope_scaling: None,
+            rope_scaling,
             max_position_embeddings: cfg.max_position_embeddings,
             tie_word_embeddings: cfg.tie_word_embeddings,
         };

@@ -20,6 +20,8 @@ pub struct Card {
     pub filter: String,
     /// The audit notes (or waiver) that let the export through the gate.
     pub audit: Vec<String>,
+    /// The Hugging Face card's `license` (`other` when not given).
+    pub license: Option<String>,
 }
 
 /// Writes the samples `filter` selects to `target` at `out`.
@@ -47,6 +49,9 @@ pub fn export(
             w.facts.filter = card.filter.clone();
             w.facts.review = store.stats(filter.dataset_id)?;
             w.facts.audit = card.audit.clone();
+            if let Some(l) = &card.license {
+                w.facts.license = l.clone();
+            }
             store.for_each_export_sample(filter, true, |s| {
                 let source = s.source.as_ref().context("a sample without its source")?;
                 w.write(&view(&s), source)?;

@@ -2,8 +2,8 @@
 //! `<think>reasoning</think>\nanswer`; `{"text"}` rows are pre-training chunks.
 
 use super::fields::{
-    ALPACA_INPUT, Obj, RESERVED, assistant_turn, infer_kind, join_think, opt_str, pairs,
-    prompt_with_options, req_str, sample, string,
+    ALPACA_INPUT, Obj, assistant_turn, infer_kind, join_think, opt_str, pairs, prompt_with_options,
+    req_str, sample, string,
 };
 use super::{FieldError, SampleView, Skip};
 use crate::model::{Content, NewSample, Role, SampleKind, Source, Turn};
@@ -18,7 +18,8 @@ pub fn parse(mut m: Obj, src: &Source) -> Result<Vec<NewSample>, FieldError> {
     let instruction = req_str(&mut m, "instruction", "")?;
     let input = opt_str(&mut m, "input", "")?.unwrap_or_default();
     let output = req_str(&mut m, "output", "")?;
-    let system = opt_str(&mut m, "system", "")?;
+    // `""` is how LLaMA-Factory rows (and assay's exports) say "no system prompt".
+    let system = opt_str(&mut m, "system", "")?.filter(|s| !s.is_empty());
     let mut turns = Vec::new();
     match m.remove("history") {
         None | Some(Value::Null) => {}
@@ -73,7 +74,7 @@ pub enum Record<'a> {
 pub enum Field<'a> {
     Text(Cow<'a, str>),
     History(Vec<[Cow<'a, str>; 2]>),
-    Json(&'a Value),
+    Json(Cow<'a, Value>),
 }
 
 impl Serialize for Record<'_> {
@@ -160,19 +161,19 @@ pub fn record<'a>(s: &SampleView<'a>) -> Result<Record<'a>, Skip> {
         ("input", Field::Text(input)),
         ("output", Field::Text(output.clone())),
     ];
-    if let Some(sys) = &c.system {
-        fields.push(("system", Field::Text(Cow::Borrowed(sys))));
-    }
-    if !history.is_empty() {
-        let h = history
-            .iter()
-            .map(|(u, a)| [Cow::Borrowed(*u), a.clone()])
-            .collect();
-        fields.push(("history", Field::History(h)));
-    }
-    for (k, v) in &s.meta.extra {
-        if !RESERVED.contains(&k.as_str()) && !fields.iter().any(|(f, _)| f == k) {
-            fields.push((k.as_str(), Field::Json(v)));
+    // `system` and `history` are always written ("" and [] when there are none): LLaMA-Factory
+    // indexes every column its dataset_info.json declares, and a file where no row has one
+    // stops it with a KeyError.
+    let system = c.system.as_deref().unwrap_or("");
+    fields.push(("system", Field::Text(Cow::Borrowed(system))));
+    let h = history
+        .iter()
+        .map(|(u, a)| [Cow::Borrowed(*u), a.clone()])
+        .collect();
+    fields.push(("history", Field::History(h)));
+    for (k, v) in super::fields::extra_fields(s) {
+        if !fields.iter().any(|(f, _)| *f == k) {
+            fields.push((k, Field::Json(v)));
         }
     }
     fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -218,7 +219,8 @@ mod tests {
         meta.extra.insert("id".into(), json!(7));
         assert_eq!(
             export(&content, &meta),
-            json!({"instruction": "哪个是质数?\nA. 4\nB. 5", "input": "", "output": "B", "id": 7})
+            json!({"instruction": "哪个是质数?\nA. 4\nB. 5", "input": "", "output": "B", "id": 7,
+                   "system": "", "history": []})
         );
     }
 
@@ -232,12 +234,14 @@ mod tests {
         meta.extra.insert(ALPACA_INPUT.into(), json!("hello"));
         assert_eq!(
             export(&content, &meta),
-            json!({"instruction": "翻译", "input": "hello", "output": "你好"})
+            json!({"instruction": "翻译", "input": "hello", "output": "你好", "system": "",
+                   "history": []})
         );
         meta.extra.insert(ALPACA_INPUT.into(), json!("other"));
         assert_eq!(
             export(&content, &meta),
-            json!({"instruction": "翻译\nhello", "input": "", "output": "你好"})
+            json!({"instruction": "翻译\nhello", "input": "", "output": "你好", "system": "",
+                   "history": []})
         );
     }
 }

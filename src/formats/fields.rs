@@ -4,6 +4,7 @@
 use super::{FieldError, SampleView};
 use crate::model::{Content, Role, SampleKind, SampleMeta, Source, Turn};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Extra keys assay itself sets to make a round trip exact; never written out as fields.
 pub const ALPACA_INPUT: &str = "assay:alpaca_input";
@@ -150,31 +151,84 @@ pub fn infer_kind(content: &Content) -> SampleKind {
     }
 }
 
-/// Builds the stored sample: what is left of the record becomes `meta.extra`.
+/// File-level metadata of CAMEL's export, not a field of any sample: never written into rows
+/// (LLaMA-Factory rows carried it as a stray column, and `datasets` read it as a timestamp).
+pub const FILE_LEVEL: [&str; 1] = ["export_time"];
+
+/// Builds the stored sample: `aspect`, `topic` and `label` (any format may carry them) go to
+/// their own fields, where diversity stats, filters and the audit's strata look; what is left
+/// of the record (notes included) becomes `meta.extra`, written back on export.
 pub fn sample(
     kind: SampleKind,
     content: Content,
     source: &Source,
-    extra: Obj,
+    mut extra: Obj,
 ) -> crate::model::NewSample {
+    let mut text = |key: &str| match extra.get(key) {
+        Some(Value::String(s)) => {
+            let s = s.clone();
+            extra.remove(key);
+            Some(s)
+        }
+        _ => None,
+    };
+    let aspect = text("aspect");
+    let topic = text("topic");
+    // A label outside positive / negative / boundary stays in `extra`, exactly as it came.
+    let label = match extra.get("label") {
+        Some(Value::String(l)) => crate::model::Label::parse(l),
+        _ => None,
+    };
+    if label.is_some() {
+        extra.remove("label");
+    }
+    for k in FILE_LEVEL {
+        extra.remove(k);
+    }
     crate::model::NewSample {
         kind,
         content,
         source: source.clone(),
         meta: SampleMeta {
+            aspect,
+            topic,
+            label,
             extra,
             ..SampleMeta::default()
         },
     }
 }
 
-/// Copies the sample's extra fields into `out`, except reserved ones and the format's own keys.
-pub fn put_extra(out: &mut Obj, s: &SampleView<'_>) {
-    for (k, v) in &s.meta.extra {
-        if RESERVED.contains(&k.as_str()) || out.contains_key(k) {
+/// The fields a sample carries beyond its content, as a format writes them back: `aspect`,
+/// `topic`, `label`, then the extra keys (reserved and file-level ones left out).
+pub fn extra_fields<'a>(s: &SampleView<'a>) -> Vec<(&'a str, Cow<'a, Value>)> {
+    let m = s.meta;
+    let mut out: Vec<(&'a str, Cow<'a, Value>)> = Vec::new();
+    if let Some(a) = &m.aspect {
+        out.push(("aspect", Cow::Owned(a.clone().into())));
+    }
+    if let Some(t) = &m.topic {
+        out.push(("topic", Cow::Owned(t.clone().into())));
+    }
+    if let Some(l) = m.label {
+        out.push(("label", Cow::Owned(l.as_str().into())));
+    }
+    for (k, v) in &m.extra {
+        let k = k.as_str();
+        if RESERVED.contains(&k) || FILE_LEVEL.contains(&k) || out.iter().any(|(f, _)| *f == k) {
             continue;
         }
-        out.insert(k.clone(), v.clone());
+        out.push((k, Cow::Borrowed(v)));
+    }
+    out
+}
+
+/// Copies the sample's extra fields into `out`, except reserved ones and the format's own keys.
+pub fn put_extra(out: &mut Obj, s: &SampleView<'_>) {
+    for (k, v) in extra_fields(s) {
+        if !out.contains_key(k) {
+            out.insert(k.to_string(), v.into_owned());
+        }
     }
 }
 

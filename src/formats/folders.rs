@@ -127,6 +127,8 @@ fn merge(total: &mut WriteSummary, part: WriteSummary) {
 #[derive(Debug, Default)]
 pub struct CardFacts {
     pub title: String,
+    /// The `license` of the card's metadata (an SPDX-style id; `other` when not given).
+    pub license: String,
     pub by_kind: BTreeMap<String, u64>,
     /// Imported files and how many samples came from each.
     pub files: BTreeMap<String, u64>,
@@ -134,44 +136,87 @@ pub struct CardFacts {
     pub generated: BTreeMap<(String, String), u64>,
     pub review: Vec<crate::model::DatasetStats>,
     pub filter: String,
-    /// What the 100-sample audit of each dataset says, and any waiver (Markdown lines).
+    /// What the 100-sample audit of each dataset says, and this export's waiver (Markdown lines).
     pub audit: Vec<String>,
+    /// Languages seen in the written text (`zh`, `en`), for the card's `language`.
+    pub languages: std::collections::BTreeSet<&'static str>,
 }
 
-/// Writes a Hugging Face dataset folder, one sample at a time.
+/// One JSON Lines file of a Hugging Face folder.
+struct Lines {
+    out: BufWriter<File>,
+    rows: u64,
+}
+
+impl Lines {
+    fn create(path: &Path) -> std::io::Result<Self> {
+        Ok(Lines {
+            out: BufWriter::new(File::create(path)?),
+            rows: 0,
+        })
+    }
+
+    fn row(&mut self, v: &serde_json::Value) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, v)?;
+        self.out.write_all(b"\n")?;
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// Writes a Hugging Face dataset folder, one sample at a time: conversations as `messages` rows
+/// in `data/train.jsonl` (config `default`), pre-training text as `text` rows in
+/// `data/pretrain.jsonl` (config `pretrain`), so that each file has one set of columns.
 pub struct HuggingFace {
     dir: PathBuf,
-    chat: Out,
-    pretrain: Out,
+    chat: Lines,
+    pretrain: Option<Lines>,
+    summary: WriteSummary,
     pub facts: CardFacts,
+}
+
+/// A conversation row as TRL reads it: `tools` as a JSON string (nested tool objects become an
+/// Arrow union across rows, every tool gaining the others' parameters as nulls).
+fn hf_row(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(t) = v.get_mut("tools")
+        && !t.is_string()
+    {
+        *t = serde_json::Value::String(t.to_string());
+    }
+    v
+}
+
+fn languages(c: &crate::model::Content, seen: &mut std::collections::BTreeSet<&'static str>) {
+    for t in &c.turns {
+        for ch in t.content.chars() {
+            if ('\u{4e00}'..='\u{9fff}').contains(&ch) {
+                seen.insert("zh");
+            } else if ch.is_ascii_alphabetic() {
+                seen.insert("en");
+            }
+            if seen.len() == 2 {
+                return;
+            }
+        }
+    }
 }
 
 impl HuggingFace {
     pub fn create(dir: &Path, title: &str) -> std::io::Result<Self> {
         let data = dir.join("data");
         std::fs::create_dir_all(&data)?;
-        // Both go into one train.jsonl: `chat` owns the file; `pretrain` writes into a buffer
-        // that is appended at the end (pre-training rows are rare beside conversations).
-        let f = File::create(data.join("train.jsonl"))?;
-        let chat = SampleWriter::new(
-            BufWriter::new(f),
-            Format::Openai,
-            Container::Lines,
-            Tags::default(),
-        )?;
-        let pf = File::create(data.join(".pretrain.tmp"))?;
-        let pretrain = SampleWriter::new(
-            BufWriter::new(pf),
-            Format::Pretrain,
-            Container::Lines,
-            Tags::default(),
-        )?;
+        let stale = data.join("pretrain.jsonl");
+        if stale.exists() {
+            std::fs::remove_file(&stale)?;
+        }
         Ok(HuggingFace {
             dir: dir.to_path_buf(),
-            chat,
-            pretrain,
+            chat: Lines::create(&data.join("train.jsonl"))?,
+            pretrain: None,
+            summary: WriteSummary::default(),
             facts: CardFacts {
                 title: title.to_string(),
+                license: "other".into(),
                 ..CardFacts::default()
             },
         })
@@ -182,46 +227,61 @@ impl HuggingFace {
         s: &SampleView<'_>,
         source: &crate::model::Source,
     ) -> std::io::Result<bool> {
-        let ok = if s.kind == SampleKind::Pretrain {
-            self.pretrain.write(s)?
+        let row = if s.kind == SampleKind::Pretrain {
+            super::pretrain::to_json(s)
         } else {
-            self.chat.write(s)?
+            super::openai::to_json(s).map(hf_row)
         };
-        if ok {
-            *self.facts.by_kind.entry(s.kind.to_string()).or_insert(0) += 1;
-            match source {
-                crate::model::Source::File { path, .. } => {
-                    *self.facts.files.entry(path.clone()).or_insert(0) += 1;
-                }
-                crate::model::Source::Generated {
-                    generator, model, ..
-                } => {
-                    *self
-                        .facts
-                        .generated
-                        .entry((generator.clone(), model.clone()))
-                        .or_insert(0) += 1;
-                }
+        let row = match row {
+            Ok(r) => r,
+            Err(why) => {
+                *self.summary.skipped.entry(why).or_insert(0) += 1;
+                return Ok(false);
+            }
+        };
+        if s.kind == SampleKind::Pretrain {
+            let lines = match &mut self.pretrain {
+                Some(l) => l,
+                None => self
+                    .pretrain
+                    .insert(Lines::create(&self.dir.join("data/pretrain.jsonl"))?),
+            };
+            lines.row(&row)?;
+        } else {
+            self.chat.row(&row)?;
+        }
+        self.summary.written += 1;
+        languages(s.content, &mut self.facts.languages);
+        *self.facts.by_kind.entry(s.kind.to_string()).or_insert(0) += 1;
+        match source {
+            crate::model::Source::File { path, .. } => {
+                *self.facts.files.entry(path.clone()).or_insert(0) += 1;
+            }
+            crate::model::Source::Generated {
+                generator, model, ..
+            } => {
+                *self
+                    .facts
+                    .generated
+                    .entry((generator.clone(), model.clone()))
+                    .or_insert(0) += 1;
             }
         }
-        Ok(ok)
+        Ok(true)
     }
 
-    pub fn finish(self) -> std::io::Result<WriteSummary> {
-        let mut total = WriteSummary::default();
-        merge(&mut total, self.chat.finish()?);
-        merge(&mut total, self.pretrain.finish()?);
-        let data = self.dir.join("data");
-        let tmp = data.join(".pretrain.tmp");
-        {
-            let mut train = std::fs::OpenOptions::new()
-                .append(true)
-                .open(data.join("train.jsonl"))?;
-            std::io::copy(&mut File::open(&tmp)?, &mut train)?;
-        }
-        std::fs::remove_file(&tmp)?;
-        std::fs::write(self.dir.join("README.md"), card(&self.facts, &total))?;
-        Ok(total)
+    pub fn finish(mut self) -> std::io::Result<WriteSummary> {
+        self.chat.out.flush()?;
+        let pretrain = match self.pretrain.take() {
+            Some(mut p) => {
+                p.out.flush()?;
+                p.rows
+            }
+            None => 0,
+        };
+        let text = card(&self.facts, &self.summary, self.chat.rows, pretrain);
+        std::fs::write(self.dir.join("README.md"), text)?;
+        Ok(self.summary)
     }
 }
 
@@ -232,17 +292,71 @@ fn md(s: &str) -> String {
         .collect()
 }
 
-fn card(f: &CardFacts, total: &WriteSummary) -> String {
-    let mut s = String::new();
-    s.push_str("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train.jsonl\n---\n\n");
+/// A license id kept to the characters SPDX ids use, so it cannot break the YAML.
+fn license_id(s: &str) -> String {
+    let id: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
+        .collect();
+    if id.is_empty() {
+        "other".into()
+    } else {
+        id.to_ascii_lowercase()
+    }
+}
+
+/// The card's YAML metadata: license, language, task and size, and one config per file.
+fn front_matter(f: &CardFacts, chat: u64, pretrain: u64) -> String {
+    let mut s = String::from("---\n");
+    s.push_str(&format!("license: {}\n", license_id(&f.license)));
+    if !f.languages.is_empty() {
+        s.push_str("language:\n");
+        for l in &f.languages {
+            s.push_str(&format!("- {l}\n"));
+        }
+    }
+    s.push_str("task_categories:\n- text-generation\n");
+    let n = chat + pretrain;
+    let size = match n {
+        0..1_000 => "n<1K",
+        1_000..10_000 => "1K<n<10K",
+        10_000..100_000 => "10K<n<100K",
+        100_000..1_000_000 => "100K<n<1M",
+        _ => "1M<n<10M",
+    };
+    s.push_str(&format!("size_categories:\n- {size}\n"));
+    s.push_str(&format!(
+        "pretty_name: {}\n",
+        serde_json::Value::String(md(&f.title))
+    ));
+    s.push_str("configs:\n");
+    if chat > 0 || pretrain == 0 {
+        s.push_str(
+            "- config_name: default\n  data_files:\n  - split: train\n    path: data/train.jsonl\n",
+        );
+    }
+    if pretrain > 0 {
+        s.push_str("- config_name: pretrain\n  data_files:\n  - split: train\n    path: data/pretrain.jsonl\n");
+    }
+    s.push_str("---\n\n");
+    s
+}
+
+fn card(f: &CardFacts, total: &WriteSummary, chat: u64, pretrain: u64) -> String {
+    let mut s = front_matter(f, chat, pretrain);
     s.push_str(&format!("# {}\n\n", md(&f.title)));
     s.push_str(&format!(
         "{} samples exported by assay ({}).\n\n",
         total.written,
         md(&f.filter)
     ));
-    s.push_str("Rows with `messages` are conversations (OpenAI chat layout; chain-of-thought as a \
-`<think>...</think>` prefix of the assistant's answer); rows with `text` are pre-training text.\n\n");
+    s.push_str(
+        "`data/train.jsonl` (config `default`) holds conversations as `messages` rows (OpenAI \
+chat layout, tool messages linked by `tool_call_id`, `tools` as a JSON string: decode it with \
+`json.loads` before `apply_chat_template`; chain-of-thought \
+as a `<think>...</think>` prefix of the assistant's answer); `data/pretrain.jsonl` (config \
+`pretrain`), where present, holds pre-training text as `text` rows.\n\n",
+    );
     s.push_str("## Kinds\n\n| kind | samples |\n|---|---|\n");
     for (k, n) in &f.by_kind {
         s.push_str(&format!("| {k} | {n} |\n"));

@@ -16,7 +16,9 @@ pub mod pretrain;
 pub mod read;
 pub mod rejects;
 pub mod scan;
+pub mod shape;
 pub mod sharegpt;
+pub mod tools;
 pub mod write;
 pub mod xtuner;
 

@@ -97,16 +97,31 @@ fn tool_call(v: Value, prefix: &str) -> Result<ToolCall, FieldError> {
     })
 }
 
+/// An OpenAI messages row: each tool message linked to its call by `tool_call_id` (calls
+/// without an id get `call_{turn}_{n}`), tools wrapped as `{"type": "function", "function"}`
+/// with JSON Schema parameters. A conversation that cannot be one training example is skipped
+/// with the reason (see `shape`).
 pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
     let c = s.content;
     if s.kind == SampleKind::Pretrain {
         return Err("is pre-training text, not a conversation (use pretrain or alpaca)".into());
     }
+    let golden;
+    let mut turns: Vec<&Turn> = c.turns.iter().collect();
+    if c.turns.len() == 1
+        && let Some(g) = &c.golden
+    {
+        golden = Turn::assistant(g.clone());
+        turns.push(&golden);
+    }
+    super::shape::check(&turns)?;
     let mut msgs = Vec::new();
     if let Some(sys) = &c.system {
         msgs.push(json!({"role": "system", "content": sys}));
     }
-    for (i, t) in c.turns.iter().enumerate() {
+    // Ids of the last assistant turn's calls that no tool message has answered yet.
+    let mut pending: std::collections::VecDeque<String> = Default::default();
+    for (i, t) in turns.iter().enumerate() {
         let mut o = Obj::new();
         o.insert("role".into(), t.role.as_str().into());
         let text = match t.role {
@@ -116,6 +131,7 @@ pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
         };
         o.insert("content".into(), text.into());
         if !t.tool_calls.is_empty() {
+            pending.clear();
             let calls: Vec<Value> = t
                 .tool_calls
                 .iter()
@@ -125,8 +141,10 @@ pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
                         Value::String(s) => s.clone(),
                         v => v.to_string(),
                     };
+                    let id = call.id.clone().unwrap_or_else(|| format!("call_{i}_{j}"));
+                    pending.push_back(id.clone());
                     json!({
-                        "id": call.id.clone().unwrap_or_else(|| format!("call_{i}_{j}")),
+                        "id": id,
                         "type": "function",
                         "function": {"name": call.name, "arguments": args},
                     })
@@ -134,20 +152,27 @@ pub fn to_json(s: &SampleView<'_>) -> Result<Value, Skip> {
                 .collect();
             o.insert("tool_calls".into(), Value::Array(calls));
         }
-        if let Some(id) = &t.tool_call_id {
-            o.insert("tool_call_id".into(), id.clone().into());
+        if t.role == Role::Tool {
+            let id = match &t.tool_call_id {
+                Some(id) => {
+                    pending.retain(|p| p != id);
+                    id.clone()
+                }
+                None => pending
+                    .pop_front()
+                    .ok_or("a tool message answers more calls than its assistant turn made")?,
+            };
+            o.insert("tool_call_id".into(), id.into());
         }
         msgs.push(Value::Object(o));
-    }
-    if c.turns.len() == 1
-        && let Some(g) = &c.golden
-    {
-        msgs.push(json!({"role": "assistant", "content": g}));
     }
     let mut out = Obj::new();
     out.insert("messages".into(), Value::Array(msgs));
     if let Some(tools) = &c.tools {
-        out.insert("tools".into(), tools.clone());
+        let list = super::tools::normalize(tools)?;
+        if !list.is_empty() {
+            out.insert("tools".into(), Value::Array(super::tools::wrapped(list)));
+        }
     }
     put_extra(&mut out, s);
     Ok(Value::Object(out))

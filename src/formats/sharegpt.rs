@@ -40,9 +40,10 @@ impl Default for Tags {
 
 pub fn parse(mut m: Obj, src: &Source, tags: &Tags) -> Result<Vec<NewSample>, FieldError> {
     let msgs = req_array(&mut m, &tags.messages, "")?;
+    // `""` is how LLaMA-Factory rows (and assay's exports) say "no system prompt".
     let mut system = match m.remove("system") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(string(v, "system")?),
+        Some(v) => Some(string(v, "system")?).filter(|s| !s.is_empty()),
     };
     let tools = match m.remove("tools") {
         None | Some(Value::Null) => None,
@@ -64,7 +65,7 @@ pub fn parse(mut m: Obj, src: &Source, tags: &Tags) -> Result<Vec<NewSample>, Fi
         } else if role == tags.observation {
             turns.push(Turn::new(Role::Tool, text));
         } else if role == tags.function_call {
-            let (reasoning, json) = split_think(text);
+            let (reasoning, json) = split_call_thought(text);
             let calls = parse_calls(&json)
                 .map_err(|e| FieldError::new(format!("{prefix}.{}", tags.content), e))?;
             turns.push(Turn {
@@ -129,8 +130,26 @@ fn parse_calls(json: &str) -> Result<Vec<ToolCall>, String> {
         .collect()
 }
 
-/// The `function_call` value for an assistant turn's calls (thought as a `<think>` prefix,
-/// which LLaMA-Factory's function formatter strips).
+/// LLaMA-Factory's thought words around a `function_call` value's thought: its function
+/// formatter cuts exactly `<think>\n...\n</think>\n\n` off before parsing the JSON, and fails
+/// with "Invalid JSON format in function message" on anything else.
+const THOUGHT_OPEN: &str = "<think>\n";
+const THOUGHT_CLOSE: &str = "\n</think>\n\n";
+
+/// Splits a `function_call` value into its thought and its JSON (LLaMA-Factory's thought words,
+/// or the older `<think>X</think>\n` that assay wrote before).
+fn split_call_thought(text: String) -> (Option<String>, String) {
+    if let Some(rest) = text.trim_start().strip_prefix(THOUGHT_OPEN)
+        && let Some(end) = rest.find(THOUGHT_CLOSE)
+    {
+        let json = rest[end + THOUGHT_CLOSE.len()..].to_string();
+        return (Some(rest[..end].to_string()), json);
+    }
+    split_think(text)
+}
+
+/// The `function_call` value for an assistant turn's calls, its thought in LLaMA-Factory's
+/// thought words.
 pub fn calls_text(t: &Turn) -> String {
     let calls: Vec<Value> = t
         .tool_calls
@@ -141,14 +160,30 @@ pub fn calls_text(t: &Turn) -> String {
         [one] => one.to_string(),
         _ => Value::Array(calls).to_string(),
     };
-    join_think(t.reasoning.as_deref(), &json)
+    match &t.reasoning {
+        Some(r) => format!("{THOUGHT_OPEN}{r}{THOUGHT_CLOSE}{json}"),
+        None => json,
+    }
 }
 
+/// A ShareGPT row. `system` and `tools` are always written (`""` when there are none):
+/// LLaMA-Factory's converter indexes every column `dataset_info.json` declares. Tools go out
+/// as a JSON Schema list in a JSON string; a conversation that cannot be one training example
+/// is skipped with the reason (see `shape`).
 pub fn to_json(s: &SampleView<'_>, tags: &Tags) -> Result<Value, Skip> {
     let c = s.content;
     if s.kind == SampleKind::Pretrain {
         return Err("is pre-training text, not a conversation (use pretrain or alpaca)".into());
     }
+    let golden;
+    let mut turns: Vec<&Turn> = c.turns.iter().collect();
+    if c.turns.len() == 1
+        && let Some(g) = &c.golden
+    {
+        golden = Turn::assistant(g.clone());
+        turns.push(&golden);
+    }
+    super::shape::check(&turns)?;
     let mut msgs = Vec::new();
     let mut push = |role: &str, text: String| {
         let mut o = Obj::new();
@@ -156,7 +191,7 @@ pub fn to_json(s: &SampleView<'_>, tags: &Tags) -> Result<Value, Skip> {
         o.insert(tags.content.clone(), text.into());
         msgs.push(Value::Object(o));
     };
-    for (i, t) in c.turns.iter().enumerate() {
+    for (i, t) in turns.iter().enumerate() {
         match t.role {
             Role::User if i == 0 => push(
                 &tags.user,
@@ -176,23 +211,21 @@ pub fn to_json(s: &SampleView<'_>, tags: &Tags) -> Result<Value, Skip> {
             ),
         }
     }
-    if c.turns.len() == 1
-        && let Some(g) = &c.golden
-    {
-        push(&tags.assistant, g.clone());
-    }
     let mut out = Obj::new();
     out.insert(tags.messages.clone(), Value::Array(msgs));
-    if let Some(sys) = &c.system {
-        out.insert("system".into(), sys.clone().into());
-    }
-    if let Some(tools) = &c.tools {
-        let text = match tools {
-            Value::String(s) => s.clone(),
-            v => v.to_string(),
-        };
-        out.insert("tools".into(), text.into());
-    }
+    out.insert("system".into(), c.system.clone().unwrap_or_default().into());
+    let tools = match &c.tools {
+        Some(t) => {
+            let list = super::tools::normalize(t)?;
+            if list.is_empty() {
+                String::new()
+            } else {
+                Value::Array(list).to_string()
+            }
+        }
+        None => String::new(),
+    };
+    out.insert("tools".into(), tools.into());
     put_extra(&mut out, s);
     Ok(Value::Object(out))
 }

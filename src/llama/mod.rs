@@ -1,5 +1,5 @@
 //! The llama runtime that inference (`llm::local`), training (`train`) and evaluation (`eval`)
-//! share: a model's shape (`config`), its frozen f32 weights from GGUF or safetensors
+//! share: a model's shape (`config`, its rotary frequencies in `rope`), its frozen f32 weights from GGUF or safetensors
 //! (`weights`), the one tokenizer trait with its three tokenizers (`tokenizer`), and the one
 //! loader of a base model with its tokenizer (`load`). It sits on the CPU numerics layer
 //! (`cpu`) and below everything that runs a model.
@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod load;
+pub mod rope;
 pub mod tokenizer;
 pub mod weights;
 

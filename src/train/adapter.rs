@@ -54,6 +54,60 @@ pub fn save_adapter(model: &LoraLlama, dir: &Path, base_name: &str) -> Result<()
         source,
     })?;
     std::fs::write(&path, text).map_err(io_err(&path))?;
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, adapter_readme(base_name)).map_err(io_err(&readme))?;
+    for f in [&weights, &path, &readme] {
+        world_readable(f)?;
+    }
+    Ok(())
+}
+
+/// How to load the adapter. PEFT resolves `base_model_name_or_path` only as a folder or a hub
+/// id; a GGUF base needs transformers' `gguf_file` and `PeftModel` by hand.
+fn adapter_readme(base_name: &str) -> String {
+    let mut s = String::from(
+        "# LoRA adapter written by assay\n\nPEFT layout (`adapter_config.json`, `adapter_model.safetensors`).\n\n",
+    );
+    let path = Path::new(base_name);
+    let is_gguf = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    if is_gguf {
+        let dir = path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "The base is the GGUF file `{base_name}`, which `AutoPeftModelForCausalLM` cannot \
+             resolve. Load it through transformers (needs the `gguf` package), then the adapter:\n\n\
+             ```python\nfrom transformers import AutoModelForCausalLM\nfrom peft import PeftModel\n\n\
+             base = AutoModelForCausalLM.from_pretrained({dir:?}, gguf_file={file:?}, dtype=\"float32\")\n\
+             model = PeftModel.from_pretrained(base, \"path/to/this/folder\")\n```\n\n\
+             Or merge it into a Hugging Face folder: `assay merge --adapter DIR --out MERGED`.\n"
+        ));
+    } else {
+        s.push_str(&format!(
+            "Base: `{base_name}`.\n\n```python\nfrom peft import AutoPeftModelForCausalLM\n\n\
+             model = AutoPeftModelForCausalLM.from_pretrained(\"path/to/this/folder\")\n```\n"
+        ));
+    }
+    s
+}
+
+/// Outputs are 0644 like every other file assay writes, whatever created them.
+pub(crate) fn world_readable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(io_err(path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
@@ -148,5 +202,8 @@ pub fn save_merged(model: &LoraLlama, dir: &Path) -> Result<()> {
         source,
     })?;
     std::fs::write(&path, text).map_err(io_err(&path))?;
+    for f in [dir.join("model.safetensors"), path] {
+        world_readable(&f)?;
+    }
     Ok(())
 }

@@ -88,7 +88,12 @@ pub fn run_recorded(
     }
     let start = Instant::now();
     let mut store_err: Option<anyhow::Error> = None;
-    let base_name = base_path.display().to_string();
+    // The adapter names its base as PEFT resolves it: an absolute folder (or file) path, so
+    // that `AutoPeftModelForCausalLM` finds it from any working directory.
+    let base_name = std::fs::canonicalize(base_path)
+        .unwrap_or_else(|_| base_path.to_path_buf())
+        .display()
+        .to_string();
     let outcome = trainer.run(out, &base_name, stop, &mut |p| {
         echo(p);
         if store_err.is_some() {

@@ -379,9 +379,7 @@ fn causal_mask(s: usize, device: &Device) -> Result<Tensor> {
 fn rope_tables(cfg: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
     let d = cfg.head_dim();
     let n = cfg.max_position_embeddings.max(1);
-    let inv: Vec<f32> = (0..d / 2)
-        .map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / d as f64) as f32)
-        .collect();
+    let inv: Vec<f32> = cfg.inv_freq().into_iter().map(|f| f as f32).collect();
     let inv = Tensor::from_vec(inv, (1, d / 2), device)?;
     let t = Tensor::arange(0u32, n as u32, device)?
         .to_dtype(DType::F32)?

@@ -17,6 +17,7 @@ pub mod head;
 pub mod llama;
 pub mod lora;
 pub mod loss;
+pub mod merge;
 pub mod op_input;
 pub mod optim;
 pub mod plot;

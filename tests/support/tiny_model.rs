@@ -63,6 +63,7 @@ pub fn write_hf_folder(dir: &Path) {
         rope_theta: 10_000.0,
         max_position_embeddings: 128,
         tie_word_embeddings: false,
+        rope_scaling: None,
     };
     let base = BaseWeights::random(config, &candle_core::Device::Cpu, 7).unwrap();
     let lora = LoraConfig {

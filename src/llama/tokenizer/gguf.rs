@@ -97,6 +97,51 @@ impl GgufTokenizer {
         })
     }
 
+    /// Writes `tokenizer.json` and `tokenizer_config.json` into `dir`, so that a model folder
+    /// made from this GGUF (a merged adapter) loads in transformers with the same ids. The end
+    /// token is `<|im_end|>` where the vocabulary has it: ChatML turns end there (transformers'
+    /// own GGUF conversion takes `<|im_start|>`, and generation then never stops).
+    pub fn save_hf(
+        &self,
+        content: &gguf_file::Content,
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>, TokenizerError> {
+        let save_err = |what: &std::path::Path, e: String| {
+            TokenizerError::Metadata(format!("cannot write {}: {e}", what.display()))
+        };
+        let tok_path = dir.join("tokenizer.json");
+        self.inner
+            .save(&tok_path, false)
+            .map_err(|e| save_err(&tok_path, e.to_string()))?;
+        let meta = |k: &str| content.metadata.get(k);
+        let token = |id: Option<u32>| -> Option<String> { self.inner.id_to_token(id?) };
+        let id_of = |k: &str| meta(k).and_then(|v| v.to_u32().ok());
+        let eos = if self.inner.token_to_id("<|im_end|>").is_some() {
+            Some("<|im_end|>".to_string())
+        } else {
+            token(id_of("tokenizer.ggml.eos_token_id"))
+        };
+        let mut cfg = serde_json::json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "clean_up_tokenization_spaces": false,
+            "model_max_length": meta("llama.context_length").and_then(|v| v.to_u32().ok()).unwrap_or(2048),
+        });
+        if let Some(b) = token(id_of("tokenizer.ggml.bos_token_id")) {
+            cfg["bos_token"] = b.into();
+        }
+        if let Some(e) = eos {
+            cfg["eos_token"] = e.clone().into();
+            cfg["pad_token"] = e.into();
+        }
+        if let Some(t) = meta("tokenizer.chat_template").and_then(|v| v.to_string().ok()) {
+            cfg["chat_template"] = t.clone().into();
+        }
+        let cfg_path = dir.join("tokenizer_config.json");
+        std::fs::write(&cfg_path, cfg.to_string())
+            .map_err(|e| save_err(&cfg_path, e.to_string()))?;
+        Ok(vec![tok_path, cfg_path])
+    }
+
     /// Token ids of `text`; special-token markup in the text (`<|im_start|>`) becomes its id.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
         let enc = self

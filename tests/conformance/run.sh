@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The conformance suite: the real tools judge assay's outputs. It exports the bundled sample data
+# in every format LLaMA-Factory and TRL read through the real `assay` binary and checks that
+#   - every export loads through LLaMA-Factory's own `get_dataset` (templates default and qwen)
+#     with the exported count and its text in the right places;
+#   - `assay train --trainer llamafactory` completes a few steps with its points recorded;
+#   - every Hugging Face folder loads in `datasets` and trains one step in TRL's SFTTrainer;
+#   - an adapter from the built-in trainer and the model `assay merge` makes of it load in
+#     PEFT / transformers with logits within 1e-3 of assay's.
+# It prints a table (check, result) and exits non-zero on any miss.
+#
+# Environment: ASSAY_CONFORMANCE_VENV (the venv; created when missing, default
+# target/conformance-venv), ASSAY_BIN (default: cargo build's target/debug/assay),
+# ASSAY_MODEL_PATH (the SmolLM2 GGUF; default: assay's models folder), ASSAY_CONFORMANCE_WORK
+# (scratch, default target/conformance).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/tests/conformance
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+VENV=${ASSAY_CONFORMANCE_VENV:-$TARGET/conformance-venv}
+WORK=${ASSAY_CONFORMANCE_WORK:-$TARGET/conformance}
+HOME_DIR=${ASSAY_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/assay}
+GGUF=${ASSAY_MODEL_PATH:-$HOME_DIR/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+RESULTS=$WORK/results.jsonl
+START=$(date +%s)
+
+die() { echo "conformance: $*" >&2; exit 2; }
+[ -f "$GGUF" ] || die "no model at $GGUF (run \`assay model fetch\` or set ASSAY_MODEL_PATH)"
+
+echo "== conformance: venv $VENV"
+if ! "$VENV/bin/python" -c "import llamafactory, trl, peft, datasets, gguf" 2>/dev/null; then
+    python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" \
+        || die "pip install failed"
+fi
+PY=$VENV/bin/python
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 DISABLE_VERSION_CHECK=1
+export TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export HF_HOME=$WORK/hf-home
+
+if [ -z "${ASSAY_BIN:-}" ]; then
+    cargo build --quiet || die "cargo build failed"
+    ASSAY_BIN=$TARGET/debug/assay
+fi
+rm -rf "$WORK" && mkdir -p "$WORK"
+: > "$RESULTS"
+record() { # check ok detail
+    "$PY" -c 'import json,sys; print(json.dumps({"check": sys.argv[1], "ok": sys.argv[2] == "1", "detail": sys.argv[3]}, ensure_ascii=False))' "$1" "$2" "$3" >> "$RESULTS"
+}
+
+echo "== model folder from the GGUF (two conversion pitfalls fixed)"
+MODEL=${ASSAY_CONFORMANCE_MODEL:-$TARGET/conformance-model}
+if [ ! -f "$MODEL/config.json" ]; then
+    "$PY" "$HERE/make_model.py" "$GGUF" "$MODEL" || die "building the model folder failed"
+fi
+
+echo "== the bundled sample data, exported by assay"
+DB=$WORK/assay.db
+assay() { "$ASSAY_BIN" --db "$DB" --reviewer conformance "$@"; }
+assay demo --no-tui --no-model > "$WORK/demo.log" || die "assay demo failed: $(tail -3 "$WORK/demo.log")"
+DATASETS="alpaca-qa cot-math logic-mc xtuner-dialogues agent-trajectories docs"
+mkdir -p "$WORK/lf" "$WORK/files" "$WORK/hf"
+# `written N` of an export's summary line: what the export says it wrote.
+written() { sed -n 's/^\([0-9]*\) samples written.*/\1/p' "$1" | head -1; }
+export_one() { # dataset target out
+    local log="$WORK/export-$1-$2.log"
+    if ! assay export --dataset "$1" --format "$2" --out "$3" --all --force "conformance suite" \
+        --license cc-by-4.0 > "$log" 2>&1; then
+        record "export $1 as $2" 0 "$(tail -1 "$log")"
+        return 1
+    fi
+}
+CHECKS=$WORK/lf-checks.json
+echo "[" > "$CHECKS"
+sep=""
+add_check() { # check dataset_dir dataset stage expect file format
+    printf '%s{"check": "%s", "dataset_dir": "%s", "dataset": "%s", "stage": "%s", "expect": %s, "file": "%s", "format": "%s"}\n' \
+        "$sep" "$1" "$2" "$3" "$4" "${5:-0}" "$6" "$7" >> "$CHECKS"
+    sep=","
+}
+for d in $DATASETS; do
+    # The LLaMA-Factory folder, with its own dataset_info.json.
+    if export_one "$d" llamafactory "$WORK/lf/$d"; then
+        name=$(echo "$d" | tr -c 'A-Za-z0-9_\n-' _)
+        if [ -f "$WORK/lf/$d/$name.jsonl" ]; then
+            n=$(wc -l < "$WORK/lf/$d/$name.jsonl")
+            add_check "lf $d: llamafactory folder" "$WORK/lf/$d" "$name" sft "$n" "$WORK/lf/$d/$name.jsonl" sharegpt
+        fi
+        if [ -f "$WORK/lf/$d/${name}_pretrain.jsonl" ]; then
+            add_check "lf $d: llamafactory folder (pretrain)" "$WORK/lf/$d" "${name}_pretrain" pt 0 "$WORK/lf/$d/${name}_pretrain.jsonl" pretrain
+        fi
+    fi
+    # Single files in the formats LLaMA-Factory reads, each with the dataset_info.json entry
+    # FORMATS.md gives for it.
+    for fmt in alpaca sharegpt openai pretrain; do
+        out=$WORK/files/$d/$fmt.jsonl
+        mkdir -p "$WORK/files/$d"
+        export_one "$d" "$fmt" "$out" || continue
+        n=$(written "$WORK/export-$d-$fmt.log")
+        [ "${n:-0}" -gt 0 ] || continue
+        stage=sft
+        [ "$fmt" = pretrain ] && stage=pt
+        kind=$fmt
+        # Pre-training samples go out as `{"text"}` rows in Alpaca too (FORMATS.md).
+        if [ "$fmt" = alpaca ] && "$PY" -c 'import json,sys; sys.exit(0 if "text" in json.loads(open(sys.argv[1]).readline()) else 1)' "$out"; then
+            stage=pt
+            kind=pretrain
+        fi
+        add_check "lf $d: $fmt file" "$WORK/files/$d" "$fmt" "$stage" "$n" "$out" "$kind"
+    done
+    "$PY" - "$WORK/files/$d" <<'EOF'
+import json, os, sys
+info = {
+    "alpaca": {"file_name": "alpaca.jsonl", "columns": {"prompt": "instruction", "query": "input",
+               "response": "output", "system": "system", "history": "history"}},
+    "sharegpt": {"file_name": "sharegpt.jsonl", "formatting": "sharegpt",
+                 "columns": {"messages": "conversations", "system": "system", "tools": "tools"}},
+    "openai": {"file_name": "openai.jsonl", "formatting": "openai", "columns": {"messages": "messages"},
+               "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                        "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
+    "pretrain": {"file_name": "pretrain.jsonl", "columns": {"prompt": "text"}},
+}
+alpaca = os.path.join(sys.argv[1], "alpaca.jsonl")
+if os.path.exists(alpaca) and os.path.getsize(alpaca) and "text" in json.loads(open(alpaca).readline()):
+    info["alpaca"]["columns"] = {"prompt": "text"}
+json.dump(info, open(sys.argv[1] + "/dataset_info.json", "w"), indent=1)
+EOF
+    export_one "$d" hf "$WORK/hf/$d" || true
+done
+echo "]" >> "$CHECKS"
+
+echo "== LLaMA-Factory get_dataset"
+"$PY" "$HERE/lf_load.py" "$MODEL" "$CHECKS" >> "$RESULTS" 2> "$WORK/lf_load.err"
+
+echo "== Hugging Face folders: datasets + TRL SFTTrainer"
+"$PY" "$HERE/hf_check.py" "$MODEL" "$WORK"/hf/* >> "$RESULTS" 2> "$WORK/hf_check.err"
+
+echo "== assay train --trainer llamafactory"
+# Training takes accepted samples only, and assay's CLI has no bulk accept (a person reviews);
+# this fixture records an accept decision on every sample, as the tests do through the store.
+"$PY" - "$DB" <<'EOF'
+import sqlite3, sys, datetime
+db = sqlite3.connect(sys.argv[1])
+now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+db.execute("""INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason, created_at)
+              SELECT id, head_revision_id, 'conformance', 'accept', 'conformance fixture', ?
+              FROM samples""", (now,))
+db.execute("UPDATE samples SET status = 'accepted'")
+db.commit()
+EOF
+for d in xtuner-dialogues agent-trajectories; do
+    log=$WORK/train-lf-$d.log
+    if assay train --dataset "$d" --trainer llamafactory --model "$MODEL" --template qwen \
+        --program "$VENV/bin/llamafactory-cli" --max-steps 3 --logging-steps 1 \
+        --eval-fraction 0 --set cutoff_len=256 --set bf16=false --set fp16=false \
+        --force "conformance suite" > "$log" 2>&1; then
+        id=$(assay runs list --json | "$PY" -c 'import json,sys; print(max(r["id"] for r in json.load(sys.stdin)))')
+        assay runs show "$id" --points > "$WORK/run-$id.json"
+        "$PY" - "$WORK/run-$id.json" "$d" >> "$RESULTS" <<'EOF'
+import json, sys
+run = json.load(open(sys.argv[1]))
+pts = run.get("points") or []
+ok = run.get("status") == "completed" and len(pts) >= 3
+print(json.dumps({"check": f"assay train --trainer llamafactory: {sys.argv[2]}", "ok": ok,
+                  "detail": f"run {run.get('id')} {run.get('status')}, {len(pts)} points"}))
+EOF
+    else
+        record "assay train --trainer llamafactory: $d" 0 "$(tail -1 "$log")"
+    fi
+done
+
+echo "== built-in adapter and merged model in PEFT / transformers"
+LORA=$WORK/lora
+MERGED=$WORK/merged
+if assay train --dataset alpaca-qa --base "$MODEL" --out "$LORA" --max-steps 3 --batch-size 1 \
+    --max-seq-len 96 --lr 0.01 --eval-fraction 0 --force "conformance suite" > "$WORK/train-builtin.log" 2>&1 \
+    && assay merge --adapter "$LORA" --out "$MERGED" --probe "What is LoRA? 1234" > "$WORK/merge.log" 2>&1; then
+    "$PY" "$HERE/peft_check.py" "$LORA" "$MERGED" >> "$RESULTS" 2> "$WORK/peft_check.err"
+else
+    record "built-in adapter + assay merge" 0 "$(tail -1 "$WORK/train-builtin.log" "$WORK/merge.log" 2>/dev/null | tail -1)"
+fi
+
+echo
+"$PY" - "$RESULTS" "$(( $(date +%s) - START ))" <<'EOF'
+import json, sys
+# The tools print their own lines to stdout too; the results are the objects with a "check".
+rows = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(r, dict) and "check" in r and "ok" in r:
+        rows.append(r)
+w = max([len(r["check"]) for r in rows] + [5])
+print(f"{'check':<{w}}  result")
+print(f"{'-' * w}  ------")
+for r in rows:
+    print(f"{r['check']:<{w}}  {'pass' if r['ok'] else 'FAIL'}  {r['detail']}")
+bad = sum(not r["ok"] for r in rows)
+print(f"\n{len(rows) - bad} of {len(rows)} checks pass ({sys.argv[2]} s)")
+sys.exit(1 if bad or not rows else 0)
+EOF

@@ -314,7 +314,8 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
             })?;
             report(
                 &s,
-                serde_json::json!({ "accuracy": { "correct": acc.correct, "graded": acc.graded, "rate": acc.rate() } }),
+                serde_json::json!({ "accuracy": { "correct": acc.correct, "graded": acc.graded,
+                    "failed": acc.failed, "rate": acc.rate() } }),
             )
         }
         Command::Jobs => {

@@ -8,7 +8,7 @@
 use super::search::{self, Limits, Oracle, Tree};
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
-use crate::prompting::answer_match::{self, answers_match};
+use crate::prompting::answer_match::answers_match;
 use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
 use crate::prompting::parse::{boolish, dedup_key, numberish, parse_json_object};
@@ -132,8 +132,8 @@ async fn first_wrong(oracle: &LlmOracle<'_>, steps: &[String]) -> Result<u32, St
 
 /// The answer key used to compare samples' answers: a number, else normalised text.
 fn vote_key(answer: &str) -> String {
-    match answer_match::number(answer) {
-        Some(n) => format!("{n}"),
+    match crate::prompting::values::number(answer) {
+        Some(n) => format!("{}", n.value),
         None => dedup_key(answer),
     }
 }

@@ -11,6 +11,10 @@ pub mod judge;
 pub mod parse;
 pub mod prompts;
 pub mod steps;
+pub mod values;
+
+#[cfg(test)]
+mod answer_forms;
 
 use crate::llm::{ChatMessage, ChatRequest, ChatResponse, Llm, LlmError};
 

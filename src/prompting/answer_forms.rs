@@ -57,7 +57,7 @@ const GOLDEN: &[(&str, &str, E)] = &[
     ("Candidate: A\nThe answer is D", "D", E::Ok),
     ("候选答案：A\n检查后发现第二步错了。\n答案是:C", "C", E::Ok),
     ("答案是A。\n再检查一遍，最终答案是B", "B", E::Ok),
-    ("The answer is a bit unclear; I think B", "B", E::None),
+    ("The answer is a bit unclear; I think B", "B", E::Wrong),
     // Numbers.
     ("答案是 41，不是 42", "42", E::Wrong),
     ("答案是 41，不是 42", "41", E::Ok),

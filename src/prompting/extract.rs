@@ -158,6 +158,14 @@ pub fn extract(text: &str) -> Extraction {
         stated.push((o.marker.tier, value));
     }
     let Some(top) = stated.iter().map(|(t, _)| *t).max() else {
+        // `答案是` with nothing after it states nothing; only a text without any answer marker
+        // may be an answer by itself.
+        let introduced = |o: &Occurrence| {
+            o.marker.text == "\\boxed{" || skip_intro(&body[o.after..], o.marker.needs).is_some()
+        };
+        if found.iter().any(|o| o.marker.kind != L && introduced(o)) {
+            return Extraction::Missing;
+        }
         return match fallback(&body) {
             Some(v) => original(v).map_or(Extraction::Missing, Extraction::Found),
             None => Extraction::Missing,
@@ -327,11 +335,10 @@ fn read_value<'a>(body: &'a str, o: &Occurrence, end: usize) -> Option<&'a str> 
             return None;
         }
         // `选项C是错误的`: a letter judged wrong is not the one chosen.
-        let tail = line[value.len().min(line.len())..].to_lowercase();
-        let tail = tail.trim_start_matches(|c: char| c.is_whitespace() || c == ')' || c == '是');
-        if ["错误", "不正确", "不对", "wrong", "incorrect", "is wrong", "is incorrect", "is false"]
+        let said = value.to_lowercase();
+        if ["错误", "不正确", "不对", "wrong", "incorrect", "is false"]
             .iter()
-            .any(|w| tail.starts_with(w))
+            .any(|w| said.contains(w))
         {
             return None;
         }
@@ -364,7 +371,9 @@ fn skip_intro(rest: &str, needs: Needs) -> Option<&str> {
     if needs == Needs::Verb {
         let lower = r.to_ascii_lowercase();
         if let Some(v) = VERBS.iter().find(|v| {
-            lower.starts_with(*v) && !lower[v.len()..].starts_with(|c: char| c.is_ascii_alphabetic())
+            lower.starts_with(*v)
+                && (!v.is_ascii()
+                    || !lower[v.len()..].starts_with(|c: char| c.is_ascii_alphabetic()))
         }) {
             r = decor(&r[v.len()..]);
             ok = true;

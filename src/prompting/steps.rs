@@ -1,6 +1,9 @@
-//! The one step splitter, used by CoT generation, the tree search, the judge's first-wrong-step
-//! and the TUI: numbered or marked lines (`Step 3:`, `步骤3：`, `3.`, `- `) are steps; text
-//! without such markers is split at sentence ends (`。！？`, and `.!?` before a space).
+//! The one step splitter, used by CoT generation, the tree search, the judge's prompt and its
+//! first wrong step, the stored verdict and the TUI, so that step N means the same step
+//! everywhere: numbered or marked lines (`Step 3:`, `**Step 3:**`, `步骤3：`, `第三步`, `3.`, `3、`,
+//! `(3)`, `③`, `- `) are steps, and unmarked lines after one belong to it; text without such
+//! markers is split at sentence ends (`。！？`, and `.!?` before a space), never at `；` or
+//! inside a decimal.
 
 /// Splits reasoning into steps, trimmed, none empty.
 pub fn split_steps(text: &str) -> Vec<String> {
@@ -37,6 +40,19 @@ pub fn number_steps(steps: &[String]) -> String {
 
 /// Whether a line starts a new step by its marker.
 fn is_marked(line: &str) -> bool {
+    // `**Step 1:**`, `### 步骤1`, `> 1.`: markdown around the marker.
+    let line = line.trim_start_matches(['*', '#', '>', '_', ' ']);
+    if line.starts_with(|c: char| "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".contains(c)) {
+        return true;
+    }
+    for (open, close) in [("(", ")"), ("（", "）"), ("【", "】")] {
+        if let Some(rest) = line.strip_prefix(open) {
+            let n = rest.chars().take_while(char::is_ascii_digit).count();
+            if (1..=3).contains(&n) && rest[n..].starts_with(close) {
+                return true;
+            }
+        }
+    }
     let lower = line.to_lowercase();
     for prefix in ["step ", "步骤", "第"] {
         if let Some(rest) = lower.strip_prefix(prefix) {
@@ -123,6 +139,25 @@ mod tests {
         );
         assert!(split_steps("").is_empty());
         assert!(split_steps("\n \n").is_empty());
+    }
+
+    #[test]
+    fn every_step_format_gives_the_same_steps() {
+        let want = 3;
+        for t in [
+            "步骤1：设 x=2；则 y=3。\n步骤2：相加得 5。\n步骤3：答案是 5",
+            "第一步：设 x=2；则 y=3。\n第二步：相加得 5。\n第三步：答案是 5",
+            "Step 1: let x=2; y=3.\nStep 2: add, 5.\nStep 3: the answer is 5",
+            "**Step 1:** let x=2.\n**Step 2:** add.\n**Step 3:** 5",
+            "1. a\n2. b\n3. c",
+            "1、a\n2、b\n3、c",
+            "(1) a\n(2) b\n(3) c",
+            "① a\n② b\n③ c",
+            "- a\n- b\n- c",
+            "先设 x=2；则 y=3。相加得 5。答案是 5",
+        ] {
+            assert_eq!(split_steps(t).len(), want, "{t:?}: {:?}", split_steps(t));
+        }
     }
 
     #[test]

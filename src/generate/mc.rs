@@ -229,6 +229,7 @@ pub async fn run(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,

@@ -4,8 +4,8 @@
 //! spends at most a budget of LLM calls and keeps the whole tree, which is stored with the
 //! sample and shown in the TUI.
 
-use crate::prompting::extract::final_answer;
-use crate::prompting::parse::dedup_key;
+use crate::prompting::extract::marked_answer;
+use crate::prompting::steps::step_key as dedup_key;
 use crate::prompting::steps::split_steps;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -273,7 +273,7 @@ pub async fn search(oracle: &impl Oracle, prefix: Vec<String>, limits: Limits) -
         };
         let mut child_path = path;
         child_path.push(step.clone());
-        let reward = if let Some(answer) = final_answer(&step) {
+        let reward = if let Some(answer) = marked_answer(&step) {
             node.terminal = true;
             let costs = oracle.check_costs_a_call();
             if costs && tree.calls >= limits.budget {

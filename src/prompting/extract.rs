@@ -129,8 +129,21 @@ pub fn final_answer(text: &str) -> Option<String> {
     }
 }
 
+/// The final answer `text` states with a marker (`答案是`, "The answer is", `\boxed{}`), with
+/// no fallback to a short reply: whether one step of reasoning concludes.
+pub fn marked_answer(text: &str) -> Option<String> {
+    match extract_with(text, false) {
+        Extraction::Found(a) => Some(a),
+        _ => None,
+    }
+}
+
 /// What `text` states as its final answer. Answers are slices of `text` (trimmed, never empty).
 pub fn extract(text: &str) -> Extraction {
+    extract_with(text, true)
+}
+
+fn extract_with(text: &str, fallback_allowed: bool) -> Extraction {
     let plain = strip_think(text);
     let (body, map) = fold_with_map(&plain);
     let hay = body.to_ascii_lowercase();
@@ -163,7 +176,7 @@ pub fn extract(text: &str) -> Extraction {
         let introduced = |o: &Occurrence| {
             o.marker.text == "\\boxed{" || skip_intro(&body[o.after..], o.marker.needs).is_some()
         };
-        if found.iter().any(|o| o.marker.kind != L && introduced(o)) {
+        if !fallback_allowed || found.iter().any(|o| o.marker.kind != L && introduced(o)) {
             return Extraction::Missing;
         }
         return match fallback(&body) {

@@ -37,8 +37,10 @@ pub fn boolish(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => match s.trim().to_lowercase().as_str() {
-            "true" | "yes" | "pass" | "是" | "正确" => Some(true),
-            "false" | "no" | "fail" | "否" | "错误" => Some(false),
+            "true" | "yes" | "y" | "pass" | "passed" | "correct" | "right" | "ok" | "是" | "对"
+            | "正确" | "通过" | "真" => Some(true),
+            "false" | "no" | "n" | "fail" | "failed" | "incorrect" | "wrong" | "否" | "不对"
+            | "错" | "错误" | "不正确" | "不通过" | "假" => Some(false),
             _ => None,
         },
         Value::Number(n) => n.as_f64().map(|x| x != 0.0),
@@ -71,6 +73,61 @@ fn strip_fences(text: &str) -> String {
     inner.trim().to_string()
 }
 
+/// A step check's or judge's verdict however it was written: a JSON object with `correct` /
+/// `pass` / `passed` / `正确` (fenced, with Python literals, booleans as words), or loose lines
+/// (`correct: yes`, `正确：是`, `结论：错误`), or a reply that is one word (`正确`, "Incorrect").
+/// Returns (correct, score).
+pub fn parse_check(text: &str) -> Option<(bool, Option<f64>)> {
+    let text = super::extract::strip_think(text);
+    if let Some(m) = parse_json_object(&text) {
+        let verdict = ["correct", "pass", "passed", "is_correct", "正确", "结果"]
+            .iter()
+            .find_map(|k| m.get(*k).and_then(boolish));
+        if let Some(v) = verdict {
+            return Some((v, m.get("score").and_then(numberish).map(unit_score)));
+        }
+    }
+    let mut verdict = None;
+    let mut score = None;
+    for line in text.lines() {
+        let line = line.trim().trim_matches(['*', '"', '\'', '`', '-', ' ', '{', '}', ',']);
+        let Some((k, v)) = line.split_once([':', '：', '=']) else {
+            continue;
+        };
+        let k = k.trim().trim_matches(['*', '"', '\'', ' ']).to_lowercase();
+        let v = v.trim().trim_matches(['*', '"', '\'', ' ', ',', '。', '.']);
+        match k.as_str() {
+            "correct" | "pass" | "passed" | "verdict" | "正确" | "是否正确" | "结论" | "判断"
+            | "结果" => {
+                // `错误。第二步算错了`: the verdict is the first word or clause.
+                let first = v.split(['。', '，', ',', ';', '；', ' ', '(', '（']).next();
+                verdict = verdict.or_else(|| boolish(&Value::String(first?.to_string())));
+            }
+            "score" | "分数" | "得分" => {
+                score = score.or_else(|| v.parse::<f64>().ok().filter(|x| x.is_finite()));
+            }
+            _ => {}
+        }
+    }
+    if let Some(v) = verdict {
+        return Some((v, score.map(unit_score)));
+    }
+    let word = text.trim().trim_matches(|c: char| !c.is_alphanumeric());
+    boolish(&Value::String(word.to_string())).map(|v| (v, score.map(unit_score)))
+}
+
+/// A score in [0, 1] from one that may be out of 10 or 100.
+fn unit_score(s: f64) -> f64 {
+    if s > 1.0 && s <= 10.0 {
+        s / 10.0
+    } else if s > 10.0 && s <= 100.0 {
+        s / 100.0
+    } else {
+        s
+    }
+    .clamp(0.0, 1.0)
+}
+
 /// The key two questions share when they are the same question: lowercase letters, digits
 /// and CJK only.
 pub fn dedup_key(q: &str) -> String {
@@ -94,6 +151,31 @@ mod tests {
         let m = parse_json_object("Verdict:\n```\n{\"pass\": True, \"score\": 0.5,}\n```").unwrap();
         assert_eq!(m["pass"], true);
         assert!(parse_json_object("no json").is_none());
+    }
+
+    #[test]
+    fn verdicts_in_every_shape() {
+        let cases: &[(&str, Option<bool>)] = &[
+            ("{\"correct\": true, \"score\": 0.9}", Some(true)),
+            ("```json\n{\"correct\": \"false\"}\n```", Some(false)),
+            ("{'correct': True}", Some(true)),
+            ("{\"correct\": \"是\", \"score\": 8}", Some(true)),
+            ("{\"正确\": \"否\"}", Some(false)),
+            ("correct: yes\nscore: 0.8", Some(true)),
+            ("**Correct:** no", Some(false)),
+            ("正确：是\n分数：0.9", Some(true)),
+            ("结论：错误。第二步算错了。", Some(false)),
+            ("判断：正确", Some(true)),
+            ("正确", Some(true)),
+            ("Incorrect.", Some(false)),
+            ("<think>check</think>{\"correct\": false}", Some(false)),
+            ("I am not sure about this one.", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_check(text).map(|v| v.0), *want, "{text:?}");
+        }
+        assert_eq!(parse_check("correct: yes\nscore: 8"), Some((true, Some(0.8))));
     }
 
     #[test]

@@ -28,6 +28,60 @@ pub fn split_steps(text: &str) -> Vec<String> {
     lines.iter().flat_map(|l| sentences(l)).collect()
 }
 
+/// A step without its marker (`Step 3:`, `步骤3：`, `第三步：`, `3.`, `(3)`, `③`, `- `), for
+/// telling whether two steps say the same whatever their numbers.
+pub fn step_body(step: &str) -> &str {
+    let t = step.trim().trim_start_matches(['*', '#', '>', '_', ' ']);
+    if let Some(c) = t.chars().next()
+        && "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳•".contains(c)
+    {
+        return tidy(&t[c.len_utf8()..]);
+    }
+    if let Some(r) = t.strip_prefix("- ") {
+        return tidy(r);
+    }
+    let (rest, labelled) = if t.to_ascii_lowercase().starts_with("step ") {
+        (&t[5..], true)
+    } else if let Some(r) = t.strip_prefix("步骤").or_else(|| t.strip_prefix('第')) {
+        (r, true)
+    } else if let Some(r) = t.strip_prefix(['(', '（', '【']) {
+        (r, false)
+    } else {
+        (t, false)
+    };
+    let n: usize = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(*c))
+        .map(char::len_utf8)
+        .sum();
+    if n == 0 {
+        return t.trim();
+    }
+    let after = &rest[n..];
+    let mut chars = after.chars();
+    let sep = chars.next();
+    let then_digit = chars.next().is_some_and(|c| c.is_ascii_digit());
+    match sep {
+        Some(c) if "步.．)）】、:：".contains(c) && !(c == '.' && then_digit) => tidy(after),
+        _ if labelled => tidy(after),
+        _ => t.trim(),
+    }
+}
+
+fn tidy(s: &str) -> &str {
+    s.trim_start_matches(|c: char| "步.．)）】、:：*- ".contains(c))
+        .trim()
+}
+
+/// The key two steps share when they say the same thing: the body, letters and digits only.
+pub fn step_key(step: &str) -> String {
+    step_body(step)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Steps numbered from 1, one per line, as prompts show them.
 pub fn number_steps(steps: &[String]) -> String {
     steps
@@ -139,6 +193,14 @@ mod tests {
         );
         assert!(split_steps("").is_empty());
         assert!(split_steps("\n \n").is_empty());
+    }
+
+    #[test]
+    fn step_keys_ignore_the_marker() {
+        for s in ["Step 2: b=4", "步骤2：b=4", "第二步：b=4", "2. b=4", "(2) b=4", "② b=4", "- b=4", "**Step 2:** b=4"] {
+            assert_eq!(step_key(s), "b4", "{s:?}");
+        }
+        assert_eq!(step_key("3.5倍"), "35倍");
     }
 
     #[test]

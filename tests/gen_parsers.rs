@@ -63,7 +63,7 @@ async fn question_lists_in_real_shapes_store_exactly_the_questions() {
         } else if t.contains("Aspect: fences") {
             "<think>two blocks</think>\n```json\n[\"What is a shard?\"]\n```\nand\n```\n[“什么是分片键？”]\n```"
         } else if t.contains("Aspect: heading") {
-            "### Questions\n【1】What is a token?\n【2】What is a vocabulary?\n[\"What is BPE?\"] is also worth asking."
+            "### Questions\n【1】What is a token?\n【2】What is a vocabulary?\nBoth relate to [tokenizers] and [BPE]."
         } else {
             "I would rather not."
         };
@@ -168,7 +168,7 @@ async fn option_letters_after_every_marker_and_conflicts_fail_with_a_reason() {
     assert!((acc.rate() - 0.5).abs() < 1e-9, "over every item: 3 of 6");
     let reasons: Vec<&str> = s.failures.iter().map(|f| f.1.as_str()).collect();
     assert!(reasons.iter().any(|r| r.contains("conflicting")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("no final answer")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("names no option letter")), "{reasons:?}");
     let out = store.dataset_id("out").unwrap().unwrap();
     store
         .for_each_sample(&Filter::dataset(out), |s| {

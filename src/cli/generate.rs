@@ -199,13 +199,13 @@ pub fn context(global: &GlobalArgs, a: &LlmArgs) -> anyhow::Result<Ctx> {
         Some(Arc::new(Mutex::new(Store::open(&global.db)?)))
     };
     let meter = Arc::new(Meter::default());
+    let cached = |llm, cache| {
+        let c = CachedLlm::with_meter(llm, cache, meter.clone());
+        Arc::new(if a.retry_failed { c.refreshing() } else { c })
+    };
     Ok(Ctx {
-        generator: Arc::new(CachedLlm::with_meter(
-            generator,
-            cache.clone(),
-            meter.clone(),
-        )),
-        verifier: Arc::new(CachedLlm::with_meter(verifier, cache, meter.clone())),
+        generator: cached(generator, cache.clone()),
+        verifier: cached(verifier, cache),
         meter,
         lang: a.lang,
         concurrency,

@@ -13,7 +13,7 @@ use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
 use crate::prompting::parse::{dedup_key, parse_check};
 use crate::prompting::steps::{number_steps, split_steps, step_key};
-use crate::prompting::{ask, prompts};
+use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,7 @@ async fn solve(
     )
     .await
     .map_err(|e| e.to_string())?;
-    let direct = split_steps(&working(&first));
+    let direct = split_steps(&reasoning::working(&first));
     let oracle = LlmOracle {
         ctx,
         question,
@@ -278,15 +278,6 @@ async fn solve(
     }
     out.tree = Some(tree);
     Ok(out)
-}
-
-/// The text the steps are read from: the answer, or the provider's reasoning and the answer
-/// when the answer alone holds no working (reasoning models put the steps there).
-fn working(r: &crate::llm::ChatResponse) -> String {
-    match &r.reasoning {
-        Some(reasoning) if split_steps(&r.text).len() <= 1 => format!("{reasoning}\n{}", r.text),
-        _ => r.text.clone(),
-    }
 }
 
 fn solution_content(question: &str, golden: Option<&str>, steps: &[String]) -> Content {

@@ -6,10 +6,10 @@
 use crate::formats::fields::lettered_options;
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
-use crate::prompting::extract::{option_letter, strip_think};
+use crate::prompting::extract::option_letter;
 use crate::prompting::values::lone_letter;
 use crate::prompting::steps::{number_steps, split_steps};
-use crate::prompting::{ask, prompts};
+use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, Store};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,7 @@ pub async fn run(
             .await
             .map_err(|e| e.to_string())?;
             // The candidate line ("候选答案：X") is the answer, not a reasoning step.
-            let steps: Vec<String> = split_steps(&strip_think(&a.text))
+            let steps: Vec<String> = split_steps(&reasoning::working(&a))
                 .into_iter()
                 .filter(|s| !is_candidate_line(s))
                 .take(MAX_STEPS)

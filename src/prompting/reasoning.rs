@@ -44,6 +44,17 @@ pub fn separate(mut r: ChatResponse) -> ChatResponse {
     r
 }
 
+/// The text a pipeline reads steps from: the answer, or the provider's reasoning and the
+/// answer when the answer alone holds no working (reasoning models put the steps there).
+pub fn working(r: &ChatResponse) -> String {
+    match &r.reasoning {
+        Some(reasoning) if super::steps::split_steps(&r.text).len() <= 1 => {
+            format!("{reasoning}\n{}", r.text)
+        }
+        _ => r.text.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,7 +76,9 @@ async fn question_lists_in_real_shapes_store_exactly_the_questions() {
     let c = ctx(&server, &db, false);
     let p = questions::Params {
         topic: "data".into(),
-        aspects: ["preamble", "fences", "heading", "refusal"].map(String::from).into(),
+        aspects: ["preamble", "fences", "heading", "refusal"]
+            .map(String::from)
+            .into(),
         per_aspect: 3,
         dataset: "qs".into(),
         temperature: 0.7,
@@ -167,13 +169,30 @@ async fn option_letters_after_every_marker_and_conflicts_fail_with_a_reason() {
     assert_eq!((acc.correct, acc.graded, acc.failed), (3, 4, 2));
     assert!((acc.rate() - 0.5).abs() < 1e-9, "over every item: 3 of 6");
     let reasons: Vec<&str> = s.failures.iter().map(|f| f.1.as_str()).collect();
-    assert!(reasons.iter().any(|r| r.contains("conflicting")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("names no option letter")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("conflicting")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("names no option letter")),
+        "{reasons:?}"
+    );
     let out = store.dataset_id("out").unwrap().unwrap();
     store
         .for_each_sample(&Filter::dataset(out), |s| {
-            let r = s.head.content.answer_turn().unwrap().reasoning.clone().unwrap();
-            assert_eq!(r.lines().count(), 2, "the candidate line is not a step: {r}");
+            let r = s
+                .head
+                .content
+                .answer_turn()
+                .unwrap()
+                .reasoning
+                .clone()
+                .unwrap();
+            assert_eq!(
+                r.lines().count(),
+                2,
+                "the candidate line is not a step: {r}"
+            );
             Ok(())
         })
         .unwrap();
@@ -251,7 +270,11 @@ async fn truncated_answers_are_retried_once_then_failed_and_reasoning_is_kept() 
         };
         let s = answers::run(&mut store, &c, &p, &quiet).await.unwrap();
         assert_eq!((s.done, s.failed), (2, 1), "stream {stream}: {s:?}");
-        assert!(s.failures[0].1.contains("cut off by the token limit"), "{:?}", s.failures);
+        assert!(
+            s.failures[0].1.contains("cut off by the token limit"),
+            "{:?}",
+            s.failures
+        );
         // The cut-off item was asked twice, the second time with a larger limit.
         let cut: Vec<_> = server
             .seen()
@@ -273,7 +296,10 @@ async fn truncated_answers_are_retried_once_then_failed_and_reasoning_is_kept() 
         assert_eq!(
             got,
             vec![
-                ("In sugar. [1]".to_string(), Some("Passage 1 answers it.".to_string())),
+                (
+                    "In sugar. [1]".to_string(),
+                    Some("Passage 1 answers it.".to_string())
+                ),
                 (
                     "Plants store it in sugar. [1]".to_string(),
                     Some("The passage says sugar.".to_string())
@@ -284,7 +310,11 @@ async fn truncated_answers_are_retried_once_then_failed_and_reasoning_is_kept() 
     }
 }
 
-fn gen_command(server: &TestServer, dir: &std::path::Path, aspects: usize) -> std::process::Command {
+fn gen_command(
+    server: &TestServer,
+    dir: &std::path::Path,
+    aspects: usize,
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_assay"));
     cmd.envs(endpoint_env(
         &dir.join("a.db"),
@@ -315,7 +345,12 @@ async fn failed_items_set_the_exit_code_and_retry_failed_reruns_only_them() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let out = gen_command(&server, dir.path(), 2).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--retry-failed"));
     let before = server.count();
     // A plain rerun redoes nothing: the failed item stays failed.
@@ -327,8 +362,16 @@ async fn failed_items_set_the_exit_code_and_retry_failed_reruns_only_them() {
         .arg("--retry-failed")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let asked: Vec<String> = server.seen()[before..].iter().map(|r| r.last_user()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked: Vec<String> = server.seen()[before..]
+        .iter()
+        .map(|r| r.last_user())
+        .collect();
     assert_eq!(asked.len(), 1, "only the failed item: {asked:?}");
     assert!(asked[0].contains("Aspect: a1"));
     let store = Store::open(&dir.path().join("a.db")).unwrap();
@@ -343,7 +386,14 @@ async fn ctrl_c_against_a_server_that_never_answers_aborts_records_and_resumes()
         if flag.load(std::sync::atomic::Ordering::SeqCst) {
             return Reply::Hang;
         }
-        let a = r.last_user().split("Aspect: ").nth(1).unwrap_or("?").chars().take(2).collect::<String>();
+        let a = r
+            .last_user()
+            .split("Aspect: ")
+            .nth(1)
+            .unwrap_or("?")
+            .chars()
+            .take(2)
+            .collect::<String>();
         Reply::text(format!("[\"First on {a}?\", \"Second on {a}?\"]"))
     })
     .await;
@@ -383,7 +433,12 @@ async fn ctrl_c_against_a_server_that_never_answers_aborts_records_and_resumes()
     // The rerun resumes and finishes.
     hang.store(false, std::sync::atomic::Ordering::SeqCst);
     let out = gen_command(&server, dir.path(), 3).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let store = Store::open(&dir.path().join("a.db")).unwrap();
     assert_eq!(questions_in(&store, "qs").len(), 6);
 }

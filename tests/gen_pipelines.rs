@@ -76,11 +76,7 @@ async fn questions_parse_every_shape_dedupe_and_tag_aspects() {
     };
     let s = questions::run(&mut store, &c, &p, &quiet).await.unwrap();
     assert_eq!((s.done, s.failed), (3, 1));
-    assert!(
-        s.failures[0].1.contains("not a list"),
-        "{:?}",
-        s.failures
-    );
+    assert!(s.failures[0].1.contains("not a list"), "{:?}", s.failures);
     let id = store.dataset_id("qs").unwrap().unwrap();
     let mut got = Vec::new();
     store

@@ -250,7 +250,9 @@ pub fn run_job<T>(
     let out = rt.block_on(async move {
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("cancelling: aborting the requests in flight (rerun the command to resume)");
+                eprintln!(
+                    "cancelling: aborting the requests in flight (rerun the command to resume)"
+                );
                 cancel.cancel();
             }
             // A second Ctrl-C leaves at once.

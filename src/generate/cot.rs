@@ -242,8 +242,7 @@ async fn solve(
     if let Some(w) = direct.get(k as usize - 1) {
         wrong.push(w.clone());
     }
-    let wrong_keys: std::collections::HashSet<String> =
-        wrong.iter().map(|w| step_key(w)).collect();
+    let wrong_keys: std::collections::HashSet<String> = wrong.iter().map(|w| step_key(w)).collect();
     if let Some(id) = tree.solved {
         out.solution = tree.path(id);
         out.solved = true;

@@ -7,8 +7,8 @@ use crate::formats::fields::lettered_options;
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::prompting::extract::option_letter;
-use crate::prompting::values::lone_letter;
 use crate::prompting::steps::{number_steps, split_steps};
+use crate::prompting::values::lone_letter;
 use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, Store};
 use crate::text::sanitize::excerpt;
@@ -63,9 +63,15 @@ fn is_candidate_line(step: &str) -> bool {
         c.is_ascii_digit() || c.is_whitespace() || ".)、:：*".contains(c)
     });
     let lower = s.to_lowercase();
-    ["候选答案", "candidate", "答案是", "the answer is", "answer:"]
-        .iter()
-        .any(|m| lower.starts_with(m))
+    [
+        "候选答案",
+        "candidate",
+        "答案是",
+        "the answer is",
+        "answer:",
+    ]
+    .iter()
+    .any(|m| lower.starts_with(m))
 }
 
 pub async fn run(
@@ -169,9 +175,9 @@ pub async fn run(
     };
     let commit = |store: &mut Store, item: &crate::store::JobItem, a: Answered| {
         let letter = a.letter.map(String::from).unwrap_or_default();
-        let golden = item.input["golden"].as_str().map(|g| {
-            lone_letter(g).map_or_else(|| g.trim().to_uppercase(), String::from)
-        });
+        let golden = item.input["golden"]
+            .as_str()
+            .map(|g| lone_letter(g).map_or_else(|| g.trim().to_uppercase(), String::from));
         let options: Vec<String> =
             serde_json::from_value(item.input["options"].clone()).unwrap_or_default();
         let question = item.input["question"].as_str().unwrap_or_default();
@@ -246,8 +252,7 @@ pub async fn run(
         }
     }
     let mut job_summary = serde_json::to_value(&summary)?;
-    job_summary["accuracy"] =
-        serde_json::json!({ "correct": acc.correct, "graded": acc.graded,
+    job_summary["accuracy"] = serde_json::json!({ "correct": acc.correct, "graded": acc.graded,
             "failed": acc.failed, "rate": acc.rate() });
     store.set_job_status(info.id, &summary.status, &job_summary)?;
     Ok((summary, acc))

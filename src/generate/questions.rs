@@ -91,9 +91,8 @@ pub async fn run(
             )
             .await
             .map_err(|e| e.to_string())?;
-            let parsed = read_list(&r.text).map_err(|why| {
-                format!("aspect {aspect:?}: {why}: {}", excerpt(&r.text))
-            })?;
+            let parsed = read_list(&r.text)
+                .map_err(|why| format!("aspect {aspect:?}: {why}: {}", excerpt(&r.text)))?;
             let total = parsed.len();
             let mut local = HashSet::new();
             let questions: Vec<String> = parsed

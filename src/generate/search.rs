@@ -5,8 +5,8 @@
 //! sample and shown in the TUI.
 
 use crate::prompting::extract::marked_answer;
-use crate::prompting::steps::step_key as dedup_key;
 use crate::prompting::steps::split_steps;
+use crate::prompting::steps::step_key as dedup_key;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -389,7 +389,11 @@ mod tests {
                 ..Limits::default()
             };
             let tree = search(&Paid, vec![], limits).await;
-            assert!(tree.calls <= budget, "budget {budget}: {} calls", tree.calls);
+            assert!(
+                tree.calls <= budget,
+                "budget {budget}: {} calls",
+                tree.calls
+            );
         }
         let limits = Limits {
             budget: 1,

@@ -238,7 +238,8 @@ where
     };
     let mut record = serde_json::json!({ "done": done, "failed": failed, "pending": pending });
     if status == "cancelled" {
-        record["cancelled"] = serde_json::json!({ "at": crate::model::now(), "interrupted": interrupted });
+        record["cancelled"] =
+            serde_json::json!({ "at": crate::model::now(), "interrupted": interrupted });
     }
     store.set_job_status(job_id, status, &record)?;
     Ok(summary)

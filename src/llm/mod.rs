@@ -98,7 +98,9 @@ pub enum LlmError {
     #[error("cancelled")]
     Cancelled,
     /// The answer was cut off by the token limit, also after a retry with a larger one.
-    #[error("the model's answer was cut off by the token limit (finish_reason \"length\") at {max_tokens} tokens, also after a retry with a larger limit")]
+    #[error(
+        "the model's answer was cut off by the token limit (finish_reason \"length\") at {max_tokens} tokens, also after a retry with a larger limit"
+    )]
     Truncated { max_tokens: u32 },
 }
 

@@ -77,7 +77,11 @@ const GOLDEN: &[(&str, &str, E)] = &[
     ("The final answer is -3.", "-3", E::Ok),
     ("答案是 −3", "-3", E::Ok),
     ("#### 72", "72", E::Ok),
-    ("Natalia sold 48 in April and 24 in May.\n#### 72", "72", E::Ok),
+    (
+        "Natalia sold 48 in April and 24 in May.\n#### 72",
+        "72",
+        E::Ok,
+    ),
     ("答案是 41。不对，应为42。", "42", E::Ok),
     ("答案是 41。不对，应为42。", "41", E::Wrong),
     ("速度应为 5 m/s，时间 3 s，所以答案是 15 m", "15", E::Ok),
@@ -91,8 +95,16 @@ const GOLDEN: &[(&str, &str, E)] = &[
     ("so we get 42 apples in total", "42", E::Ok),
     ("42", "42.0", E::Ok),
     ("先算 3+4=7，再乘 2 得 14", "7", E::None),
-    ("先算 3+4=7。\n再乘 2 得 14。\n所以一共有 14 个", "14", E::Ok),
-    ("He had 40 apples and bought 2 more.\nLater he ate some of the 42.", "42", E::None),
+    (
+        "先算 3+4=7。\n再乘 2 得 14。\n所以一共有 14 个",
+        "14",
+        E::Ok,
+    ),
+    (
+        "He had 40 apples and bought 2 more.\nLater he ate some of the 42.",
+        "42",
+        E::None,
+    ),
     ("The answer is twelve", "12", E::Ok),
     ("答案是 \\boxed{\\frac{3}{4}}", "0.75", E::Ok),
     ("<think>maybe 41? no: 42</think>答案是 42", "42", E::Ok),
@@ -111,7 +123,11 @@ const GOLDEN: &[(&str, &str, E)] = &[
     ("The answer is Paris, the capital.", "paris", E::Ok),
     ("The answer is the Pacific Ocean.", "Pacific Ocean", E::Ok),
     ("The answer is Lyon", "Paris", E::Wrong),
-    ("I cannot determine this from the information given, and I would need more context to answer properly.\nSorry.", "Paris", E::None),
+    (
+        "I cannot determine this from the information given, and I would need more context to answer properly.\nSorry.",
+        "Paris",
+        E::None,
+    ),
     ("", "42", E::None),
     // Golden answers in their own forms.
     ("答案是 B", "答案是:B", E::Ok),
@@ -138,7 +154,9 @@ fn golden_answer_forms() {
             caught += usize::from(!j.passed());
         }
         if got != *want {
-            bad.push(format!("{answer:?} vs {golden:?}: want {want:?}, got {j:?}"));
+            bad.push(format!(
+                "{answer:?} vs {golden:?}: want {want:?}, got {j:?}"
+            ));
         }
     }
     eprintln!(
@@ -164,11 +182,23 @@ const LETTERS: &[(&str, usize, Result<char, &str>)] = &[
     ("所以选B。", 4, Ok('B')),
     ("选 B。", 4, Ok('B')),
     ("答案是 A 或 C", 4, Err("answers several options")),
-    ("答案是巴黎", 4, Err("answer \"巴黎\" names no option letter")),
-    ("I am not sure.\nIt depends on the reading.\nMore context would help.", 4, Err("states no final answer")),
+    (
+        "答案是巴黎",
+        4,
+        Err("answer \"巴黎\" names no option letter"),
+    ),
+    (
+        "I am not sure.\nIt depends on the reading.\nMore context would help.",
+        4,
+        Err("states no final answer"),
+    ),
     ("The answer is Ｄ．", 4, Ok('D')),
     ("作答者选了A，但正确答案是B", 4, Ok('B')),
-    ("The answer: Because", 4, Err("answer \"Because\" names no option letter")),
+    (
+        "The answer: Because",
+        4,
+        Err("answer \"Because\" names no option letter"),
+    ),
 ];
 
 #[test]
@@ -195,11 +225,11 @@ fn answers_are_slices_of_the_text() {
         extract("x \\boxed{\\frac{1}{2}} y"),
         Extraction::Found("\\frac{1}{2}".into())
     );
-    assert_eq!(extract("no marker here\nand more\nlines"), Extraction::Missing);
+    assert_eq!(
+        extract("no marker here\nand more\nlines"),
+        Extraction::Missing
+    );
     assert_eq!(extract("答案是"), Extraction::Missing);
     assert_eq!(extract("x \\boxed{} y\nmore"), Extraction::Missing);
-    assert_eq!(
-        extract("İanswer:中Kİ"),
-        Extraction::Found("中Kİ".into())
-    );
+    assert_eq!(extract("İanswer:中Kİ"), Extraction::Found("中Kİ".into()));
 }

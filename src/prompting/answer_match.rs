@@ -62,14 +62,12 @@ pub fn judge_answer(answer: &str, golden: &str) -> Judgement {
             Judgement::Mismatch(said.clone())
         }
     };
-    let golden_letter = values::lone_letter(&golden)
-        .filter(|g| values::letter(&golden, 'Z') == Letter::One(*g));
+    let golden_letter =
+        values::lone_letter(&golden).filter(|g| values::letter(&golden, 'Z') == Letter::One(*g));
     if let Some(g) = golden_letter {
         return match values::letter(&said, 'Z') {
             Letter::One(c) => verdict(c == g),
-            Letter::Several(cs) => {
-                Judgement::Ambiguous(cs.into_iter().map(String::from).collect())
-            }
+            Letter::Several(cs) => Judgement::Ambiguous(cs.into_iter().map(String::from).collect()),
             // The option's text itself, e.g. "Paris" for "B. Paris", cannot be checked here.
             Letter::None => verdict(false),
         };
@@ -79,9 +77,7 @@ pub fn judge_answer(answer: &str, golden: &str) -> Judgement {
         return match alts.as_slice() {
             [] => verdict(false),
             [one] => verdict(values::same_number(*one, g)),
-            _ => Judgement::Ambiguous(
-                alts.iter().map(|n| format!("{}", n.value)).collect(),
-            ),
+            _ => Judgement::Ambiguous(alts.iter().map(|n| format!("{}", n.value)).collect()),
         };
     }
     let (g, c) = (values::normalise(&golden), values::normalise(&said));

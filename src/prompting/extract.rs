@@ -225,7 +225,10 @@ pub fn option_letter(text: &str, n_options: usize) -> Result<char, String> {
             )),
             Letter::Several(cs) => Err(format!(
                 "answers several options: {}",
-                cs.iter().map(char::to_string).collect::<Vec<_>>().join(", ")
+                cs.iter()
+                    .map(char::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             Letter::None => Err(format!("answer {a:?} names no option letter")),
         },
@@ -373,11 +376,23 @@ fn skip_intro(rest: &str, needs: Needs) -> Option<&str> {
         s.trim_start_matches(|c: char| c == '*' || c == ' ' || c == '\t')
     }
     const VERBS: &[&str] = &[
-        "would be", "should be", "must be", "will be", "is", "was", "是", "为", "应为", "应该是",
+        "would be",
+        "should be",
+        "must be",
+        "will be",
+        "is",
+        "was",
+        "是",
+        "为",
+        "应为",
+        "应该是",
         "就是",
     ];
     let mut r = decor(rest);
-    if NEGATIONS.iter().any(|n| r.to_ascii_lowercase().starts_with(n)) {
+    if NEGATIONS
+        .iter()
+        .any(|n| r.to_ascii_lowercase().starts_with(n))
+    {
         return (needs != Needs::Colon).then_some(r);
     }
     let mut ok = needs == Needs::Nothing;
@@ -390,7 +405,10 @@ fn skip_intro(rest: &str, needs: Needs) -> Option<&str> {
         }) {
             r = decor(&r[v.len()..]);
             ok = true;
-            if NEGATIONS.iter().any(|n| r.to_ascii_lowercase().starts_with(n)) {
+            if NEGATIONS
+                .iter()
+                .any(|n| r.to_ascii_lowercase().starts_with(n))
+            {
                 return Some(r);
             }
         }
@@ -455,7 +473,9 @@ fn clause(line: &str) -> &str {
 fn clean(s: &str) -> &str {
     let deco = |c: char| c.is_whitespace() || "*$`\"'“”‘’「」＊＄＂＇".contains(c);
     let s = s.trim_matches(deco);
-    let s = s.trim_end_matches(['.', ':', ',', '：', '．', '，']).trim_matches(deco);
+    let s = s
+        .trim_end_matches(['.', ':', ',', '：', '．', '，'])
+        .trim_matches(deco);
     match s.strip_prefix("\\boxed{").and_then(boxed) {
         Some(inner) => inner.trim_matches(deco),
         None => s,
@@ -492,15 +512,28 @@ fn boxed(rest: &str) -> Option<&str> {
 /// Without a marker: a short single-line reply is its own answer; else a concluding last line
 /// (`所以`, "Therefore"). A number somewhere in the working is not an answer.
 fn fallback(body: &str) -> Option<&str> {
-    let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let v = match lines.as_slice() {
         [] => return None,
         [only] if only.chars().count() <= 80 => *only,
         [.., last] => {
             let lower = last.to_ascii_lowercase();
-            let concludes = ["所以", "因此", "故", "综上", "therefore", "so ", "thus", "hence"]
-                .iter()
-                .any(|w| lower.starts_with(w));
+            let concludes = [
+                "所以",
+                "因此",
+                "故",
+                "综上",
+                "therefore",
+                "so ",
+                "thus",
+                "hence",
+            ]
+            .iter()
+            .any(|w| lower.starts_with(w));
             if !concludes || last.chars().count() > 120 {
                 return None;
             }

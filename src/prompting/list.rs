@@ -258,7 +258,8 @@ fn strip_marker(line: &str) -> (bool, String) {
             l = rest;
             marked = true;
         }
-        if (l.starts_with('「') && l.ends_with('」')) || (l.starts_with('“') && l.ends_with('”')) {
+        if (l.starts_with('「') && l.ends_with('」')) || (l.starts_with('“') && l.ends_with('”'))
+        {
             marked = true;
         }
         if l == before {

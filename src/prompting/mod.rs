@@ -58,7 +58,10 @@ pub async fn complete(llm: &dyn Llm, req: ChatRequest) -> Result<ChatResponse, L
         return Ok(reasoning::separate(first));
     }
     let max_tokens = retry_limit(req.max_tokens);
-    tracing::warn!(max_tokens, "the answer was cut off by the token limit; retrying once");
+    tracing::warn!(
+        max_tokens,
+        "the answer was cut off by the token limit; retrying once"
+    );
     let again = llm
         .chat(
             ChatRequest {

@@ -90,7 +90,9 @@ pub fn parse_check(text: &str) -> Option<(bool, Option<f64>)> {
     let mut verdict = None;
     let mut score = None;
     for line in text.lines() {
-        let line = line.trim().trim_matches(['*', '"', '\'', '`', '-', ' ', '{', '}', ',']);
+        let line = line
+            .trim()
+            .trim_matches(['*', '"', '\'', '`', '-', ' ', '{', '}', ',']);
         let Some((k, v)) = line.split_once([':', '：', '=']) else {
             continue;
         };
@@ -175,7 +177,10 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse_check(text).map(|v| v.0), *want, "{text:?}");
         }
-        assert_eq!(parse_check("correct: yes\nscore: 8"), Some((true, Some(0.8))));
+        assert_eq!(
+            parse_check("correct: yes\nscore: 8"),
+            Some((true, Some(0.8)))
+        );
     }
 
     #[test]

@@ -69,7 +69,10 @@ mod tests {
             split_think("I reason here</think>The answer is 4"),
             (Some("I reason here".into()), "The answer is 4".into())
         );
-        assert_eq!(split_think("<think>never closed"), (Some("never closed".into()), String::new()));
+        assert_eq!(
+            split_think("<think>never closed"),
+            (Some("never closed".into()), String::new())
+        );
         assert_eq!(split_think("plain answer"), (None, "plain answer".into()));
         assert_eq!(split_think("<think></think>x"), (None, "x".into()));
     }

@@ -96,7 +96,8 @@ pub fn number_steps(steps: &[String]) -> String {
 fn is_marked(line: &str) -> bool {
     // `**Step 1:**`, `### 步骤1`, `> 1.`: markdown around the marker.
     let line = line.trim_start_matches(['*', '#', '>', '_', ' ']);
-    if line.starts_with(|c: char| "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".contains(c)) {
+    if line.starts_with(|c: char| "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".contains(c))
+    {
         return true;
     }
     for (open, close) in [("(", ")"), ("（", "）"), ("【", "】")] {
@@ -197,7 +198,16 @@ mod tests {
 
     #[test]
     fn step_keys_ignore_the_marker() {
-        for s in ["Step 2: b=4", "步骤2：b=4", "第二步：b=4", "2. b=4", "(2) b=4", "② b=4", "- b=4", "**Step 2:** b=4"] {
+        for s in [
+            "Step 2: b=4",
+            "步骤2：b=4",
+            "第二步：b=4",
+            "2. b=4",
+            "(2) b=4",
+            "② b=4",
+            "- b=4",
+            "**Step 2:** b=4",
+        ] {
             assert_eq!(step_key(s), "b4", "{s:?}");
         }
         assert_eq!(step_key("3.5倍"), "35倍");

@@ -305,7 +305,8 @@ fn read_number(v: &str, start: usize) -> (Option<Num>, usize) {
     // Thousands separators: `1,234,567` (exactly three digits after each comma).
     while i + 3 < b.len() + 1
         && b.get(i) == Some(&b',')
-        && b.get(i + 1..i + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        && b.get(i + 1..i + 4)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
         && !b.get(i + 4).is_some_and(u8::is_ascii_digit)
     {
         text.push_str(&v[i + 1..i + 4]);
@@ -385,7 +386,11 @@ fn word_number(v: &str) -> Option<Num> {
 pub fn normalise(s: &str) -> String {
     let s = fold_width(s).to_lowercase();
     let s = s.trim();
-    let keep = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let keep = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
     let bare = ["the ", "a ", "an "]
         .iter()
         .find_map(|a| s.strip_prefix(a))

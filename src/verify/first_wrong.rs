@@ -28,7 +28,10 @@ pub struct FirstWrong {
 
 /// The first wrong step to highlight on sample `sample_id`'s head; None when no verdict named
 /// one or it cannot be placed on the head.
-pub fn first_wrong_on_head(store: &Store, sample_id: i64) -> Result<Option<FirstWrong>, StoreError> {
+pub fn first_wrong_on_head(
+    store: &Store,
+    sample_id: i64,
+) -> Result<Option<FirstWrong>, StoreError> {
     let revisions = store.revisions(sample_id)?;
     let Some(head) = revisions.last() else {
         return Ok(None);

@@ -11,7 +11,7 @@ use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Sourc
 use crate::prompting::answer_match::answers_match;
 use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
-use crate::prompting::parse::{dedup_key, parse_check};
+use crate::prompting::parse::{dedup_key, parse_check, yes_no};
 use crate::prompting::steps::{number_steps, split_steps, step_key};
 use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
@@ -70,12 +70,33 @@ impl LlmOracle<'_> {
         let r = ask(self.ctx.verifier.as_ref(), p, 0.0, None, true)
             .await
             .map_err(|e| e.to_string())?;
-        let (correct, score) = parse_check(&r.text).ok_or_else(|| {
-            format!(
-                "the verifier's step check states no verdict (JSON, `correct: yes` or 正确/错误): {}",
-                excerpt(&r.text)
-            )
-        })?;
+        let (correct, score) = match parse_check(&r.text) {
+            Some(v) => v,
+            None => {
+                // Small models (the offline one) often restate the steps instead: ask the
+                // question again as a plain yes/no, and fail only if that is not answered.
+                let again = format!(
+                    "{}\n\n{}",
+                    number_steps(path),
+                    match self.ctx.lang {
+                        prompts::Lang::Zh => "以上每一步都正确吗？只回答“是”或“否”。",
+                        prompts::Lang::En => "Is every step above correct? Answer yes or no.",
+                    }
+                );
+                let y = ask(self.ctx.verifier.as_ref(), again, 0.0, None, false)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v = yes_no(&y.text).ok_or_else(|| {
+                    format!(
+                        "the verifier's step check states no verdict (JSON, `correct: yes`, 正确/错误, \
+                         or yes/no when asked again): {} / {}",
+                        excerpt(&r.text),
+                        excerpt(&y.text)
+                    )
+                })?;
+                (v, None)
+            }
+        };
         let score = score.unwrap_or(if correct { 1.0 } else { 0.0 });
         Ok((correct, score.clamp(0.0, 1.0)))
     }

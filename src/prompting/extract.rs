@@ -373,7 +373,7 @@ fn read_value<'a>(body: &'a str, o: &Occurrence, end: usize) -> Option<&'a str> 
 /// needs is missing. A negation right after the marker is kept for [`strip_negation`].
 fn skip_intro(rest: &str, needs: Needs) -> Option<&str> {
     fn decor(s: &str) -> &str {
-        s.trim_start_matches(|c: char| c == '*' || c == ' ' || c == '\t')
+        s.trim_start_matches(['*', ' ', '\t'])
     }
     const VERBS: &[&str] = &[
         "would be",

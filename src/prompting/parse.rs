@@ -118,6 +118,26 @@ pub fn parse_check(text: &str) -> Option<(bool, Option<f64>)> {
     boolish(&Value::String(word.to_string())).map(|v| (v, score.map(unit_score)))
 }
 
+/// The answer to a yes/no question: its first word (`Yes, the steps are right.`, `否。`,
+/// "Incorrect: step 2"), or a verdict in any shape [`parse_check`] reads.
+pub fn yes_no(text: &str) -> Option<bool> {
+    let text = super::extract::strip_think(text);
+    let first: String = text
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let cjk: String = text.trim().chars().take(3).collect();
+    boolish(&Value::String(first))
+        .or_else(|| {
+            ["不正确", "不对", "错误", "正确", "是", "否", "对", "错"]
+                .iter()
+                .find(|w| cjk.starts_with(*w))
+                .and_then(|w| boolish(&Value::String((*w).to_string())))
+        })
+        .or_else(|| parse_check(&text).map(|v| v.0))
+}
+
 /// A score in [0, 1] from one that may be out of 10 or 100.
 fn unit_score(s: f64) -> f64 {
     if s > 1.0 && s <= 10.0 {
@@ -181,6 +201,16 @@ mod tests {
             parse_check("correct: yes\nscore: 8"),
             Some((true, Some(0.8)))
         );
+    }
+
+    #[test]
+    fn yes_or_no_answers() {
+        assert_eq!(yes_no("Yes, every step is right."), Some(true));
+        assert_eq!(yes_no("no. Step 2 is wrong"), Some(false));
+        assert_eq!(yes_no("Incorrect: 2 + 3 is 5"), Some(false));
+        assert_eq!(yes_no("不正确，第二步错了"), Some(false));
+        assert_eq!(yes_no("正确。"), Some(true));
+        assert_eq!(yes_no("2 + 3 = 5"), None);
     }
 
     #[test]

@@ -12,7 +12,13 @@ pub fn split_steps(text: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    if lines.iter().any(|l| is_marked(l)) {
+    // Markers make the steps when two or more lines carry one, or when the text is one marked
+    // line that is one step; `第一步，…。第二步，…。` on one line splits at its sentences.
+    let marked = lines.iter().filter(|l| is_marked(l)).count();
+    let one_marked_step = lines.len() == 1
+        && marked == 1
+        && sentences(lines[0]).iter().filter(|s| is_marked(s)).count() < 2;
+    if marked >= 2 || one_marked_step {
         let mut steps: Vec<String> = Vec::new();
         for line in lines {
             match steps.last_mut() {
@@ -227,6 +233,7 @@ mod tests {
             "① a\n② b\n③ c",
             "- a\n- b\n- c",
             "先设 x=2；则 y=3。相加得 5。答案是 5",
+            "第一步，设 x=2；则 y=3。第二步，相加得 5。第三步，答案是 5。",
         ] {
             assert_eq!(split_steps(t).len(), want, "{t:?}: {:?}", split_steps(t));
         }

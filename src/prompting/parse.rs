@@ -136,6 +136,11 @@ pub fn yes_no(text: &str) -> Option<bool> {
                 .and_then(|w| boolish(&Value::String((*w).to_string())))
         })
         .or_else(|| parse_check(&text).map(|v| v.0))
+        // "1. 2 + 4 = 6 The answer is no, ...": a marked yes/no after restated steps.
+        .or_else(|| {
+            super::extract::marked_answer(&text)
+                .and_then(|a| boolish(&Value::String(a.split([' ', ',']).next()?.to_string())))
+        })
 }
 
 /// A score in [0, 1] from one that may be out of 10 or 100.
@@ -211,6 +216,10 @@ mod tests {
         assert_eq!(yes_no("不正确，第二步错了"), Some(false));
         assert_eq!(yes_no("正确。"), Some(true));
         assert_eq!(yes_no("2 + 3 = 5"), None);
+        assert_eq!(
+            yes_no("1. 2 + 4 = 6 The answer is no, the step is wrong."),
+            Some(false)
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Audit(c)) => audit::run(g, c)?,
         Some(Command::Chunk(a)) => chunk::run(g, a)?,
         Some(Command::Dedup(a)) => dedup::run(g, a)?,
-        Some(Command::Gen(c)) => generate::run(g, c)?,
+        Some(Command::Gen(c)) => return generate::run(g, c),
         Some(Command::Verify(a)) => verify::run(g, a)?,
         Some(Command::Model(c)) => model::run(g, c)?,
         Some(Command::Train(a)) => train::run(g, a)?,

@@ -251,6 +251,7 @@ impl assay::llm::Llm for FixedModel {
                 model: "fixed-model".into(),
                 usage: assay::llm::Usage::default(),
                 finish_reason: Some("stop".into()),
+                reasoning: None,
             })
         })
     }

@@ -174,6 +174,7 @@ async fn the_judge_reads_messy_json_and_records_the_first_wrong_step() {
         lang: Lang::En,
         concurrency: 2,
         cancel: CancelFlag::default(),
+        retry_failed: false,
     };
     let s =
         assay::verify::run::run_judge(&mut store, &ctx, d, "correct arithmetic", &|_: Progress| {})

@@ -9,6 +9,7 @@ use crate::prompting::prompts::Lang;
 use crate::store::Store;
 use anyhow::Context;
 use std::io::IsTerminal;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 /// Which models answer, and how hard to push them.
@@ -36,6 +37,10 @@ pub struct LlmArgs {
     /// Do not read or write the response cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Run the job's failed items again (done items are kept); rerunning without it only
+    /// resumes pending ones.
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 // The pipelines' flags, each converted into its pipeline's `Params`. The structs carry no doc
@@ -194,17 +199,18 @@ pub fn context(global: &GlobalArgs, a: &LlmArgs) -> anyhow::Result<Ctx> {
         Some(Arc::new(Mutex::new(Store::open(&global.db)?)))
     };
     let meter = Arc::new(Meter::default());
+    let cached = |llm, cache| {
+        let c = CachedLlm::with_meter(llm, cache, meter.clone());
+        Arc::new(if a.retry_failed { c.refreshing() } else { c })
+    };
     Ok(Ctx {
-        generator: Arc::new(CachedLlm::with_meter(
-            generator,
-            cache.clone(),
-            meter.clone(),
-        )),
-        verifier: Arc::new(CachedLlm::with_meter(verifier, cache, meter.clone())),
+        generator: cached(generator, cache.clone()),
+        verifier: cached(verifier, cache),
         meter,
         lang: a.lang,
         concurrency,
         cancel: CancelFlag::default(),
+        retry_failed: a.retry_failed,
     })
 }
 
@@ -245,18 +251,26 @@ pub fn run_job<T>(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!(
-                    "cancelling: finishing the items in flight (rerun the command to resume)"
+                    "cancelling: aborting the requests in flight (rerun the command to resume)"
                 );
                 cancel.cancel();
+            }
+            // A second Ctrl-C leaves at once.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
             }
         });
         f(&on_progress).await
     });
     bar.finish_and_clear();
+    // Requests dropped by a cancel may leave blocking work (the local model) behind: do not
+    // wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     out
 }
 
-fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<()> {
+/// Prints how a job ended and returns its exit code ([`RunSummary::exit_code`]).
+fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<ExitCode> {
     for (key, reason) in &s.failures {
         eprintln!("item {key} failed: {reason}");
     }
@@ -272,11 +286,21 @@ fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<()> {
             "job {} cancelled with {} items pending; rerun the same command to resume",
             s.job_id, s.pending
         );
+    } else if s.failed > 0 {
+        eprintln!(
+            "job {}: {} of {} items failed; `assay gen show {}` lists why, and the same command \
+             with --retry-failed runs them again",
+            s.job_id,
+            s.failed,
+            s.done + s.failed + s.pending,
+            s.job_id
+        );
     }
-    Ok(())
+    Ok(ExitCode::from(s.exit_code()))
 }
 
-pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
+/// Runs a `gen` subcommand; the exit code says whether items failed (see README, "Exit codes").
+pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Questions(a) => {
             let ctx = context(global, &a.llm)?;
@@ -314,13 +338,14 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
             })?;
             report(
                 &s,
-                serde_json::json!({ "accuracy": { "correct": acc.correct, "graded": acc.graded, "rate": acc.rate() } }),
+                serde_json::json!({ "accuracy": { "correct": acc.correct, "graded": acc.graded,
+                    "failed": acc.failed, "rate": acc.rate() } }),
             )
         }
         Command::Jobs => {
             let store = Store::open(&global.db)?;
             println!("{}", serde_json::to_string_pretty(&store.jobs()?)?);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Show { id } => {
             let store = Store::open(&global.db)?;
@@ -334,13 +359,13 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "job": job, "items": items }))?
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Cancel { id } => {
             let mut store = Store::open(&global.db)?;
             store.request_job_cancel(id)?;
-            eprintln!("job {id}: cancel requested; it stops after the items in flight");
-            Ok(())
+            eprintln!("job {id}: cancel requested; it aborts the items in flight");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

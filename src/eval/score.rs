@@ -53,7 +53,7 @@ pub fn score(item: &EvalItem, response: &str) -> Scored {
 /// the one option whose text the reply quotes.
 pub fn choice_letter(text: &str, options: &[String]) -> Option<char> {
     let n = options.len();
-    if let Some(c) = option_letter(text, n) {
+    if let Ok(c) = option_letter(text, n) {
         return Some(c);
     }
     if let Some(c) = leading_letter(text, n) {

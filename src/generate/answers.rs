@@ -27,6 +27,8 @@ pub struct Params {
 
 struct Answered {
     text: Option<String>,
+    /// The model's reasoning, from its own field or a `<think>` block.
+    reasoning: Option<String>,
     model: String,
     prompt: String,
 }
@@ -113,6 +115,7 @@ pub async fn run(
             if hits.is_empty() {
                 return Ok(Answered {
                     text: None,
+                    reasoning: None,
                     model: String::new(),
                     prompt: String::new(),
                 });
@@ -137,8 +140,12 @@ pub async fn run(
             )
             .await
             .map_err(|e| e.to_string())?;
+            if r.text.trim().is_empty() {
+                return Err("the model's answer is empty (only reasoning came back)".into());
+            }
             Ok(Answered {
                 text: Some(r.text),
+                reasoning: r.reasoning,
                 model: r.model,
                 prompt,
             })
@@ -171,7 +178,11 @@ pub async fn run(
                     "grounded".into()
                 });
                 meta.extra.insert("used_chunks".into(), used.into());
-                turns.push(Turn::assistant(text.clone()));
+                let mut turn = Turn::assistant(text.clone());
+                if let Some(r) = &a.reasoning {
+                    turn = turn.with_reasoning(r.clone());
+                }
+                turns.push(turn);
             }
             None => meta.tags.push("ungrounded".into()),
         }
@@ -197,6 +208,7 @@ pub async fn run(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,

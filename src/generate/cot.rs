@@ -8,12 +8,12 @@
 use super::search::{self, Limits, Oracle, Tree};
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
-use crate::prompting::answer_match::{self, answers_match};
+use crate::prompting::answer_match::answers_match;
 use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
-use crate::prompting::parse::{boolish, dedup_key, numberish, parse_json_object};
-use crate::prompting::steps::{number_steps, split_steps};
-use crate::prompting::{ask, prompts};
+use crate::prompting::parse::{dedup_key, parse_check, yes_no};
+use crate::prompting::steps::{number_steps, split_steps, step_key};
+use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
@@ -70,17 +70,34 @@ impl LlmOracle<'_> {
         let r = ask(self.ctx.verifier.as_ref(), p, 0.0, None, true)
             .await
             .map_err(|e| e.to_string())?;
-        let m = parse_json_object(&r.text).ok_or_else(|| {
-            format!(
-                "the verifier's step check is not JSON: {}",
-                excerpt(&r.text)
-            )
-        })?;
-        let correct = m.get("correct").and_then(boolish).unwrap_or(false);
-        let score = m
-            .get("score")
-            .and_then(numberish)
-            .unwrap_or(if correct { 1.0 } else { 0.0 });
+        let (correct, score) = match parse_check(&r.text) {
+            Some(v) => v,
+            None => {
+                // Small models (the offline one) often restate the steps instead: ask the
+                // question again as a plain yes/no, and fail only if that is not answered.
+                let again = format!(
+                    "{}\n\n{}",
+                    number_steps(path),
+                    match self.ctx.lang {
+                        prompts::Lang::Zh => "以上每一步都正确吗？只回答“是”或“否”。",
+                        prompts::Lang::En => "Is every step above correct? Answer yes or no.",
+                    }
+                );
+                let y = ask(self.ctx.verifier.as_ref(), again, 0.0, None, false)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v = yes_no(&y.text).ok_or_else(|| {
+                    format!(
+                        "the verifier's step check states no verdict (JSON, `correct: yes`, 正确/错误, \
+                         or yes/no when asked again): {} / {}",
+                        excerpt(&r.text),
+                        excerpt(&y.text)
+                    )
+                })?;
+                (v, None)
+            }
+        };
+        let score = score.unwrap_or(if correct { 1.0 } else { 0.0 });
         Ok((correct, score.clamp(0.0, 1.0)))
     }
 }
@@ -104,8 +121,12 @@ impl Oracle for LlmOracle<'_> {
         Ok(r.text)
     }
 
-    async fn score(&self, path: &[String]) -> Result<f64, String> {
-        Ok(self.check_prefix(path).await?.1)
+    async fn score(&self, path: &[String]) -> Result<(bool, f64), String> {
+        self.check_prefix(path).await
+    }
+
+    fn check_costs_a_call(&self) -> bool {
+        self.golden.is_none()
     }
 
     async fn check(&self, path: &[String], answer: &str) -> Result<(bool, bool), String> {
@@ -132,8 +153,8 @@ async fn first_wrong(oracle: &LlmOracle<'_>, steps: &[String]) -> Result<u32, St
 
 /// The answer key used to compare samples' answers: a number, else normalised text.
 fn vote_key(answer: &str) -> String {
-    match answer_match::number(answer) {
-        Some(n) => format!("{n}"),
+    match crate::prompting::values::number(answer) {
+        Some(n) => format!("{}", n.value),
         None => dedup_key(answer),
     }
 }
@@ -154,7 +175,7 @@ async fn solve(
     )
     .await
     .map_err(|e| e.to_string())?;
-    let direct = split_steps(&first.text);
+    let direct = split_steps(&reasoning::working(&first));
     let oracle = LlmOracle {
         ctx,
         question,
@@ -228,11 +249,21 @@ async fn solve(
     let k = first_wrong(&oracle, &direct).await?;
     out.first_wrong_step = Some(k);
     let prefix: Vec<String> = direct[..(k as usize).saturating_sub(1).min(direct.len())].to_vec();
+    // The budget covers every call after the direct attempt's check: the search, and if it
+    // does not solve, the completion from its best prefix and (without a golden answer) that
+    // completion's check.
+    let reserve = 1 + u32::from(golden.is_none());
     let limits = Limits {
-        budget: p.budget,
+        budget: p.budget.saturating_sub(reserve),
         ..Limits::default()
     };
     let tree = search::search(&oracle, prefix.clone(), limits).await;
+    // Steps judged wrong, here or in the direct attempt: never part of the solution.
+    let mut wrong: Vec<String> = tree.wrong_steps();
+    if let Some(w) = direct.get(k as usize - 1) {
+        wrong.push(w.clone());
+    }
+    let wrong_keys: std::collections::HashSet<String> = wrong.iter().map(|w| step_key(w)).collect();
     if let Some(id) = tree.solved {
         out.solution = tree.path(id);
         out.solved = true;
@@ -248,12 +279,20 @@ async fn solve(
             .await
             .map_err(|e| e.to_string())?;
         let mut steps = best;
-        steps.extend(split_steps(&r.text));
+        let before = steps.len();
+        steps.extend(
+            split_steps(&r.text)
+                .into_iter()
+                .filter(|s| !wrong_keys.contains(&step_key(s))),
+        );
+        let repeated_wrong = split_steps(&r.text).len() != steps.len() - before;
         let answer = final_answer(&steps.join("\n"));
         out.solved = match (answer, golden) {
+            // A completion that repeated a wrong step is not a solution, whatever it ends in.
+            _ if repeated_wrong => false,
             (Some(a), Some(g)) => answers_match(&a, g),
-            (Some(_), None) => oracle.check_prefix(&steps).await?.0,
-            (None, _) => false,
+            (Some(_), None) if p.budget > tree.calls + 1 => oracle.check_prefix(&steps).await?.0,
+            _ => false,
         };
         out.solution = steps;
     }
@@ -316,6 +355,7 @@ pub async fn run(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,

@@ -8,7 +8,8 @@ use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, NewVerdict, SampleKind, SampleMeta, Source, Turn};
 use crate::prompting::extract::option_letter;
 use crate::prompting::steps::{number_steps, split_steps};
-use crate::prompting::{ask, prompts};
+use crate::prompting::values::lone_letter;
+use crate::prompting::{ask, prompts, reasoning};
 use crate::store::{Filter, Store};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
@@ -33,21 +34,44 @@ struct Answered {
     prompt: String,
 }
 
-/// Accuracy of a finished run, from its items' outputs.
+/// Accuracy of a finished run, from its items' outputs. The rate is over every item of the run,
+/// failed ones counted as not correct: a run where a third of the items failed is not
+/// 86% accurate because the rest mostly were.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Accuracy {
     pub correct: u64,
+    /// Items answered and checked against a key.
     pub graded: u64,
+    /// Items that failed (no answer letter, request errors): not correct.
+    pub failed: u64,
 }
 
 impl Accuracy {
     pub fn rate(&self) -> f64 {
-        if self.graded == 0 {
+        let n = self.graded + self.failed;
+        if n == 0 {
             0.0
         } else {
-            self.correct as f64 / self.graded as f64
+            self.correct as f64 / n as f64
         }
     }
+}
+
+/// Whether a step is the answer agent's candidate line rather than reasoning.
+fn is_candidate_line(step: &str) -> bool {
+    let s = step.trim_start_matches(|c: char| {
+        c.is_ascii_digit() || c.is_whitespace() || ".)、:：*".contains(c)
+    });
+    let lower = s.to_lowercase();
+    [
+        "候选答案",
+        "candidate",
+        "答案是",
+        "the answer is",
+        "answer:",
+    ]
+    .iter()
+    .any(|m| lower.starts_with(m))
 }
 
 pub async fn run(
@@ -112,9 +136,11 @@ pub async fn run(
             )
             .await
             .map_err(|e| e.to_string())?;
-            let steps: Vec<String> = split_steps(&a.text)
+            // The candidate line ("候选答案：X") is the answer, not a reasoning step.
+            let steps: Vec<String> = split_steps(&reasoning::working(&a))
                 .into_iter()
-                .take(MAX_STEPS + 1)
+                .filter(|s| !is_candidate_line(s))
+                .take(MAX_STEPS)
                 .collect();
             let reasoning = number_steps(&steps);
             let eval_prompt = prompts::prompt(
@@ -129,13 +155,15 @@ pub async fn run(
             let e = ask(ctx.verifier.as_ref(), eval_prompt, 0.0, None, false)
                 .await
                 .map_err(|e| e.to_string())?;
-            let letter = option_letter(&e.text, options.len());
-            if letter.is_none() {
-                return Err(format!(
-                    "the evaluate agent gave no answer letter (expected `答案是:X`): {}",
-                    excerpt(&e.text)
-                ));
-            }
+            let letter = match option_letter(&e.text, options.len()) {
+                Ok(c) => Some(c),
+                Err(why) => {
+                    return Err(format!(
+                        "the evaluate agent's answer {why} (expected `答案是:X`): {}",
+                        excerpt(&e.text)
+                    ));
+                }
+            };
             Ok(Answered {
                 steps,
                 evaluation: e.text,
@@ -149,7 +177,7 @@ pub async fn run(
         let letter = a.letter.map(String::from).unwrap_or_default();
         let golden = item.input["golden"]
             .as_str()
-            .map(|g| g.trim().to_uppercase());
+            .map(|g| lone_letter(g).map_or_else(|| g.trim().to_uppercase(), String::from));
         let options: Vec<String> =
             serde_json::from_value(item.input["options"].clone()).unwrap_or_default();
         let question = item.input["question"].as_str().unwrap_or_default();
@@ -207,12 +235,16 @@ pub async fn run(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,
     )
     .await?;
-    let mut acc = Accuracy::default();
+    let mut acc = Accuracy {
+        failed: summary.failed,
+        ..Accuracy::default()
+    };
     for item in store.job_items(info.id, Some("done"))? {
         if let Some(ok) = item.output.as_ref().and_then(|o| o["correct"].as_bool()) {
             acc.graded += 1;
@@ -220,8 +252,8 @@ pub async fn run(
         }
     }
     let mut job_summary = serde_json::to_value(&summary)?;
-    job_summary["accuracy"] =
-        serde_json::json!({ "correct": acc.correct, "graded": acc.graded, "rate": acc.rate() });
+    job_summary["accuracy"] = serde_json::json!({ "correct": acc.correct, "graded": acc.graded,
+            "failed": acc.failed, "rate": acc.rate() });
     store.set_job_status(info.id, &summary.status, &job_summary)?;
     Ok((summary, acc))
 }

@@ -1,10 +1,13 @@
 //! Questions from a topic and aspects: one request per aspect for N questions, parsed from
-//! whatever list shape the model used, near-empty and duplicate questions dropped (within the
-//! answer and against the dataset), each tagged with its aspect.
+//! whatever list shape the model used ([`crate::prompting::list`]; a reply that is not a list
+//! fails the item with the reason), near-empty and duplicate questions dropped (within the
+//! answer and against the dataset), each tagged with its aspect. An aspect that got fewer than
+//! asked says so in its item's output (`fewer`).
 
 use crate::jobs::{self, Ctx, Progress, RunSummary, job_key};
 use crate::model::{Content, NewSample, SampleKind, SampleMeta, Source, Turn};
-use crate::prompting::parse::{dedup_key, near_empty, parse_list};
+use crate::prompting::list::{read_list, shortfall};
+use crate::prompting::parse::{dedup_key, near_empty};
 use crate::prompting::{ask, prompts};
 use crate::store::{Filter, Store};
 use crate::text::sanitize::excerpt;
@@ -24,6 +27,8 @@ pub struct Params {
 
 struct Answer {
     questions: Vec<String>,
+    /// How many items the model's list had.
+    returned: usize,
     dropped: usize,
     model: String,
     prompt: String,
@@ -86,7 +91,8 @@ pub async fn run(
             )
             .await
             .map_err(|e| e.to_string())?;
-            let parsed = parse_list(&r.text);
+            let parsed = read_list(&r.text)
+                .map_err(|why| format!("aspect {aspect:?}: {why}: {}", excerpt(&r.text)))?;
             let total = parsed.len();
             let mut local = HashSet::new();
             let questions: Vec<String> = parsed
@@ -101,6 +107,7 @@ pub async fn run(
                 ));
             }
             Ok(Answer {
+                returned: total,
                 dropped: total - questions.len(),
                 questions,
                 model: r.model,
@@ -140,7 +147,14 @@ pub async fn run(
             });
         }
         let ids = jobs::store_samples(store, dataset_id, "gen:questions", samples)?;
-        Ok(serde_json::json!({ "samples": ids, "dropped": dropped }))
+        let mut out = serde_json::json!({ "samples": ids, "dropped": dropped,
+            "asked": p.per_aspect, "returned": a.returned });
+        // Fewer than asked (the model's list, or what survived dedup): said, not hidden.
+        if let Some(note) = shortfall(p.per_aspect, ids.len()) {
+            tracing::warn!(aspect = %aspect, "{note}");
+            out["fewer"] = note.into();
+        }
+        Ok(out)
     };
     jobs::run_items(
         store,
@@ -148,6 +162,7 @@ pub async fn run(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,

@@ -4,8 +4,9 @@
 //! spends at most a budget of LLM calls and keeps the whole tree, which is stored with the
 //! sample and shown in the TUI.
 
-use crate::prompting::extract::final_answer;
+use crate::prompting::extract::marked_answer;
 use crate::prompting::steps::split_steps;
+use crate::prompting::steps::step_key as dedup_key;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -25,6 +26,12 @@ pub struct Node {
     pub terminal: bool,
     /// For a terminal node: whether its final answer was judged correct.
     pub correct: Option<bool>,
+    /// The verifier judged the path up to this step wrong: never part of a returned solution.
+    #[serde(default)]
+    pub wrong: bool,
+    /// Expansions from this node that repeated a child's step (or were empty), not added.
+    #[serde(default)]
+    pub duplicates: u32,
 }
 
 /// The search tree, as stored.
@@ -67,8 +74,13 @@ impl Default for Limits {
 pub trait Oracle {
     /// One next step after `path` (`seed` varies the sample).
     fn expand(&self, path: &[String], seed: u64) -> impl Future<Output = Result<String, String>>;
-    /// The verifier's score in [0, 1] of the steps so far.
-    fn score(&self, path: &[String]) -> impl Future<Output = Result<f64, String>>;
+    /// The verifier's view of the steps so far: whether they are all correct, and a score in
+    /// [0, 1].
+    fn score(&self, path: &[String]) -> impl Future<Output = Result<(bool, f64), String>>;
+    /// Whether [`Oracle::check`] asks a model (and so needs a call left in the budget).
+    fn check_costs_a_call(&self) -> bool {
+        true
+    }
     /// Whether a path ending in `answer` is correct, and whether that cost a model call.
     fn check(
         &self,
@@ -89,6 +101,8 @@ impl Tree {
             score: 1.0,
             terminal: false,
             correct: None,
+            wrong: false,
+            duplicates: 0,
         };
         Tree {
             prefix,
@@ -145,8 +159,11 @@ impl Tree {
                 .copied()
                 .filter(|&c| !self.exhausted(c))
                 .collect();
-            if n.children.len() < limits.branching || open.is_empty() {
-                return (n.children.len() < limits.branching).then_some(id);
+            // Expansions that only repeated a step count toward the node's width, so one node
+            // cannot swallow the budget with duplicates.
+            let width = n.children.len() + n.duplicates as usize;
+            if width < limits.branching || open.is_empty() {
+                return (width < limits.branching).then_some(id);
             }
             id = open.into_iter().max_by(|&a, &b| {
                 self.uct(id, a, limits.c)
@@ -176,19 +193,37 @@ impl Tree {
         }
     }
 
-    /// The most promising path's leaf: greedy by mean value from the root.
+    /// Whether a node may be part of a returned solution: a real step (not empty), not judged
+    /// wrong, not a final answer judged incorrect.
+    fn usable(&self, id: usize) -> bool {
+        let n = &self.nodes[id];
+        !n.step.trim().is_empty() && !n.wrong && n.correct != Some(false)
+    }
+
+    /// The most promising path's leaf: greedy by mean value from the root, through usable
+    /// nodes only, so a step the verifier judged wrong is never in it.
     pub fn best_leaf(&self) -> usize {
         let mut id = 0;
-        while let Some(&next) = self.nodes[id].children.iter().max_by(|&&a, &&b| {
-            let m = |i: usize| self.nodes[i].value / f64::from(self.nodes[i].visits.max(1));
-            m(a).total_cmp(&m(b))
-        }) {
-            if self.nodes[next].correct == Some(false) {
-                break;
-            }
+        let mean = |i: usize| self.nodes[i].value / f64::from(self.nodes[i].visits.max(1));
+        while let Some(next) = self.nodes[id]
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| self.usable(c))
+            .max_by(|&a, &b| mean(a).total_cmp(&mean(b)))
+        {
             id = next;
         }
         id
+    }
+
+    /// Every step the verifier judged wrong or whose final answer was incorrect.
+    pub fn wrong_steps(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|n| n.wrong || n.correct == Some(false))
+            .map(|n| n.step.clone())
+            .collect()
     }
 }
 
@@ -211,10 +246,18 @@ pub async fn search(oracle: &impl Oracle, prefix: Vec<String>, limits: Limits) -
             }
         };
         let id = tree.nodes.len();
-        let duplicate = tree.nodes[leaf]
-            .children
-            .iter()
-            .any(|&c| tree.nodes[c].step == step);
+        // A step already tried from this node (or an empty one) is not a new node: the call is
+        // spent, the tree stays free of duplicates.
+        let duplicate = step.trim().is_empty()
+            || tree.nodes[leaf]
+                .children
+                .iter()
+                .any(|&c| dedup_key(&tree.nodes[c].step) == dedup_key(&step));
+        if duplicate {
+            tree.backpropagate(leaf, 0.0);
+            tree.nodes[leaf].duplicates += 1;
+            continue;
+        }
         let mut node = Node {
             id,
             parent: Some(leaf),
@@ -223,36 +266,43 @@ pub async fn search(oracle: &impl Oracle, prefix: Vec<String>, limits: Limits) -
             visits: 0,
             value: 0.0,
             score: 0.0,
-            terminal: step.is_empty() || duplicate,
+            terminal: false,
             correct: None,
+            wrong: false,
+            duplicates: 0,
         };
         let mut child_path = path;
         child_path.push(step.clone());
-        let reward = if node.terminal {
-            0.0
-        } else if let Some(answer) = final_answer(&step) {
+        let reward = if let Some(answer) = marked_answer(&step) {
             node.terminal = true;
-            match oracle.check(&child_path, &answer).await {
-                Ok((ok, paid)) => {
-                    tree.calls += u32::from(paid);
-                    node.correct = Some(ok);
-                    if ok { 1.0 } else { 0.0 }
+            let costs = oracle.check_costs_a_call();
+            if costs && tree.calls >= limits.budget {
+                // No call left to check it: unchecked, so never taken as solved.
+                0.0
+            } else {
+                match oracle.check(&child_path, &answer).await {
+                    Ok((ok, paid)) => {
+                        tree.calls += u32::from(paid || costs);
+                        node.correct = Some(ok);
+                        if ok { 1.0 } else { 0.0 }
+                    }
+                    Err(_) => {
+                        tree.calls += u32::from(costs);
+                        0.0
+                    }
                 }
-                Err(_) => 0.0,
             }
         } else if tree.calls >= limits.budget {
             0.0
         } else {
             tree.calls += 1;
-            let s = oracle
-                .score(&child_path)
-                .await
-                .unwrap_or(0.0)
-                .clamp(0.0, 1.0);
-            if tree.depth(leaf) + 1 >= limits.max_depth {
+            let (ok, s) = oracle.score(&child_path).await.unwrap_or((false, 0.0));
+            node.wrong = !ok;
+            // Below a wrong step nothing can be right: do not spend calls there.
+            if node.wrong || tree.depth(leaf) + 1 >= limits.max_depth {
                 node.terminal = true;
             }
-            s
+            s.clamp(0.0, 1.0)
         };
         node.score = reward;
         tree.nodes.push(node);
@@ -283,12 +333,15 @@ mod tests {
                 _ => "答案是：3".into(),
             })
         }
-        async fn score(&self, path: &[String]) -> Result<f64, String> {
+        async fn score(&self, path: &[String]) -> Result<(bool, f64), String> {
             Ok(if path.iter().any(|s| s.starts_with('x')) {
-                0.0
+                (false, 0.0)
             } else {
-                0.9
+                (true, 0.9)
             })
+        }
+        fn check_costs_a_call(&self) -> bool {
+            false
         }
         async fn check(&self, path: &[String], answer: &str) -> Result<(bool, bool), String> {
             Ok((
@@ -307,6 +360,74 @@ mod tests {
         assert!(tree.calls <= Limits::default().budget);
         let root = &tree.nodes[0];
         assert_eq!(root.visits as usize, tree.nodes.len() - 1);
+    }
+
+    /// Like [`Toy`] without a golden answer: the final check asks the verifier (a paid call),
+    /// and every expansion repeats "x" or an answer that is wrong.
+    struct Paid;
+    impl Oracle for Paid {
+        async fn expand(&self, _: &[String], seed: u64) -> Result<String, String> {
+            Ok(match seed % 3 {
+                0 => "x".into(),
+                1 => "答案是：4".into(),
+                _ => String::new(),
+            })
+        }
+        async fn score(&self, _: &[String]) -> Result<(bool, f64), String> {
+            Ok((false, 0.2))
+        }
+        async fn check(&self, _: &[String], _: &str) -> Result<(bool, bool), String> {
+            Ok((false, true))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_budget_counts_every_call_including_the_final_check() {
+        for budget in 0..8 {
+            let limits = Limits {
+                budget,
+                ..Limits::default()
+            };
+            let tree = search(&Paid, vec![], limits).await;
+            assert!(
+                tree.calls <= budget,
+                "budget {budget}: {} calls",
+                tree.calls
+            );
+        }
+        let limits = Limits {
+            budget: 1,
+            ..Limits::default()
+        };
+        // Budget 1: the expansion is the one call; its answer cannot be checked too.
+        let tree = search(&Paid, vec![], limits).await;
+        assert_eq!(tree.calls, 1);
+        assert!(tree.nodes.iter().all(|n| n.correct.is_none()));
+    }
+
+    #[tokio::test]
+    async fn duplicates_and_empty_steps_are_not_nodes_and_wrong_steps_are_not_solutions() {
+        let limits = Limits {
+            budget: 30,
+            ..Limits::default()
+        };
+        let tree = search(&Paid, vec!["0".into()], limits).await;
+        for n in &tree.nodes[1..] {
+            assert!(!n.step.is_empty(), "an empty node");
+            let parent = &tree.nodes[n.parent.unwrap()];
+            let same = parent
+                .children
+                .iter()
+                .filter(|&&c| tree.nodes[c].step == n.step)
+                .count();
+            assert_eq!(same, 1, "duplicate sibling {:?}", n.step);
+        }
+        assert!(tree.solved.is_none());
+        let best = tree.path(tree.best_leaf());
+        let wrong = tree.wrong_steps();
+        assert!(!wrong.is_empty());
+        assert_eq!(best, vec!["0"], "only the prefix is usable: {best:?}");
+        assert!(best.iter().all(|s| !wrong.contains(s) || s == "0"));
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@ pub struct CachedLlm {
     inner: Arc<dyn Llm>,
     cache: Option<Arc<Mutex<Store>>>,
     meter: Arc<Meter>,
+    /// Ask the model even when the cache has an answer (the new one replaces it).
+    refresh: bool,
 }
 
 impl CachedLlm {
@@ -44,6 +46,7 @@ impl CachedLlm {
             inner,
             cache,
             meter: Arc::new(Meter::default()),
+            refresh: false,
         }
     }
 
@@ -58,7 +61,15 @@ impl CachedLlm {
             inner,
             cache,
             meter,
+            refresh: false,
         }
+    }
+
+    /// Does not answer from the cache, only writes to it: `--retry-failed` asks the model again
+    /// for the items it retries, which the cached answer (the one that failed) would defeat.
+    pub fn refreshing(mut self) -> Self {
+        self.refresh = true;
+        self
     }
 
     pub fn meter(&self) -> Arc<Meter> {
@@ -103,7 +114,7 @@ impl CachedLlm {
         on_token: Option<TokenSink<'_>>,
     ) -> Result<ChatResponse, LlmError> {
         let key = self.key(&req);
-        if let Some(hit) = self.lookup(key) {
+        if let Some(hit) = (!self.refresh).then(|| self.lookup(key)).flatten() {
             self.meter.cached.fetch_add(1, Ordering::Relaxed);
             if let Some(sink) = on_token {
                 sink(&hit.text);

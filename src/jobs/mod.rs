@@ -27,6 +27,8 @@ pub struct Ctx {
     pub lang: Lang,
     pub concurrency: usize,
     pub cancel: CancelFlag,
+    /// Run the job's failed items again (`--retry-failed`); done items stay done.
+    pub retry_failed: bool,
 }
 
 /// A stable key for a job from its kind and parameters: the same command resumes the same job.

@@ -16,16 +16,35 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Cancels a job from anywhere (a signal handler, the TUI).
+/// Cancels a job from anywhere (a signal handler, the TUI). A cancel stops dispatching and
+/// drops the requests in flight (dropping a request's future closes its connection), so a
+/// server that never answers cannot hold the job.
 #[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+pub struct CancelFlag(Arc<CancelInner>);
+
+#[derive(Debug, Default)]
+pub struct CancelInner {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
 
 impl CancelFlag {
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
     }
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.flag.load(Ordering::SeqCst)
+    }
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        loop {
+            let wait = self.0.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            wait.await;
+        }
     }
 }
 
@@ -47,6 +66,25 @@ pub struct RunSummary {
     pub pending: u64,
     /// Failed items' keys and reasons.
     pub failures: Vec<(String, String)>,
+    /// Items whose requests were in flight when the job was cancelled (back to pending).
+    #[serde(default)]
+    pub interrupted: u64,
+}
+
+impl RunSummary {
+    /// The process exit code for this outcome, as README's CLI section documents: 0 every item
+    /// done, 2 some items failed, 3 every item failed, 130 cancelled (rerun to resume).
+    pub fn exit_code(&self) -> u8 {
+        if self.status == "cancelled" {
+            130
+        } else if self.failed > 0 && self.done == 0 {
+            3
+        } else if self.failed > 0 {
+            2
+        } else {
+            0
+        }
+    }
 }
 
 /// Inserts generated samples into a dataset; returns the new ids (duplicates are skipped).
@@ -74,7 +112,12 @@ pub fn store_samples(
 
 /// Runs every pending item of job `job_id`: `work` computes an item's result (model calls,
 /// no store), `commit` writes it and returns the item's output record. Up to `concurrency`
-/// items run at once.
+/// items run at once. With `retry_failed`, the job's failed items are run again first (only
+/// they: done items stay done).
+///
+/// A cancel (the flag, or `assay gen cancel` from another process, polled every 250 ms) drops
+/// the items in flight at once: their requests are aborted, they go back to pending, and the job
+/// is recorded as cancelled with how many were interrupted. A rerun resumes them.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_items<T, W, Fut, C>(
     store: &mut Store,
@@ -82,6 +125,7 @@ pub async fn run_items<T, W, Fut, C>(
     meter: &Meter,
     concurrency: usize,
     cancel: &CancelFlag,
+    retry_failed: bool,
     on_progress: &(dyn Fn(Progress) + Send + Sync),
     work: W,
     mut commit: C,
@@ -92,6 +136,10 @@ where
     C: FnMut(&mut Store, &JobItem, T) -> anyhow::Result<Value>,
 {
     store.resume_job(job_id)?;
+    if retry_failed {
+        let n = store.retry_failed_items(job_id)?;
+        tracing::info!(job_id, n, "retrying failed items");
+    }
     let all = store.job_items(job_id, None)?;
     let total = all.len() as u64;
     let mut done = all.iter().filter(|i| i.status == "done").count() as u64;
@@ -104,6 +152,8 @@ where
     let mut queue = all.into_iter().filter(|i| i.status == "pending");
     let mut inflight = FuturesUnordered::new();
     let mut stopped = false;
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(250));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         while !stopped && inflight.len() < concurrency.max(1) {
             let Some(item) = queue.next() else { break };
@@ -111,7 +161,22 @@ where
             let fut = work(item.clone());
             inflight.push(async move { (item, fut.await) });
         }
-        let Some((item, result)) = inflight.next().await else {
+        if inflight.is_empty() {
+            break;
+        }
+        let next = tokio::select! {
+            n = inflight.next() => n,
+            () = cancel.cancelled() => None,
+            _ = poll.tick() => {
+                if store.job_cancel_requested(job_id)? {
+                    cancel.cancel();
+                }
+                continue;
+            }
+        };
+        let Some((item, result)) = next else {
+            // Cancelled: abort what is in flight; those items go back to pending.
+            stopped = true;
             break;
         };
         let outcome = match result {
@@ -138,6 +203,16 @@ where
         if !stopped && (cancel.is_cancelled() || store.job_cancel_requested(job_id)?) {
             stopped = true;
         }
+        if stopped {
+            break;
+        }
+    }
+    let mut interrupted = 0;
+    if stopped {
+        // Dropping the futures aborts their requests; their items (still `running`) go back
+        // to pending for the rerun.
+        drop(inflight);
+        interrupted = store.resume_job(job_id)?;
     }
     let failures: Vec<(String, String)> = store
         .job_items(job_id, Some("failed"))?
@@ -147,6 +222,8 @@ where
     let pending = total - done - failed;
     let status = if stopped && pending > 0 {
         "cancelled"
+    } else if failed > 0 && done == 0 {
+        "failed"
     } else {
         "done"
     };
@@ -157,11 +234,13 @@ where
         failed,
         pending,
         failures,
+        interrupted,
     };
-    store.set_job_status(
-        job_id,
-        status,
-        &serde_json::json!({ "done": done, "failed": failed, "pending": pending }),
-    )?;
+    let mut record = serde_json::json!({ "done": done, "failed": failed, "pending": pending });
+    if status == "cancelled" {
+        record["cancelled"] =
+            serde_json::json!({ "at": crate::model::now(), "interrupted": interrupted });
+    }
+    store.set_job_status(job_id, status, &record)?;
     Ok(summary)
 }

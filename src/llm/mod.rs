@@ -69,9 +69,21 @@ pub struct ChatResponse {
     /// The model that answered, as the backend names it.
     pub model: String,
     pub usage: Usage,
-    /// `stop`, `length`, ... as reported.
+    /// `stop`, `length`, ... as reported. `length` means the answer was cut off by the token
+    /// limit: [`crate::prompting::ask`] retries it once with a larger limit, then fails.
     #[serde(default)]
     pub finish_reason: Option<String>,
+    /// Reasoning the provider returned beside the answer (`reasoning_content`, `reasoning`).
+    /// Inline `<think>` blocks in `text` are moved here by [`crate::prompting::ask`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+}
+
+impl ChatResponse {
+    /// Whether the token limit cut the answer off.
+    pub fn truncated(&self) -> bool {
+        self.finish_reason.as_deref() == Some("length")
+    }
 }
 
 /// Why a request failed. `retryable` tells the caller's retry policy what it may do.
@@ -85,6 +97,11 @@ pub enum LlmError {
     Config(String),
     #[error("cancelled")]
     Cancelled,
+    /// The answer was cut off by the token limit, also after a retry with a larger one.
+    #[error(
+        "the model's answer was cut off by the token limit (finish_reason \"length\") at {max_tokens} tokens, also after a retry with a larger limit"
+    )]
+    Truncated { max_tokens: u32 },
 }
 
 /// Receives text as it is generated, piece by piece.

@@ -297,6 +297,9 @@ impl OpenAiClient {
             model: v["model"].as_str().unwrap_or(&self.cfg.model).to_string(),
             usage: usage_of(&v["usage"]),
             finish_reason: choice["finish_reason"].as_str().map(str::to_string),
+            reasoning: reasoning_of(&choice["message"])
+                .map(str::to_string)
+                .filter(|r| !r.trim().is_empty()),
         })
     }
 
@@ -311,6 +314,7 @@ impl OpenAiClient {
         let mut model = self.cfg.model.clone();
         let mut usage = Usage::default();
         let mut finish: Option<String> = None;
+        let mut reasoning = String::new();
         let mut done = false;
         let mut any_choice = false;
         while !done {
@@ -341,6 +345,9 @@ impl OpenAiClient {
                 }
                 if let Some(choice) = v["choices"].get(0) {
                     any_choice = true;
+                    if let Some(piece) = reasoning_of(&choice["delta"]) {
+                        reasoning.push_str(piece);
+                    }
                     if let Some(piece) = choice["delta"]["content"].as_str() {
                         text.push_str(piece);
                         if let Some(sink) = on_token {
@@ -371,8 +378,17 @@ impl OpenAiClient {
             model,
             usage,
             finish_reason: finish,
+            reasoning: (!reasoning.trim().is_empty()).then_some(reasoning),
         })
     }
+}
+
+/// The reasoning a message or delta carries beside its content: DeepSeek and vLLM send
+/// `reasoning_content`, OpenRouter and Ollama `reasoning`.
+fn reasoning_of(message: &Value) -> Option<&str> {
+    message["reasoning_content"]
+        .as_str()
+        .or_else(|| message["reasoning"].as_str())
 }
 
 fn usage_of(v: &Value) -> Usage {

@@ -6,7 +6,7 @@
 //! below both `verify` and `generate`.
 
 use super::ask;
-use super::parse::{boolish, numberish, parse_json_object};
+use super::parse::{boolish, numberish, parse_check, parse_json_object};
 use super::prompts::{self, Lang};
 use super::steps::{number_steps, split_steps};
 use crate::llm::Llm;
@@ -73,30 +73,28 @@ pub fn golden_line(lang: Lang, golden: Option<&str>) -> String {
 
 /// Reads a judge's answer; `n_steps` bounds the first wrong step.
 pub fn parse_verdict(text: &str, n_steps: usize) -> Result<NewVerdict, String> {
-    let m = parse_json_object(text).ok_or_else(|| {
-        format!(
-            "the judge did not answer with a JSON object: {}",
-            excerpt(text)
-        )
-    })?;
-    let passed = m
-        .get("pass")
-        .or_else(|| m.get("passed"))
-        .or_else(|| m.get("correct"))
-        .and_then(boolish)
-        .ok_or_else(|| {
+    let m = parse_json_object(text).unwrap_or_default();
+    let json_pass = ["pass", "passed", "correct"]
+        .iter()
+        .find_map(|k| m.get(*k).and_then(boolish));
+    let (passed, loose_score) = match json_pass {
+        Some(p) => (p, None),
+        None => parse_check(text).ok_or_else(|| {
             format!(
-                "the judge's JSON has no true/false \"pass\": {}",
+                "the judge stated no verdict (JSON with a true/false \"pass\", or `pass: yes`): {}",
                 excerpt(text)
             )
-        })?;
+        })?,
+    };
     let score = m
         .get("score")
         .and_then(numberish)
+        .or(loose_score)
         .map(|s| if s > 1.0 && s <= 10.0 { s / 10.0 } else { s }.clamp(0.0, 1.0));
     let first_wrong_step = m
         .get("first_wrong_step")
         .and_then(numberish)
+        .or_else(|| loose_step(text))
         .map(|n| n as u32)
         .filter(|&n| n >= 1 && (n as usize) <= n_steps);
     Ok(NewVerdict {
@@ -111,6 +109,24 @@ pub fn parse_verdict(text: &str, n_steps: usize) -> Result<NewVerdict, String> {
             .unwrap_or_default()
             .to_string(),
         first_wrong_step: if passed { None } else { first_wrong_step },
+    })
+}
+
+/// `first_wrong_step: 2` / `第一个错误步骤：2` / `错误步骤：第2步` in a verdict written as lines.
+fn loose_step(text: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once([':', '：', '='])?;
+        let k = k.to_lowercase();
+        if !(k.contains("first_wrong_step") || k.contains("wrong step") || k.contains("错误步骤"))
+        {
+            return None;
+        }
+        let digits: String = v
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<f64>().ok()
     })
 }
 
@@ -137,5 +153,12 @@ mod tests {
         let v = parse_verdict("{\"pass\": false, \"first_wrong_step\": 1}", 0).unwrap();
         assert_eq!(v.first_wrong_step, None);
         assert!(parse_verdict("{\"score\": 1}", 3).is_err());
+        // Loose lines, Chinese booleans.
+        let v = parse_verdict("pass: no\nscore: 3\nfirst_wrong_step: 2", 3).unwrap();
+        assert!(!v.passed);
+        assert_eq!((v.score, v.first_wrong_step), (Some(0.3), Some(2)));
+        let v = parse_verdict("结论：错误\n第一个错误步骤：第3步", 3).unwrap();
+        assert_eq!((v.passed, v.first_wrong_step), (false, Some(3)));
+        assert!(parse_verdict("{\"pass\": \"正确\"}", 3).unwrap().passed);
     }
 }

@@ -1,21 +1,11 @@
-//! Reading what models actually return: JSON arrays (possibly inside code fences or prose),
-//! Python-style lists with single quotes, numbered or bulleted lines; JSON objects for verdicts,
-//! and the loosely typed values in them (`"true"`, `"是"`, `"7"`). Hand-written because no crate
-//! parses this mix of near-formats.
+//! Reading what models actually return: JSON objects for verdicts (inside fences or prose, with
+//! Python literals and trailing commas), the loosely typed values in them (`"true"`, `"是"`,
+//! `"7"`), and the keys that tell two questions apart. Lists are [`super::list`]'s. Hand-written
+//! because no crate parses this mix of near-formats.
 
 use serde_json::Value;
 
-/// The items of a list a model wrote, in order, trimmed, none empty.
-pub fn parse_list(text: &str) -> Vec<String> {
-    let body = strip_fences(text);
-    if let Some(items) = json_list(&body) {
-        return items;
-    }
-    if let Some(items) = python_list(&body) {
-        return items;
-    }
-    lines_list(&body)
-}
+pub use super::list::{parse_list, read_list};
 
 /// The first JSON object in a model's answer (fences, prose and trailing commas tolerated).
 pub fn parse_json_object(text: &str) -> Option<serde_json::Map<String, Value>> {
@@ -47,8 +37,10 @@ pub fn boolish(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => match s.trim().to_lowercase().as_str() {
-            "true" | "yes" | "pass" | "是" | "正确" => Some(true),
-            "false" | "no" | "fail" | "否" | "错误" => Some(false),
+            "true" | "yes" | "y" | "pass" | "passed" | "correct" | "right" | "ok" | "是" | "对"
+            | "正确" | "通过" | "真" => Some(true),
+            "false" | "no" | "n" | "fail" | "failed" | "incorrect" | "wrong" | "否" | "不对"
+            | "错" | "错误" | "不正确" | "不通过" | "假" => Some(false),
             _ => None,
         },
         Value::Number(n) => n.as_f64().map(|x| x != 0.0),
@@ -81,100 +73,86 @@ fn strip_fences(text: &str) -> String {
     inner.trim().to_string()
 }
 
-fn json_list(text: &str) -> Option<Vec<String>> {
-    let start = text.find('[')?;
-    let end = text.rfind(']')?;
-    let v: Value = serde_json::from_str(text.get(start..=end)?).ok()?;
-    let arr = v.as_array()?;
-    Some(arr.iter().filter_map(item_text).collect())
-}
-
-/// A list item: a string, or an object's `question` / `q` / `text` field.
-fn item_text(v: &Value) -> Option<String> {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => ["question", "q", "text", "content"]
+/// A step check's or judge's verdict however it was written: a JSON object with `correct` /
+/// `pass` / `passed` / `正确` (fenced, with Python literals, booleans as words), or loose lines
+/// (`correct: yes`, `正确：是`, `结论：错误`), or a reply that is one word (`正确`, "Incorrect").
+/// Returns (correct, score).
+pub fn parse_check(text: &str) -> Option<(bool, Option<f64>)> {
+    let text = super::extract::strip_think(text);
+    if let Some(m) = parse_json_object(&text) {
+        let verdict = ["correct", "pass", "passed", "is_correct", "正确", "结果"]
             .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_str))?
-            .to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    let s = s.trim().to_string();
-    (!s.is_empty()).then_some(s)
-}
-
-/// `['a', "b's", 'c']`: quoted items with backslash escapes.
-fn python_list(text: &str) -> Option<Vec<String>> {
-    let start = text.find('[')?;
-    let end = text.rfind(']')?;
-    let inner = text.get(start + 1..end)?;
-    let mut items = Vec::new();
-    let mut chars = inner.chars();
-    loop {
-        // Find the next opening quote.
-        let quote = loop {
-            match chars.next() {
-                None => return (!items.is_empty()).then_some(items),
-                Some(c @ ('\'' | '"')) => break c,
-                Some(c) if c == ',' || c.is_whitespace() => continue,
-                Some(_) => return None,
-            }
+            .find_map(|k| m.get(*k).and_then(boolish));
+        if let Some(v) = verdict {
+            return Some((v, m.get("score").and_then(numberish).map(unit_score)));
+        }
+    }
+    let mut verdict = None;
+    let mut score = None;
+    for line in text.lines() {
+        let line = line
+            .trim()
+            .trim_matches(['*', '"', '\'', '`', '-', ' ', '{', '}', ',']);
+        let Some((k, v)) = line.split_once([':', '：', '=']) else {
+            continue;
         };
-        let mut s = String::new();
-        loop {
-            match chars.next() {
-                None => return None,
-                Some('\\') => match chars.next() {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some(c) => s.push(c),
-                    None => return None,
-                },
-                Some(c) if c == quote => break,
-                Some(c) => s.push(c),
+        let k = k.trim().trim_matches(['*', '"', '\'', ' ']).to_lowercase();
+        let v = v.trim().trim_matches(['*', '"', '\'', ' ', ',', '。', '.']);
+        match k.as_str() {
+            "correct" | "pass" | "passed" | "verdict" | "正确" | "是否正确" | "结论" | "判断"
+            | "结果" => {
+                // `错误。第二步算错了`: the verdict is the first word or clause.
+                let first = v.split(['。', '，', ',', ';', '；', ' ', '(', '（']).next();
+                verdict = verdict.or_else(|| boolish(&Value::String(first?.to_string())));
             }
-        }
-        let s = s.trim().to_string();
-        if !s.is_empty() {
-            items.push(s);
+            "score" | "分数" | "得分" => {
+                score = score.or_else(|| v.parse::<f64>().ok().filter(|x| x.is_finite()));
+            }
+            _ => {}
         }
     }
+    if let Some(v) = verdict {
+        return Some((v, score.map(unit_score)));
+    }
+    let word = text.trim().trim_matches(|c: char| !c.is_alphanumeric());
+    boolish(&Value::String(word.to_string())).map(|v| (v, score.map(unit_score)))
 }
 
-/// One item per line, with numbering, bullets and `Q1:` labels removed; header lines that end
-/// in a colon are skipped. Without any list marker the text is prose (a refusal, a remark), and
-/// only lines that are questions count.
-fn lines_list(text: &str) -> Vec<String> {
-    let marked = text.lines().any(|l| strip_marker(l) != l.trim());
-    text.lines()
-        .map(strip_marker)
-        .filter(|l| !(l.is_empty() || l.ends_with(':') || l.ends_with('：')))
-        .filter(|l| marked || l.ends_with('?') || l.ends_with('？'))
-        .collect()
-}
-
-fn strip_marker(line: &str) -> String {
-    let mut l = line.trim();
-    for b in ["- ", "* ", "• ", "· "] {
-        if let Some(rest) = l.strip_prefix(b) {
-            l = rest.trim_start();
-        }
-    }
-    let l2 = l.trim_start_matches(['(', '（', 'Q', 'q']);
-    let digits = l2.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 {
-        let rest = &l2[digits..];
-        for sep in [". ", ".", ")", "）", "、", ":", "：", " "] {
-            if let Some(r) = rest.strip_prefix(sep) {
-                l = r.trim_start();
-                break;
-            }
-        }
-    }
-    l.trim_matches(|c: char| c == '"' || c == '\'' || c == '“' || c == '”')
+/// The answer to a yes/no question: its first word (`Yes, the steps are right.`, `否。`,
+/// "Incorrect: step 2"), or a verdict in any shape [`parse_check`] reads.
+pub fn yes_no(text: &str) -> Option<bool> {
+    let text = super::extract::strip_think(text);
+    let first: String = text
         .trim()
-        .to_string()
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let cjk: String = text.trim().chars().take(3).collect();
+    boolish(&Value::String(first))
+        .or_else(|| {
+            ["不正确", "不对", "错误", "正确", "是", "否", "对", "错"]
+                .iter()
+                .find(|w| cjk.starts_with(*w))
+                .and_then(|w| boolish(&Value::String((*w).to_string())))
+        })
+        .or_else(|| parse_check(&text).map(|v| v.0))
+        // "1. 2 + 4 = 6 The answer is no, ...": a marked yes/no after restated steps.
+        .or_else(|| {
+            super::extract::marked_answer(&text)
+                .and_then(|a| boolish(&Value::String(a.split([' ', ',']).next()?.to_string())))
+        })
+}
+
+/// A score in [0, 1] from one that may be out of 10 or 100.
+fn unit_score(s: f64) -> f64 {
+    if s > 1.0 && s <= 10.0 {
+        s / 10.0
+    } else if s > 10.0 && s <= 100.0 {
+        s / 100.0
+    } else {
+        s
+    }
+    .clamp(0.0, 1.0)
 }
 
 /// The key two questions share when they are the same question: lowercase letters, digits
@@ -196,53 +174,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_arrays_in_fences_and_prose() {
-        let t =
-            "Sure! Here they are:\n```json\n[\"What is A?\", \"What is B?\"]\n```\nHope it helps";
-        assert_eq!(parse_list(t), vec!["What is A?", "What is B?"]);
-        let t = r#"[{"question": "什么是光合作用？"}, {"q": "为什么天是蓝的？"}]"#;
-        assert_eq!(parse_list(t), vec!["什么是光合作用？", "为什么天是蓝的？"]);
-    }
-
-    #[test]
-    fn python_lists_with_single_quotes() {
-        let t = r#"['What\'s up?', "It's fine?", '第三个问题？']"#;
-        assert_eq!(
-            parse_list(t),
-            vec!["What's up?", "It's fine?", "第三个问题？"]
-        );
-    }
-
-    #[test]
-    fn numbered_and_bulleted_lines() {
-        let t = "Questions:\n1. First one?\n2) Second one?\n3、第三个？\n- Fourth?\n(5) Fifth?\nQ6: Sixth?\n";
-        assert_eq!(
-            parse_list(t),
-            vec![
-                "First one?",
-                "Second one?",
-                "第三个？",
-                "Fourth?",
-                "Fifth?",
-                "Sixth?"
-            ]
-        );
-    }
-
-    #[test]
-    fn prose_is_not_a_list() {
-        assert!(parse_list("I cannot help with that.").is_empty());
-        assert_eq!(
-            parse_list("What is X?\nWhy Y？"),
-            vec!["What is X?", "Why Y？"]
-        );
-    }
-
-    #[test]
     fn json_objects_are_found_and_repaired() {
         let m = parse_json_object("Verdict:\n```\n{\"pass\": True, \"score\": 0.5,}\n```").unwrap();
         assert_eq!(m["pass"], true);
         assert!(parse_json_object("no json").is_none());
+    }
+
+    #[test]
+    fn verdicts_in_every_shape() {
+        let cases: &[(&str, Option<bool>)] = &[
+            ("{\"correct\": true, \"score\": 0.9}", Some(true)),
+            ("```json\n{\"correct\": \"false\"}\n```", Some(false)),
+            ("{'correct': True}", Some(true)),
+            ("{\"correct\": \"是\", \"score\": 8}", Some(true)),
+            ("{\"正确\": \"否\"}", Some(false)),
+            ("correct: yes\nscore: 0.8", Some(true)),
+            ("**Correct:** no", Some(false)),
+            ("正确：是\n分数：0.9", Some(true)),
+            ("结论：错误。第二步算错了。", Some(false)),
+            ("判断：正确", Some(true)),
+            ("正确", Some(true)),
+            ("Incorrect.", Some(false)),
+            ("<think>check</think>{\"correct\": false}", Some(false)),
+            ("I am not sure about this one.", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_check(text).map(|v| v.0), *want, "{text:?}");
+        }
+        assert_eq!(
+            parse_check("correct: yes\nscore: 8"),
+            Some((true, Some(0.8)))
+        );
+    }
+
+    #[test]
+    fn yes_or_no_answers() {
+        assert_eq!(yes_no("Yes, every step is right."), Some(true));
+        assert_eq!(yes_no("no. Step 2 is wrong"), Some(false));
+        assert_eq!(yes_no("Incorrect: 2 + 3 is 5"), Some(false));
+        assert_eq!(yes_no("不正确，第二步错了"), Some(false));
+        assert_eq!(yes_no("正确。"), Some(true));
+        assert_eq!(yes_no("2 + 3 = 5"), None);
+        assert_eq!(
+            yes_no("1. 2 + 4 = 6 The answer is no, the step is wrong."),
+            Some(false)
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! The one step splitter, used by CoT generation, the tree search, the judge's first-wrong-step
-//! and the TUI: numbered or marked lines (`Step 3:`, `步骤3：`, `3.`, `- `) are steps; text
-//! without such markers is split at sentence ends (`。！？`, and `.!?` before a space).
+//! The one step splitter, used by CoT generation, the tree search, the judge's prompt and its
+//! first wrong step, the stored verdict and the TUI, so that step N means the same step
+//! everywhere: numbered or marked lines (`Step 3:`, `**Step 3:**`, `步骤3：`, `第三步`, `3.`, `3、`,
+//! `(3)`, `③`, `- `) are steps, and unmarked lines after one belong to it; text without such
+//! markers is split at sentence ends (`。！？`, and `.!?` before a space), never at `；` or
+//! inside a decimal.
 
 /// Splits reasoning into steps, trimmed, none empty.
 pub fn split_steps(text: &str) -> Vec<String> {
@@ -9,7 +12,13 @@ pub fn split_steps(text: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    if lines.iter().any(|l| is_marked(l)) {
+    // Markers make the steps when two or more lines carry one, or when the text is one marked
+    // line that is one step; `第一步，…。第二步，…。` on one line splits at its sentences.
+    let marked = lines.iter().filter(|l| is_marked(l)).count();
+    let one_marked_step = lines.len() == 1
+        && marked == 1
+        && sentences(lines[0]).iter().filter(|s| is_marked(s)).count() < 2;
+    if marked >= 2 || one_marked_step {
         let mut steps: Vec<String> = Vec::new();
         for line in lines {
             match steps.last_mut() {
@@ -25,6 +34,60 @@ pub fn split_steps(text: &str) -> Vec<String> {
     lines.iter().flat_map(|l| sentences(l)).collect()
 }
 
+/// A step without its marker (`Step 3:`, `步骤3：`, `第三步：`, `3.`, `(3)`, `③`, `- `), for
+/// telling whether two steps say the same whatever their numbers.
+pub fn step_body(step: &str) -> &str {
+    let t = step.trim().trim_start_matches(['*', '#', '>', '_', ' ']);
+    if let Some(c) = t.chars().next()
+        && "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳•".contains(c)
+    {
+        return tidy(&t[c.len_utf8()..]);
+    }
+    if let Some(r) = t.strip_prefix("- ") {
+        return tidy(r);
+    }
+    let (rest, labelled) = if t.to_ascii_lowercase().starts_with("step ") {
+        (&t[5..], true)
+    } else if let Some(r) = t.strip_prefix("步骤").or_else(|| t.strip_prefix('第')) {
+        (r, true)
+    } else if let Some(r) = t.strip_prefix(['(', '（', '【']) {
+        (r, false)
+    } else {
+        (t, false)
+    };
+    let n: usize = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || "一二三四五六七八九十".contains(*c))
+        .map(char::len_utf8)
+        .sum();
+    if n == 0 {
+        return t.trim();
+    }
+    let after = &rest[n..];
+    let mut chars = after.chars();
+    let sep = chars.next();
+    let then_digit = chars.next().is_some_and(|c| c.is_ascii_digit());
+    match sep {
+        Some(c) if "步.．)）】、:：".contains(c) && !(c == '.' && then_digit) => tidy(after),
+        _ if labelled => tidy(after),
+        _ => t.trim(),
+    }
+}
+
+fn tidy(s: &str) -> &str {
+    s.trim_start_matches(|c: char| "步.．)）】、:：*- ".contains(c))
+        .trim()
+}
+
+/// The key two steps share when they say the same thing: the body, letters and digits only.
+pub fn step_key(step: &str) -> String {
+    step_body(step)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Steps numbered from 1, one per line, as prompts show them.
 pub fn number_steps(steps: &[String]) -> String {
     steps
@@ -37,6 +100,20 @@ pub fn number_steps(steps: &[String]) -> String {
 
 /// Whether a line starts a new step by its marker.
 fn is_marked(line: &str) -> bool {
+    // `**Step 1:**`, `### 步骤1`, `> 1.`: markdown around the marker.
+    let line = line.trim_start_matches(['*', '#', '>', '_', ' ']);
+    if line.starts_with(|c: char| "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".contains(c))
+    {
+        return true;
+    }
+    for (open, close) in [("(", ")"), ("（", "）"), ("【", "】")] {
+        if let Some(rest) = line.strip_prefix(open) {
+            let n = rest.chars().take_while(char::is_ascii_digit).count();
+            if (1..=3).contains(&n) && rest[n..].starts_with(close) {
+                return true;
+            }
+        }
+    }
     let lower = line.to_lowercase();
     for prefix in ["step ", "步骤", "第"] {
         if let Some(rest) = lower.strip_prefix(prefix) {
@@ -123,6 +200,43 @@ mod tests {
         );
         assert!(split_steps("").is_empty());
         assert!(split_steps("\n \n").is_empty());
+    }
+
+    #[test]
+    fn step_keys_ignore_the_marker() {
+        for s in [
+            "Step 2: b=4",
+            "步骤2：b=4",
+            "第二步：b=4",
+            "2. b=4",
+            "(2) b=4",
+            "② b=4",
+            "- b=4",
+            "**Step 2:** b=4",
+        ] {
+            assert_eq!(step_key(s), "b4", "{s:?}");
+        }
+        assert_eq!(step_key("3.5倍"), "35倍");
+    }
+
+    #[test]
+    fn every_step_format_gives_the_same_steps() {
+        let want = 3;
+        for t in [
+            "步骤1：设 x=2；则 y=3。\n步骤2：相加得 5。\n步骤3：答案是 5",
+            "第一步：设 x=2；则 y=3。\n第二步：相加得 5。\n第三步：答案是 5",
+            "Step 1: let x=2; y=3.\nStep 2: add, 5.\nStep 3: the answer is 5",
+            "**Step 1:** let x=2.\n**Step 2:** add.\n**Step 3:** 5",
+            "1. a\n2. b\n3. c",
+            "1、a\n2、b\n3、c",
+            "(1) a\n(2) b\n(3) c",
+            "① a\n② b\n③ c",
+            "- a\n- b\n- c",
+            "先设 x=2；则 y=3。相加得 5。答案是 5",
+            "第一步，设 x=2；则 y=3。第二步，相加得 5。第三步，答案是 5。",
+        ] {
+            assert_eq!(split_steps(t).len(), want, "{t:?}: {:?}", split_steps(t));
+        }
     }
 
     #[test]

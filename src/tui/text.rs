@@ -1,5 +1,5 @@
 //! Text layout for the screens: wrapping by display width (CJK characters take two columns),
-//! cutting to a width, splitting chain-of-thought into numbered steps, and line diffs.
+//! cutting to a width, and line diffs (steps come from `prompting::steps`, the one splitter).
 //! Wrapping is done here rather than by `Paragraph` so that screens know line counts for
 //! scrolling and can style a step's lines (the first wrong step) before drawing.
 
@@ -60,64 +60,6 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
-/// Splits reasoning into steps: numbered lines (`1.`, `2)`, `Step 3:`, `第4步`) start a step
-/// where there are any; otherwise sentences end at 。！？ or `. ! ?` followed by a space.
-pub fn split_steps(reasoning: &str) -> Vec<String> {
-    let lines: Vec<&str> = reasoning.lines().filter(|l| !l.trim().is_empty()).collect();
-    let numbered = lines.iter().filter(|l| starts_numbered(l)).count();
-    if numbered >= 2 {
-        let mut steps: Vec<String> = Vec::new();
-        for l in lines {
-            match steps.last_mut() {
-                Some(last) if !starts_numbered(l) => {
-                    last.push('\n');
-                    last.push_str(l.trim());
-                }
-                _ => steps.push(l.trim().to_string()),
-            }
-        }
-        return steps;
-    }
-    let mut steps = Vec::new();
-    let mut cur = String::new();
-    let mut chars = reasoning.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\n' {
-            if !cur.trim().is_empty() {
-                steps.push(cur.trim().to_string());
-            }
-            cur.clear();
-            continue;
-        }
-        cur.push(c);
-        let ends = matches!(c, '。' | '！' | '？' | '；')
-            || (matches!(c, '.' | '!' | '?') && chars.peek().is_none_or(|n| n.is_whitespace()));
-        if ends {
-            steps.push(cur.trim().to_string());
-            cur.clear();
-        }
-    }
-    if !cur.trim().is_empty() {
-        steps.push(cur.trim().to_string());
-    }
-    steps
-}
-
-fn starts_numbered(line: &str) -> bool {
-    let t = line.trim_start();
-    let t = t
-        .strip_prefix("Step ")
-        .or_else(|| t.strip_prefix("step "))
-        .or_else(|| t.strip_prefix('第'))
-        .unwrap_or(t);
-    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
-    digits > 0
-        && t[digits..]
-            .chars()
-            .next()
-            .is_some_and(|c| matches!(c, '.' | ')' | ':' | '、' | '步' | '：' | '）'))
-}
-
 /// One line of a diff between two texts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffLine {
@@ -169,26 +111,6 @@ mod tests {
     fn fits_to_width() {
         assert_eq!(fit("增值税税率", 6), "增值…");
         assert_eq!(fit("abc", 3), "abc");
-    }
-
-    #[test]
-    fn splits_cot_steps() {
-        assert_eq!(
-            split_steps("先算收入。再乘税率！结果是多少？13"),
-            vec!["先算收入。", "再乘税率！", "结果是多少？", "13"]
-        );
-        assert_eq!(
-            split_steps("1. add 2 and 3\n2. that is 5.\n   so five\n3. done"),
-            vec!["1. add 2 and 3", "2. that is 5.\nso five", "3. done"]
-        );
-        assert_eq!(
-            split_steps("It is 3.5 dollars. Then pay."),
-            vec!["It is 3.5 dollars.", "Then pay."]
-        );
-        assert_eq!(
-            split_steps("第1步：算收入\n第2步：乘税率"),
-            vec!["第1步：算收入", "第2步：乘税率"]
-        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The golden-match verifier: a sample's answer against its golden answer, compared as
-//! [`crate::prompting::answer_match`] compares them, as a verdict.
+//! [`crate::prompting::answer_match`] compares them, as a verdict. An answer that states two
+//! different final answers fails, and its rationale says it is ambiguous.
 
 use crate::model::{Content, NewVerdict};
-use crate::prompting::answer_match::answers_match;
-use crate::prompting::extract::final_answer;
+use crate::prompting::answer_match::judge_answer;
 
 /// The verdict on a sample with a golden answer; None when it has none (or no answer).
 pub fn verdict(content: &Content) -> Option<NewVerdict> {
@@ -14,14 +14,14 @@ pub fn verdict(content: &Content) -> Option<NewVerdict> {
     } else {
         turn.content.clone()
     };
-    let passed = answers_match(&text, golden);
-    let said = final_answer(&text).unwrap_or_else(|| text.trim().chars().take(80).collect());
+    let j = judge_answer(&text, golden);
+    let passed = j.passed();
     Some(NewVerdict {
         verifier: "golden_match".into(),
         model: None,
         passed,
         score: Some(if passed { 1.0 } else { 0.0 }),
-        rationale: format!("answer {said:?} vs golden {golden:?}"),
+        rationale: j.rationale(golden),
         first_wrong_step: None,
     })
 }

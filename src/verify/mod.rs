@@ -5,6 +5,7 @@
 //! it too); [`run`] runs it here.
 
 pub mod applicable;
+pub mod first_wrong;
 pub mod golden;
 pub mod regenerate;
 pub mod run;

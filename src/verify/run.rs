@@ -88,6 +88,7 @@ pub async fn run_judge(
         &ctx.meter,
         ctx.concurrency,
         &ctx.cancel,
+        ctx.retry_failed,
         on_progress,
         work,
         commit,

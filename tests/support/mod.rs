@@ -42,6 +42,14 @@ pub enum Reply {
     /// A 200 whose JSON is well formed but whose answer text is this (e.g. truncated output the
     /// pipeline must reject, not store).
     Garbage(String),
+    /// An answer with this `finish_reason` (`length`: cut off by the token limit) and, where
+    /// given, reasoning in a separate field (`reasoning_content` or `reasoning`), plain or
+    /// streamed.
+    Full {
+        text: String,
+        finish: String,
+        reasoning: Option<(String, String)>,
+    },
 }
 
 impl Reply {
@@ -349,6 +357,40 @@ async fn answer(sock: &mut TcpStream, req: &SeenRequest, reply: Reply) -> std::i
         }
         Reply::BrokenStream(_) => send_plain(sock, 200, "", "{\"choices\": [{\"message\"").await,
         Reply::Garbage(text) => send_plain(sock, 200, "", &completion(&text).to_string()).await,
+        Reply::Full {
+            text,
+            finish,
+            reasoning,
+        } if req.stream() => {
+            sock.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+            let mut events = Vec::new();
+            if let Some((field, r)) = &reasoning {
+                events.push(json!({"model": "test-model", "choices": [{"index": 0, "delta": {field.as_str(): r}, "finish_reason": null}]}));
+            }
+            events.push(json!({"model": "test-model", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]}));
+            events.push(json!({"model": "test-model", "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}));
+            for ev in events {
+                sock.write_all(format!("data: {ev}\n\n").as_bytes()).await?;
+            }
+            sock.write_all(b"data: [DONE]\n\n").await?;
+            sock.flush().await?;
+            Ok(false)
+        }
+        Reply::Full {
+            text,
+            finish,
+            reasoning,
+        } => {
+            let mut body = completion(&text);
+            body["choices"][0]["finish_reason"] = finish.into();
+            if let Some((field, r)) = reasoning {
+                body["choices"][0]["message"][field.as_str()] = r.into();
+            }
+            send_plain(sock, 200, "", &body.to_string()).await
+        }
         Reply::EmptyChoices => {
             send_plain(
                 sock,

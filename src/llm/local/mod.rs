@@ -361,6 +361,7 @@ impl Llm for LocalModel {
                     completion_tokens: generated.tokens.len() as u64,
                 },
                 finish_reason: Some(generated.finish_reason.to_string()),
+                reasoning: None,
             })
         }
         .boxed()

@@ -3,9 +3,10 @@
 //! the revision history with a diff between the last two revisions.
 
 use crate::model::{Content, Role, Verdict};
+use crate::prompting::steps::split_steps;
 use crate::tui::app::{App, Screen};
 use crate::tui::screens::list::view::status_glyph;
-use crate::tui::text::{DiffLine, diff_lines, fit, split_steps, wrap};
+use crate::tui::text::{DiffLine, diff_lines, fit, wrap};
 use crate::tui::ui::common::{draw_lines, frame, heading, para};
 use crate::tui::ui::common::{safe, safe_line};
 use ratatui::buffer::Buffer;

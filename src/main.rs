@@ -50,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Runs(c)) => runs::run(g, c)?,
         Some(Command::Eval(a)) => eval::run(g, a)?,
         Some(Command::Merge(a)) => merge::run(g, a)?,
+        Some(Command::Review(c)) => review::run(g, c)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -492,3 +492,34 @@ fn revert_to_any_revision_from_the_history() {
     let s = h.store.sample(1).unwrap();
     assert_eq!((s.head.number, s.status), (3, ReviewStatus::Unreviewed));
 }
+
+#[test]
+fn the_head_shows_the_first_wrong_step_an_earlier_revisions_verdict_named() {
+    // As `gen cot` stores it: the judged attempt is revision 1, the repaired solution the head.
+    let (_d, mut h) = harness(6, 160, 48);
+    let head = h.store.sample(2).unwrap().head;
+    let mut repaired = head.content.clone();
+    repaired.turns[1].reasoning = Some(
+        "第一步，确认纳税人类型为一般纳税人。第二步，核对适用税率为13%并按销售额计算。第三步，用销售额乘以税率得到应纳税额。"
+            .into(),
+    );
+    h.store
+        .add_revision_on(2, head.id, &repaired, "gen:cot", &[])
+        .unwrap();
+    h.keys("j enter");
+    let f = h.frame();
+    assert!(
+        f.contains("↑ first wrong step, per llm_judge on rev 1 (rewritten from here)"),
+        "{f}"
+    );
+    // The highlight sits under step 2 of the head, the step that replaced the wrong one.
+    let lines: Vec<&str> = f.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("↑ first wrong step"))
+        .unwrap();
+    assert!(
+        lines[..at].iter().rev().take(3).any(|l| l.contains("2. 第二步，核对")),
+        "{f}"
+    );
+}

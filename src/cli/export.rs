@@ -29,6 +29,7 @@ impl clap::ValueEnum for ExportTarget {
             ExportTarget::HuggingFace => {
                 value.help("A Hugging Face dataset folder: data/train.jsonl + README.md card")
             }
+            ExportTarget::Preference(p) => value.help(p.help()),
         })
     }
 }
@@ -50,7 +51,8 @@ pub struct Args {
     /// none, pass, fail, mixed.
     #[arg(long)]
     pub verdict: Vec<String>,
-    /// unreviewed, accepted, rejected, flagged (default: accepted).
+    /// unreviewed, accepted, rejected, flagged, conflict (default: accepted; for kto,
+    /// llamafactory-kto and stepwise: accepted and rejected).
     #[arg(long)]
     pub status: Vec<String>,
     /// Export whatever the review status.
@@ -111,17 +113,29 @@ fn filter(store: &Store, args: &Args) -> anyhow::Result<Filter> {
         },
         kinds: parse_all(&args.kind, "kind", SampleKind::parse, &kinds)?,
         verdicts: parse_all(&args.verdict, "verdict", VerdictSummary::parse, &verdicts)?,
-        statuses: policy::statuses(
-            args.all,
-            parse_all(&args.status, "status", ReviewStatus::parse, &statuses)?,
-        ),
+        statuses: match args.format {
+            // Preference data is made of decisions either way (KTO learns from rejections).
+            ExportTarget::Preference(p) if !args.all && args.status.is_empty() => {
+                p.default_statuses()
+            }
+            _ => policy::statuses(
+                args.all,
+                parse_all(&args.status, "status", ReviewStatus::parse, &statuses)?,
+            ),
+        },
         tags: args.tag.clone(),
         ..Filter::default()
     })
 }
 
 fn describe(args: &Args) -> String {
-    let mut parts = vec![policy::describe(args.all, &args.status)];
+    let mut parts = vec![match args.format {
+        ExportTarget::Preference(p) if !args.all && args.status.is_empty() => {
+            let names: Vec<&str> = p.default_statuses().iter().map(|s| s.as_str()).collect();
+            format!("{} samples", names.join(" or "))
+        }
+        _ => policy::describe(args.all, &args.status),
+    }];
     if let Some(d) = &args.dataset {
         parts.push(format!("dataset {d}"));
     }
@@ -154,13 +168,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         license: args.license.clone(),
     };
     let summary = crate::export::export(&store, args.format, &args.out, &filter, &card)?;
-    print_summary(&summary, &args.out, &card.filter);
+    let noun = match args.format {
+        ExportTarget::Preference(_) => "examples",
+        _ => "samples",
+    };
+    print_summary(&summary, &args.out, &card.filter, noun);
     Ok(())
 }
 
-fn print_summary(s: &WriteSummary, out: &std::path::Path, what: &str) {
+fn print_summary(s: &WriteSummary, out: &std::path::Path, what: &str, noun: &str) {
     println!(
-        "{} samples written to {} ({what}); {} skipped",
+        "{} {noun} written to {} ({what}); {} skipped",
         s.written,
         out.display(),
         s.skipped_total()

@@ -10,6 +10,7 @@ pub mod generate;
 pub mod import;
 pub mod merge;
 pub mod model;
+pub mod review;
 pub mod runs;
 pub mod stats;
 pub mod train;
@@ -76,4 +77,7 @@ pub enum Command {
     Eval(eval::Args),
     /// Fold a LoRA adapter into its base: a Hugging Face model folder transformers loads.
     Merge(merge::Args),
+    /// Review decisions from the command line: accept, reject, flag, edit.
+    #[command(subcommand)]
+    Review(review::Command),
 }

@@ -1,6 +1,8 @@
-//! Where an export goes: one file in a [`Format`], or a folder a trainer reads. Every format
-//! is a file target by construction, so a new format needs no entry here.
+//! Where an export goes: one file in a [`Format`], a folder a trainer reads, or a preference
+//! export made of the review history. Every format is a file target by construction, so a new
+//! format needs no entry here.
 
+use super::preference::Preference;
 use crate::formats::Format;
 
 /// The target of an export.
@@ -12,18 +14,25 @@ pub enum ExportTarget {
     LlamaFactory,
     /// A Hugging Face dataset folder: `data/train.jsonl` + a `README.md` card.
     HuggingFace,
+    /// Pairs, labels or step labels from what reviewers decided on each revision.
+    Preference(Preference),
 }
 
 impl ExportTarget {
-    /// Every target: each format as a file, then the two folders.
-    pub const ALL: [ExportTarget; Format::ALL.len() + 2] = {
-        let mut all = [ExportTarget::LlamaFactory; Format::ALL.len() + 2];
+    /// Every target: each format as a file, the two folders, then the preference exports.
+    pub const ALL: [ExportTarget; Format::ALL.len() + 2 + Preference::ALL.len()] = {
+        let mut all = [ExportTarget::LlamaFactory; Format::ALL.len() + 2 + Preference::ALL.len()];
         let mut i = 0;
         while i < Format::ALL.len() {
             all[i] = ExportTarget::File(Format::ALL[i]);
             i += 1;
         }
         all[Format::ALL.len() + 1] = ExportTarget::HuggingFace;
+        let mut j = 0;
+        while j < Preference::ALL.len() {
+            all[Format::ALL.len() + 2 + j] = ExportTarget::Preference(Preference::ALL[j]);
+            j += 1;
+        }
         all
     };
 
@@ -33,6 +42,7 @@ impl ExportTarget {
             ExportTarget::File(f) => f.as_str(),
             ExportTarget::LlamaFactory => "llamafactory",
             ExportTarget::HuggingFace => "hf",
+            ExportTarget::Preference(p) => p.as_str(),
         }
     }
 }
@@ -50,6 +60,9 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ExportTarget::ALL.len());
-        assert_eq!(ExportTarget::ALL.last(), Some(&ExportTarget::HuggingFace));
+        assert!(ExportTarget::ALL.contains(&ExportTarget::HuggingFace));
+        for p in Preference::ALL {
+            assert!(ExportTarget::ALL.contains(&ExportTarget::Preference(p)));
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod detect;
 pub mod fields;
 pub mod folders;
 pub mod openai;
+pub mod preference;
 pub mod pretrain;
 pub mod read;
 pub mod rejects;

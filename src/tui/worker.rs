@@ -13,6 +13,7 @@ use crate::model::{
 use crate::store::{
     DatasetInfo, DecisionInput, Filter, HeadMoved, SampleRecord, SampleRow, Store, StoreError,
 };
+use crate::verify::first_wrong::{FirstWrong, first_wrong_on_head};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +41,9 @@ pub struct Detail {
     pub reviews: Vec<Review>,
     /// A regenerated answer waiting beside the head, with its verdicts.
     pub candidate: Option<(Revision, Vec<Verdict>)>,
+    /// The step to mark as the first wrong one on the head, carried over from the verdict of an
+    /// earlier revision where the head's own verdicts name none (`gen cot` judges revision 1).
+    pub first_wrong: Option<FirstWrong>,
 }
 
 #[derive(Clone)]
@@ -498,6 +502,13 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                 }
                 None => None,
             };
+            let first_wrong = first_wrong_on_head(&record.head, &revisions, |id| {
+                if id == record.head.id {
+                    Ok(verdicts.clone())
+                } else {
+                    store.verdicts(id)
+                }
+            })?;
             Reply::Detail {
                 seq,
                 detail: Box::new(Detail {
@@ -507,6 +518,7 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
                     previous_verdicts,
                     reviews,
                     candidate,
+                    first_wrong,
                 }),
             }
         }

@@ -6,10 +6,9 @@
 //! head still has it, else the step at that position when the head keeps the steps before it
 //! (where the repair began). The review screen calls this instead of reading verdicts itself.
 
-use crate::model::{Content, Verdict};
+use crate::model::{Content, Revision, Verdict};
 use crate::prompting::judge;
 use crate::prompting::steps::step_key as dedup_key;
-use crate::store::{Store, StoreError};
 
 /// The first wrong step to show on a head revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,24 +25,27 @@ pub struct FirstWrong {
     pub same_text: bool,
 }
 
-/// The first wrong step to highlight on sample `sample_id`'s head; None when no verdict named
-/// one or it cannot be placed on the head.
-pub fn first_wrong_on_head(
-    store: &Store,
-    sample_id: i64,
-) -> Result<Option<FirstWrong>, StoreError> {
-    let revisions = store.revisions(sample_id)?;
-    let Some(head) = revisions.last() else {
-        return Ok(None);
-    };
+/// The first wrong step to highlight on `head`, given the sample's `revisions` (in number
+/// order, candidates included) and a way to read a revision's verdicts. Only `head` and the
+/// revisions numbered before it are looked at: a pending candidate is not the head, and after a
+/// revert the head is an older revision. None when no verdict named a step or it cannot be
+/// placed on the head.
+pub fn first_wrong_on_head<E>(
+    head: &Revision,
+    revisions: &[Revision],
+    mut verdicts_of: impl FnMut(i64) -> Result<Vec<Verdict>, E>,
+) -> Result<Option<FirstWrong>, E> {
     let head_steps = judge::judged_steps(&head.content);
-    for rev in revisions.iter().rev() {
-        let verdicts = store.verdicts(rev.id)?;
+    let earlier = revisions
+        .iter()
+        .filter(|r| r.number < head.number)
+        .rev();
+    for rev in std::iter::once(head).chain(earlier) {
+        let verdicts = verdicts_of(rev.id)?;
         let Some((k, verifier)) = newest_named(&verdicts) else {
             continue;
         };
-        let placed = place(&rev.content, k, &head_steps);
-        if let Some((step, same_text)) = placed {
+        if let Some((step, same_text)) = place(&rev.content, k, &head_steps) {
             return Ok(Some(FirstWrong {
                 step,
                 verifier,

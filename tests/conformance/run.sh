@@ -5,6 +5,9 @@
 #     with the exported count and its text in the right places;
 #   - `assay train --trainer llamafactory` completes a few steps with its points recorded;
 #   - every Hugging Face folder loads in `datasets` and trains one step in TRL's SFTTrainer;
+#   - after a scripted reviewer's decisions and edits (`assay review`), the DPO / KTO folders
+#     load through LLaMA-Factory (stages dpo, kto) and the DPO / KTO / stepwise files train one
+#     step in TRL's DPOTrainer, KTOTrainer and PRMTrainer;
 #   - an adapter from the built-in trainer and the model `assay merge` makes of it load in
 #     PEFT / transformers with logits within 1e-3 of assay's.
 # It prints a table (check, result) and exits non-zero on any miss.
@@ -136,19 +139,69 @@ echo "== LLaMA-Factory get_dataset"
 echo "== Hugging Face folders: datasets + TRL SFTTrainer"
 "$PY" "$HERE/hf_check.py" "$MODEL" "$WORK"/hf/* >> "$RESULTS" 2> "$WORK/hf_check.err"
 
-echo "== assay train --trainer llamafactory"
-# Training takes accepted samples only, and assay's CLI has no bulk accept (a person reviews);
-# this fixture records an accept decision on every sample, as the tests do through the store.
-"$PY" - "$DB" <<'EOF'
-import sqlite3, sys, datetime
-db = sqlite3.connect(sys.argv[1])
-now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-db.execute("""INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason, created_at)
-              SELECT id, head_revision_id, 'conformance', 'accept', 'conformance fixture', ?
-              FROM samples""", (now,))
-db.execute("UPDATE samples SET status = 'accepted'")
-db.commit()
+echo "== review decisions through \`assay review\` (a scripted reviewer)"
+# Training and the preference exports take what reviewers decided. A scripted reviewer: in
+# cot-math, samples whose verifiers fail are rejected; in alpaca-qa, the first four answers are
+# rejected, edited and the edits accepted; everything else is accepted.
+ids() { # dataset [verdict...]: sample ids
+    "$PY" - "$DB" "$@" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+q = "SELECT s.id FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE d.name = ?"
+if len(sys.argv) > 3:
+    q += " AND s.verdict IN (%s)" % ",".join("?" * (len(sys.argv) - 3))
+print(" ".join(str(r[0]) for r in db.execute(q + " ORDER BY s.id", sys.argv[2:])))
 EOF
+}
+answer_of() { # sample id: its head answer
+    "$PY" - "$DB" "$1" <<'EOF'
+import json, sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+(c,) = db.execute("SELECT r.content FROM samples s JOIN revisions r ON r.id = s.head_revision_id"
+                  " WHERE s.id = ?", (int(sys.argv[2]),)).fetchone()
+turns = [t for t in json.loads(c)["turns"] if t["role"] == "assistant"]
+print(turns[-1]["content"])
+EOF
+}
+review_log=$WORK/review.log
+: > "$review_log"
+reviewed=1
+bad=$(ids cot-math fail mixed)
+good=$(ids cot-math pass none)
+[ -n "$bad" ] && { assay review reject $bad --reason "the verifier's wrong step holds" >> "$review_log" 2>&1 || reviewed=0; }
+[ -n "$good" ] && { assay review accept $good >> "$review_log" 2>&1 || reviewed=0; }
+for id in $(ids alpaca-qa | tr ' ' '\n' | head -4); do
+    old=$(answer_of "$id")
+    assay review reject "$id" --reason "incomplete" >> "$review_log" 2>&1 || reviewed=0
+    assay review edit "$id" --answer "$old（复核补充：以上说法已对照原文核实。）" >> "$review_log" 2>&1 || reviewed=0
+done
+for d in alpaca-qa logic-mc xtuner-dialogues agent-trajectories docs; do
+    list=$(ids "$d")
+    [ -n "$list" ] && { assay review accept $list >> "$review_log" 2>&1 || reviewed=0; }
+done
+record "assay review: scripted decisions and edits" "$reviewed" "$(grep -c '^sample' "$review_log") decisions and edits; $(tail -1 "$review_log")"
+
+echo "== preference exports (DPO, KTO, stepwise) in LLaMA-Factory and TRL"
+PREF=$WORK/pref
+mkdir -p "$PREF"
+pref_ok=1
+pref() { # dataset-or-"" format out
+    local ds=()
+    [ -n "$1" ] && ds=(--dataset "$1")
+    assay export "${ds[@]}" --format "$2" --out "$3" --force "conformance suite" \
+        > "$PREF/export-$2.log" 2>&1 || { pref_ok=0; record "export $2" 0 "$(tail -1 "$PREF/export-$2.log")"; }
+}
+pref alpaca-qa llamafactory-dpo "$PREF/lf-dpo"
+pref "" llamafactory-kto "$PREF/lf-kto"
+pref alpaca-qa dpo "$PREF/dpo.jsonl"
+pref "" kto "$PREF/kto.jsonl"
+pref cot-math stepwise "$PREF/stepwise.jsonl"
+if [ "$pref_ok" = 1 ]; then
+    "$PY" "$HERE/pref_check.py" "$MODEL" "$PREF/lf-dpo" "$PREF/lf-kto" "$PREF/dpo.jsonl" \
+        "$PREF/kto.jsonl" "$PREF/stepwise.jsonl" >> "$RESULTS" 2> "$WORK/pref_check.err"
+fi
+
+echo "== assay train --trainer llamafactory"
 for d in xtuner-dialogues agent-trajectories; do
     log=$WORK/train-lf-$d.log
     if assay train --dataset "$d" --trainer llamafactory --model "$MODEL" --template qwen \

@@ -9,6 +9,7 @@ use crate::tui::screens::list::view::status_glyph;
 use crate::tui::text::{DiffLine, diff_lines, fit, wrap};
 use crate::tui::ui::common::{draw_lines, frame, heading, para};
 use crate::tui::ui::common::{safe, safe_line};
+use crate::verify::first_wrong::FirstWrong;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -51,7 +52,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let wrong = if blind {
         None
     } else {
-        first_wrong_step(&d.verdicts)
+        d.first_wrong.as_ref().map(|w| (w.step, wrong_step_source(w, r.head.id)))
     };
     let mut lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
     lines.extend(super::cot_tree::lines(&r.meta.extra, t));
@@ -214,6 +215,18 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             ))),
         }
         draw_lines(&h, 0, inner, buf);
+    }
+}
+
+/// Who named the head's first wrong step, and where: a step carried over from an earlier
+/// revision's verdict says so (and whether the head replaced that step).
+fn wrong_step_source(w: &FirstWrong, head_id: i64) -> String {
+    if w.revision_id == head_id {
+        w.verifier.clone()
+    } else if w.same_text {
+        format!("{} on rev {}", w.verifier, w.revision_number)
+    } else {
+        format!("{} on rev {} (rewritten from here)", w.verifier, w.revision_number)
     }
 }
 

@@ -50,10 +50,7 @@ fn qa(q: &str, a: &str) -> Content {
 
 fn cot(q: &str, steps: &str, answer: &str) -> Content {
     Content {
-        turns: vec![
-            Turn::user(q),
-            Turn::assistant(answer).with_reasoning(steps),
-        ],
+        turns: vec![Turn::user(q), Turn::assistant(answer).with_reasoning(steps)],
         golden: Some("6".into()),
         ..Content::default()
     }
@@ -106,7 +103,10 @@ fn qa_history(db: &Path) {
     let head3 = store.sample(3).unwrap().head;
     let head4 = store.sample(4).unwrap().head;
     drop(store);
-    ok(db, &["review", "reject", "1", "3", "5", "--reason", "wrong"]);
+    ok(
+        db,
+        &["review", "reject", "1", "3", "5", "--reason", "wrong"],
+    );
     ok(db, &["review", "edit", "1", "--answer", "15元"]);
     ok(db, &["review", "accept", "1", "2", "--reason", "checked"]);
 
@@ -227,11 +227,19 @@ fn stepwise_labels_stop_at_the_first_wrong_step() {
         vec![
             (
                 SampleKind::Cot,
-                cot(q, "1. 12 × 1/3 = 4\n2. 12 × 1/4 = 3\n3. 12 − 4 − 3 = 5", "答案是 5"),
+                cot(
+                    q,
+                    "1. 12 × 1/3 = 4\n2. 12 × 1/4 = 3\n3. 12 − 4 − 3 = 5",
+                    "答案是 5",
+                ),
             ),
             (
                 SampleKind::Cot,
-                cot(q, "1. 12 × 1/3 = 4\n2. 12 − 4 = 8\n3. 8 × 3/4 = 6", "答案是 6"),
+                cot(
+                    q,
+                    "1. 12 × 1/3 = 4\n2. 12 − 4 = 8\n3. 8 × 3/4 = 6",
+                    "答案是 6",
+                ),
             ),
             (
                 SampleKind::Cot,
@@ -270,7 +278,10 @@ fn stepwise_labels_stop_at_the_first_wrong_step() {
     );
     assert_eq!(rows[0]["labels"], serde_json::json!([true, false]));
     let labels = rows[1]["labels"].as_array().unwrap();
-    assert!(labels.len() >= 3 && labels.iter().all(|l| l == true), "{rows:?}");
+    assert!(
+        labels.len() >= 3 && labels.iter().all(|l| l == true),
+        "{rows:?}"
+    );
     assert!(
         summary.contains("skipped 1: accepted although a verdict names a wrong step"),
         "{summary}"
@@ -295,5 +306,8 @@ fn a_decision_on_a_revision_that_is_no_longer_the_head_is_refused() {
     let stdout = ok(&db, &["review", "accept", "1", "--revision", "2"]);
     assert!(stdout.contains("sample 1 rev 2: accept by ana"), "{stdout}");
     let (success, _, stderr) = assay(&db, &["review", "accept", "1", "2"]);
-    assert!(!success && stderr.contains("sample 2: not decided"), "{stderr}");
+    assert!(
+        !success && stderr.contains("sample 2: not decided"),
+        "{stderr}"
+    );
 }

@@ -519,7 +519,11 @@ fn the_head_shows_the_first_wrong_step_an_earlier_revisions_verdict_named() {
         .position(|l| l.contains("↑ first wrong step"))
         .unwrap();
     assert!(
-        lines[..at].iter().rev().take(3).any(|l| l.contains("2. 第二步，核对")),
+        lines[..at]
+            .iter()
+            .rev()
+            .take(3)
+            .any(|l| l.contains("2. 第二步，核对")),
         "{f}"
     );
 }

@@ -88,7 +88,10 @@ impl Preference {
     }
 
     fn is_folder(self) -> bool {
-        matches!(self, Preference::LlamaFactoryDpo | Preference::LlamaFactoryKto)
+        matches!(
+            self,
+            Preference::LlamaFactoryDpo | Preference::LlamaFactoryKto
+        )
     }
 }
 
@@ -108,13 +111,20 @@ pub fn export(
     })?;
     let (path, info) = if kind.is_folder() {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let base = card.dataset.as_deref().map(safe_name).unwrap_or("assay".into());
+        let base = card
+            .dataset
+            .as_deref()
+            .map(safe_name)
+            .unwrap_or("assay".into());
         let (name, kto) = match kind {
             Preference::LlamaFactoryKto => (format!("{base}_kto"), true),
             _ => (format!("{base}_dpo"), false),
         };
         let file = format!("{name}.jsonl");
-        (out.join(&file), Some((name, rows::llamafactory_info(&file, kto))))
+        (
+            out.join(&file),
+            Some((name, rows::llamafactory_info(&file, kto))),
+        )
     } else {
         (out.to_path_buf(), None)
     };
@@ -234,9 +244,18 @@ pub fn kto_labels(h: &SampleHistory) -> Vec<(&RevisionHistory, bool)> {
 }
 
 /// Steps and labels of one revision, or why it gives none.
-pub fn step_labels(h: &SampleHistory, r: &RevisionHistory) -> Result<(Vec<String>, Vec<bool>), Skip> {
-    if !matches!(h.kind, SampleKind::Cot | SampleKind::Qa | SampleKind::MultipleChoice) {
-        return Err(format!("a {} sample has no reasoning steps", h.kind.as_str()));
+pub fn step_labels(
+    h: &SampleHistory,
+    r: &RevisionHistory,
+) -> Result<(Vec<String>, Vec<bool>), Skip> {
+    if !matches!(
+        h.kind,
+        SampleKind::Cot | SampleKind::Qa | SampleKind::MultipleChoice
+    ) {
+        return Err(format!(
+            "a {} sample has no reasoning steps",
+            h.kind.as_str()
+        ));
     }
     let steps = judged_steps(&r.revision.content);
     if steps.is_empty() {

@@ -33,7 +33,9 @@ pub fn export(
     card: &Card,
 ) -> anyhow::Result<WriteSummary> {
     Ok(match target {
-        ExportTarget::Preference(kind) => super::preference::export(store, kind, out, filter, card)?,
+        ExportTarget::Preference(kind) => {
+            super::preference::export(store, kind, out, filter, card)?
+        }
         ExportTarget::LlamaFactory => {
             let mut w = LlamaFactory::create(out, card.dataset.as_deref().unwrap_or("assay"))
                 .with_context(|| format!("cannot create {}", out.display()))?;

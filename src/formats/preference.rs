@@ -185,8 +185,11 @@ impl<W: Write> RowWriter<W> {
         match row {
             Ok(v) => {
                 if self.container == Container::Array {
-                    self.out
-                        .write_all(if self.summary.written > 0 { b",\n" } else { b"\n" })?;
+                    self.out.write_all(if self.summary.written > 0 {
+                        b",\n"
+                    } else {
+                        b"\n"
+                    })?;
                 }
                 serde_json::to_writer(&mut self.out, &v)?;
                 if self.container == Container::Lines {

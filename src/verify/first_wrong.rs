@@ -36,10 +36,7 @@ pub fn first_wrong_on_head<E>(
     mut verdicts_of: impl FnMut(i64) -> Result<Vec<Verdict>, E>,
 ) -> Result<Option<FirstWrong>, E> {
     let head_steps = judge::judged_steps(&head.content);
-    let earlier = revisions
-        .iter()
-        .filter(|r| r.number < head.number)
-        .rev();
+    let earlier = revisions.iter().filter(|r| r.number < head.number).rev();
     for rev in std::iter::once(head).chain(earlier) {
         let verdicts = verdicts_of(rev.id)?;
         let Some((k, verifier)) = newest_named(&verdicts) else {

@@ -30,7 +30,7 @@ def only_entry(folder):
     return name, os.path.join(folder, entry["file_name"])
 
 
-def lf_dataset(model_dir, folder, stage, template, work):
+def lf_dataset(model_dir, folder, stage, template, work, data_stage=None):
     from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
     from llamafactory.hparams import get_train_args
     from llamafactory.model import load_tokenizer
@@ -45,7 +45,9 @@ def lf_dataset(model_dir, folder, stage, template, work):
     model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
     tm = load_tokenizer(model_args)
     tmpl = get_template_and_fix_tokenizer(tm["tokenizer"], data_args)
-    ds = get_dataset(tmpl, model_args, data_args, training_args, stage, **tm)["train_dataset"]
+    # As LF's own workflows call it: DPO reads its pairs through the "rm" data stage.
+    ds = get_dataset(tmpl, model_args, data_args, training_args, data_stage or stage,
+                     **tm)["train_dataset"]
     return ds, tm["tokenizer"]
 
 
@@ -54,7 +56,7 @@ def trained(tok, ids, labels):
 
 
 def lf_dpo(model_dir, folder, template, work):
-    ds, tok = lf_dataset(model_dir, folder, "dpo", template, work)
+    ds, tok = lf_dataset(model_dir, folder, "dpo", template, work, data_stage="rm")
     _, path = only_entry(folder)
     want = rows(path)
     if len(ds) != len(want):
@@ -103,6 +105,10 @@ def load(model_dir, path):
     ds = datasets.load_dataset("json", data_files=path, split="train")
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    # TRL 0.24's DPO and KTO trainers set `model.warnings_issued[...]`, an attribute
+    # transformers 5 no longer has (a mismatch of the two tools, not of the data).
+    if not hasattr(model, "warnings_issued"):
+        model.warnings_issued = {}
     return ds, tok, model
 
 

@@ -52,7 +52,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let wrong = if blind {
         None
     } else {
-        d.first_wrong.as_ref().map(|w| (w.step, wrong_step_source(w, r.head.id)))
+        d.first_wrong
+            .as_ref()
+            .map(|w| (w.step, wrong_step_source(w, r.head.id)))
     };
     let mut lines = sample_lines(app, &r.head.content, inner.width as usize, wrong);
     lines.extend(super::cot_tree::lines(&r.meta.extra, t));
@@ -226,7 +228,10 @@ fn wrong_step_source(w: &FirstWrong, head_id: i64) -> String {
     } else if w.same_text {
         format!("{} on rev {}", w.verifier, w.revision_number)
     } else {
-        format!("{} on rev {} (rewritten from here)", w.verifier, w.revision_number)
+        format!(
+            "{} on rev {} (rewritten from here)",
+            w.verifier, w.revision_number
+        )
     }
 }
 

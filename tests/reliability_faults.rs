@@ -111,7 +111,13 @@ fn run_job(server: &TestServer, dir: &Path, db: &Path, dataset: &str, stream: bo
     }
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
+    // 0: every item done; 2: some failed, each with its reason (a cut-off list is not stored
+    // as a guess), checked below.
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "{:?}\n{stderr}",
+        out.status
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["pending"], 0, "{summary}");
     assert!(!stderr.contains("database is locked"), "{stderr}");

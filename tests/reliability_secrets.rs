@@ -85,10 +85,13 @@ impl Env {
         self.outputs.extend_from_slice(&out.stderr);
         out
     }
+    /// Runs a command that must succeed; a `gen` job may end with exit code 2 (some items
+    /// failed on the echoing 401s, each with its reason).
     fn ok(&mut self, args: &[&str]) -> Output {
         let out = self.run(args);
+        let partial = args.first() == Some(&"gen") && out.status.code() == Some(2);
         assert!(
-            out.status.success(),
+            out.status.success() || partial,
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );

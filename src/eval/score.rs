@@ -18,12 +18,19 @@ pub struct Scored {
     pub answer: Option<String>,
 }
 
-/// The text after the last `</think>`, or all of it when there is no reasoning block or
-/// nothing follows it.
+/// The text after the last `</think>`; when nothing follows it, the reasoning itself without
+/// its tags (it is all there is to read); all of it when there is no reasoning block.
 pub fn strip_reasoning(text: &str) -> &str {
     match text.rfind("</think>") {
         Some(p) if !text[p + 8..].trim().is_empty() => text[p + 8..].trim(),
-        _ => text.trim(),
+        Some(p) => {
+            let inner = &text[..p];
+            match inner.rfind("<think>") {
+                Some(o) => inner[o + 7..].trim(),
+                None => inner.trim(),
+            }
+        }
+        None => text.trim(),
     }
 }
 

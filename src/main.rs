@@ -9,9 +9,17 @@ fn main() -> std::process::ExitCode {
     let _log_guard = init_logging();
     match run(cli) {
         Ok(code) => code,
+        // `| head` closed stdout: the reader has what it wanted; end quietly.
+        Err(err)
+            if err
+                .chain()
+                .any(|c| c.is::<assay::cli::output::StdoutClosed>()) =>
+        {
+            std::process::ExitCode::from(assay::cli::output::PIPE_CLOSED_EXIT)
+        }
         Err(err) => {
             // Errors quote file names and server text: escape what could drive the terminal.
-            let text = format!("{err:#}");
+            let text = error_text(&err);
             let text = assay::text::sanitize::sanitize(&text);
             tracing::error!("{text}");
             eprintln!("error: {text}");
@@ -20,24 +28,42 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The error and its causes, each said once: a cause whose words the message already carries
+/// (a wrapped SQLite or OS error that the outer message quotes) is not repeated.
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     use assay::cli::*;
     let g = &cli.global;
-    let tui = |db: std::path::PathBuf| {
+    let tui = |db: std::path::PathBuf, dataset: Option<String>| {
         assay::tui::run(&assay::tui::Options {
             db,
             reviewer: g.reviewer.clone(),
+            dataset,
         })
     };
     match cli.command {
-        None => tui(g.db.clone())?,
+        None => tui(g.db.clone(), None)?,
         Some(Command::Import(a)) => return import::run(g, a),
-        Some(Command::Export(a)) => export::run(g, a)?,
+        Some(Command::Export(a)) => return export::run(g, a),
         Some(Command::Stats(a)) => stats::run(g, a)?,
         Some(Command::Demo(a)) => {
             // The demo loads its database; the TUI opens on it from here, not from the CLI.
             if let Some(db) = demo::run(g, a)? {
-                tui(db)?;
+                tui(db, Some(demo::OPEN_ON.to_string()))?;
             }
         }
         Some(Command::Audit(c)) => audit::run(g, c)?,
@@ -51,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Eval(a)) => eval::run(g, a)?,
         Some(Command::Merge(a)) => merge::run(g, a)?,
         Some(Command::Review(c)) => review::run(g, c)?,
+        Some(Command::Backup(a)) => backup::run(g, a)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -192,6 +192,7 @@ fn small_dataset_is_audited_whole_and_cli_prints_json() {
             db.to_str().unwrap(),
             "audit",
             "status",
+            "--json",
             "--dataset",
             "tiny",
         ])

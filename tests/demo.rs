@@ -70,3 +70,46 @@ fn demo_loads_every_bundled_file_and_verdict() {
         .count();
     assert_eq!(n as usize, lines, "every bundled verdict is attached");
 }
+
+#[test]
+fn a_second_demo_keeps_the_reviewers_work_unless_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_assay"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("ASSAY_HOME", dir.path())
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let first = run(&["demo", "--no-tui", "--no-model"]);
+    assert!(first.status.success(), "{first:?}");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    // A person's view (not JSON), and how to point other commands at the demo's file.
+    assert!(stdout.contains("cot-math: "), "{stdout}");
+    assert!(stdout.contains("pass --db"), "{stdout}");
+    let decided = run(&["review", "accept", "1"]);
+    assert!(decided.status.success(), "{decided:?}");
+
+    let again = run(&["demo", "--no-tui", "--no-model"]);
+    assert!(again.status.success(), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("holds your earlier demo work (1 review"),
+        "{again:?}"
+    );
+    let reviews = |db: &std::path::Path| -> i64 {
+        Store::open(db)
+            .unwrap()
+            .conn()
+            .query_row("SELECT count(*) FROM reviews", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(reviews(&db), 1, "the decision survived the second demo");
+
+    let fresh = run(&["demo", "--no-tui", "--no-model", "--fresh"]);
+    assert!(fresh.status.success(), "{fresh:?}");
+    assert_eq!(reviews(&db), 0, "--fresh starts over");
+}

@@ -65,8 +65,8 @@ fn import_twice_then_export() {
     );
     assert!(!out.exists(), "nothing is written when the gate refuses");
 
-    // With a waiver: nothing is accepted yet, so the default export is empty; --all takes
-    // everything.
+    // With a waiver: nothing is accepted yet, so the default export has nothing to write: 4,
+    // and no waiver is recorded for it; --all takes everything.
     let none = assay(
         &db,
         &[
@@ -79,11 +79,11 @@ fn import_twice_then_export() {
             out.to_str().unwrap(),
         ],
     );
-    assert_eq!(none.status.code(), Some(0));
+    assert_eq!(none.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&none.stderr);
     assert!(
-        stdout(&none).starts_with("0 samples written"),
-        "{}",
-        stdout(&none)
+        err.contains("nothing to export") && err.contains("no waiver recorded"),
+        "{err}"
     );
     let all = assay(
         &db,

@@ -167,6 +167,10 @@ fn five_processes_creating_the_same_database_at_once_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let rounds = 6;
     let mut runs = 0;
+    // `import` creates the database it is pointed at (read-only commands such as `stats`
+    // refuse a missing one); every process imports the same record, one stores it.
+    let data = dir.path().join("one.jsonl");
+    std::fs::write(&data, "{\"instruction\": \"1+1?\", \"output\": \"2\"}\n").unwrap();
     for round in 0..rounds {
         let db = dir.path().join(format!("fresh{round}.db"));
         let children: Vec<_> = (0..5)
@@ -175,7 +179,8 @@ fn five_processes_creating_the_same_database_at_once_all_succeed() {
                     .arg("--db")
                     .arg(&db)
                     .env("ASSAY_HOME", dir.path().join("home"))
-                    .arg("stats")
+                    .arg("import")
+                    .arg(&data)
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()

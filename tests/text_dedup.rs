@@ -249,6 +249,7 @@ fn dedup_marks_clusters_in_the_store_and_never_deletes() {
     assert_eq!(store.count(&Filter::dataset(ds)).unwrap(), 23);
     let stats = assay::cli::stats::Args {
         dataset: Some("qa".into()),
+        json: true,
     };
     assay::cli::stats::run(&global, stats).unwrap();
 }

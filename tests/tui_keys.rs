@@ -97,7 +97,11 @@ fn review_screen_shows_steps_verdicts_and_wrong_step() {
     assert!(f.contains("reasoning (3 steps)"), "{f}");
     assert!(f.contains("1. 第一步"), "{f}");
     assert!(f.contains("↑ first wrong step, per llm_judge"), "{f}");
-    assert!(f.contains("✗ FAIL llm_judge (qwen2.5-7b-instruct)"), "{f}");
+    // Pass/fail, score and step first, then who said it.
+    assert!(
+        f.contains("✗ FAIL 0.35 step 2 · llm_judge (qwen2.5-7b-instruct)"),
+        "{f}"
+    );
     assert!(f.contains("golden"), "{f}");
 }
 

@@ -29,7 +29,7 @@ fn list_screen_buffer() {
         "│      2 · unreviewed fail   cot  企业所…  小微企业年应纳税所得额81万… │",
         "│      3 · unreviewed none   qa   个人所…  工资薪金5200元，个人所得税… │",
         "└──────────────────────────────────────────────────────────────────────┘",
-        " 税务问答  0/3 reviewed │ no model │ jobs 0 │ 0 done             ?:help ",
+        " 税务问答 │ no audit │ 0/3 reviewed │ jobs 0 │ 0 done            ?:help ",
     ]);
     assert_eq!(got, want);
     // The selected row carries the selection style (reverse video in the `none` theme).

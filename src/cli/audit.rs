@@ -1,18 +1,21 @@
 //! `assay audit`: the 100-sample audit (draw, status, conflicts between reviewers and their
 //! adjudication), printed as JSON.
 
-use super::GlobalArgs;
+use super::{GlobalArgs, output};
 use crate::audit::{self, DrawPlan};
 use crate::model::Decision;
 use crate::store::{DecisionInput, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Print the audit status of every dataset (or one) as JSON, with which way the gate goes
-    /// and why.
+    /// The audit status of every dataset (or one): which way the gate goes and why (a line
+    /// each; everything as JSON with --json).
     Status {
         #[arg(long)]
         dataset: Option<String>,
+        /// As JSON, with every figure.
+        #[arg(long)]
+        json: bool,
     },
     /// Draw the audit of a dataset, or a top-up for samples added since.
     Draw {
@@ -51,22 +54,31 @@ pub enum Command {
 }
 
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open_existing(&global.db)?;
     let out = match command {
-        Command::Status { dataset } => {
+        Command::Status { dataset, json } => {
             let ids = match dataset {
                 Some(name) => vec![store.require_dataset(&name)?],
                 None => store.datasets()?.into_iter().map(|d| d.id).collect(),
             };
             let mut out = Vec::new();
+            let mut human = Vec::new();
             for id in ids {
                 let g = audit::gate(&store, id)?;
+                human.push(status_line(&g));
                 let mut v = serde_json::to_value(&g)?;
                 v["message"] = g.message().into();
                 v["bound"] = audit::BOUND_NAME.into();
                 out.push(v);
             }
-            serde_json::json!({ "audits": out })
+            let value = serde_json::json!({ "audits": out });
+            return output::json_or(json, &value, || {
+                Ok(if human.is_empty() {
+                    "no datasets: import one with `assay import FILE`".to_string()
+                } else {
+                    human.join("\n")
+                })
+            });
         }
         Command::Draw {
             dataset,
@@ -112,6 +124,36 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
             })
         }
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    output::json(&out)
+}
+
+/// One dataset's audit for a person: its progress in short, then the gate's own words.
+fn status_line(g: &audit::GateStatus) -> String {
+    let s = g.status();
+    let progress = if s.audit_id.is_none() {
+        "no audit drawn".to_string()
+    } else {
+        let mut p = format!(
+            "{} of {} reviewed, {} defects, bound {:.1}% (max {:.1}%)",
+            s.reviewed,
+            s.drawn,
+            s.defects,
+            100.0 * s.defect_rate_upper_95,
+            100.0 * s.max_defect_rate
+        );
+        if s.pending > 0 {
+            p.push_str(&format!(", {} pending", s.pending));
+        }
+        if s.not_covered > 0 {
+            p.push_str(&format!(", {} not covered", s.not_covered));
+        }
+        p
+    };
+    format!(
+        "{}: {} [{}]\n  {}",
+        s.dataset,
+        if g.is_open() { "open" } else { "blocked" },
+        progress,
+        g.message()
+    )
 }

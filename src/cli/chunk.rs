@@ -90,13 +90,13 @@ pub fn chunk_and_report(store: &mut Store, plan: &Plan) -> anyhow::Result<()> {
             }
         );
     })?;
-    println!(
+    super::output::line(format!(
         "{} files -> dataset {:?}: {} new chunks, {} already stored, {} blank skipped",
         plan.files.len(),
         plan.dataset,
         total.inserted,
         total.duplicates,
         total.blank
-    );
+    ))?;
     Ok(())
 }

@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open_existing(&global.db)?;
     let datasets = match &args.dataset {
         Some(name) => vec![(store.require_dataset(name)?, name.clone())],
         None => store
@@ -48,7 +48,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     for (id, name) in datasets {
         let started = std::time::Instant::now();
         let c = dedup_dataset(&mut store, id, &config)?;
-        println!(
+        super::output::line(format!(
             "{name:?}: {} samples, {} exact-duplicate groups, {} clusters holding {} samples \
              ({} redundant), {} without text; {:.1} s",
             c.samples,
@@ -58,10 +58,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             c.clustered - c.clusters,
             c.empty,
             started.elapsed().as_secs_f64()
-        );
+        ))?;
         if args.keep_one {
             let n = store.reject_cluster_extras(id, &global.reviewer)?;
-            println!("{name:?}: kept one per cluster, {n} near-duplicates rejected");
+            super::output::line(format!(
+                "{name:?}: kept one per cluster, {n} near-duplicates rejected"
+            ))?;
         }
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! TUI on it (the front ends do not call each other).
 //!
 //! The demo never touches the user's own database: unless `--db` names another file it uses
-//! `assay-demo.db`, which it recreates each time.
+//! `assay-demo.db`. It recreates that file only while nobody has reviewed anything in it:
+//! earlier demo work (review decisions) is kept and opened as it is, unless `--fresh`.
 
 use super::GlobalArgs;
 use crate::formats::ReadOptions;
@@ -20,7 +21,14 @@ pub struct Args {
     /// Do not try to fetch the offline model.
     #[arg(long)]
     pub no_model: bool,
+    /// Start over: replace an earlier demo database even if it holds review decisions.
+    #[arg(long)]
+    pub fresh: bool,
 }
+
+/// The dataset the TUI opens on after the demo: chain-of-thought samples with verdicts, one of
+/// them with a highlighted first wrong step.
+pub const OPEN_ON: &str = "cot-math";
 
 /// The file the demo writes when the global `--db` is left at its default.
 pub const DEMO_DB: &str = "assay-demo.db";
@@ -32,18 +40,38 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<Option<PathBuf>> {
     } else {
         global.db.clone()
     };
-    remove_database(&db)?;
-    load(&db)?;
+    let earlier = earlier_decisions(&db)?;
+    if earlier > 0 && !args.fresh {
+        super::output::line(format!(
+            "{} holds your earlier demo work ({earlier} review decisions): opening it as it is \
+             (`assay demo --fresh` starts over)",
+            db.display()
+        ))?;
+    } else {
+        remove_database(&db)?;
+        load(&db)?;
+    }
     if !args.no_model {
         ensure_model();
     }
     let store = Store::open(&db)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::json!({ "datasets": store.stats(None)? }))?
-    );
+    super::stats::print(&store, None, false)?;
     drop(store);
+    super::output::line(format!(
+        "\nThe demo's data is in {db}; other commands read ./assay.db unless told: pass --db {db} \
+         (or export ASSAY_DB={db}) to use them on it, e.g. `assay --db {db} audit status`.",
+        db = db.display()
+    ))?;
     Ok((!args.no_tui).then_some(db))
+}
+
+/// Review decisions in an earlier demo database at `db` (0 when there is none).
+fn earlier_decisions(db: &Path) -> anyhow::Result<u64> {
+    if !db.exists() {
+        return Ok(0);
+    }
+    let store = Store::open(db)?;
+    Ok(store.stats(None)?.iter().map(|s| s.reviews).sum())
 }
 
 /// Imports every bundled file into its dataset, chunks the raw document, attaches verdicts.
@@ -60,10 +88,10 @@ pub fn load(db: &Path) -> anyhow::Result<()> {
                 };
                 let (counts, _, _) =
                     ingest::import::import_file(&mut store, path, bundled.dataset, opts)?;
-                println!(
+                super::output::line(format!(
                     "{}: {} imported into {:?}, {} rejected",
                     bundled.file, counts.imported, bundled.dataset, counts.rejected
-                );
+                ))?;
             }
             None => {
                 let plan = ingest::chunk::Plan::new(&ingest::chunk::Options {
@@ -79,7 +107,7 @@ pub fn load(db: &Path) -> anyhow::Result<()> {
         }
     }
     let (attached, unmatched) = sample_data::load_verdicts(&mut store, sample_data::VERDICTS)?;
-    println!("verdicts: {attached} attached");
+    super::output::line(format!("verdicts: {attached} attached"))?;
     anyhow::ensure!(
         unmatched.is_empty(),
         "bundled verdicts name questions that no sample has: {unmatched:?}"

@@ -272,9 +272,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     result?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::output::json(&report)?;
     } else {
-        print!("{}", report.text());
+        super::output::line(report.text().trim_end_matches('\n'))?;
     }
     if report.stopped {
         eprintln!(

@@ -12,6 +12,7 @@ use crate::store::{Filter, Store};
 use anyhow::Context;
 use clap::builder::PossibleValue;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// `--format`: every format by its name, then `llamafactory` and `hf`.
 impl clap::ValueEnum for ExportTarget {
@@ -151,10 +152,26 @@ fn describe(args: &Args) -> String {
     parts.join(", ")
 }
 
-pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+/// Exit status when nothing was written: no sample matched, or every match was skipped.
+pub const NOTHING_EXPORTED: u8 = 4;
+
+pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open_existing(&global.db)?;
     let filter = filter(&store, &args)?;
     let datasets: Vec<i64> = filter.dataset_id.into_iter().collect();
+    // An export of nothing records no waiver (a decision about nothing); without --force an
+    // incomplete audit is still said first.
+    if store.count(&filter)? == 0 {
+        if args.force.is_none() {
+            crate::audit::require_audits(&mut store, &datasets, None, &global.reviewer)?;
+        }
+        eprintln!(
+            "nothing to export: no sample matched ({}); nothing written, no waiver recorded. By \
+             default only accepted samples are exported; --all lifts that",
+            crate::text::sanitize::sanitize_line(&describe(&args))
+        );
+        return Ok(ExitCode::from(NOTHING_EXPORTED));
+    }
     let audit = crate::audit::require_audits(
         &mut store,
         &datasets,
@@ -172,25 +189,38 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
         ExportTarget::Preference(_) => "examples",
         _ => "samples",
     };
-    print_summary(&summary, &args.out, &card.filter, noun);
-    Ok(())
+    print_summary(&summary, &args.out, &card.filter, noun)?;
+    Ok(if summary.written == 0 {
+        ExitCode::from(NOTHING_EXPORTED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn print_summary(s: &WriteSummary, out: &std::path::Path, what: &str, noun: &str) {
-    println!(
+fn print_summary(
+    s: &WriteSummary,
+    out: &std::path::Path,
+    what: &str,
+    noun: &str,
+) -> anyhow::Result<()> {
+    super::output::line(format!(
         "{} {noun} written to {} ({what}); {} skipped",
         s.written,
         out.display(),
         s.skipped_total()
-    );
+    ))?;
     if s.written == 0 && s.skipped_total() == 0 {
-        println!(
-            "  no sample matched (by default only accepted samples are exported; --all lifts that)"
-        );
+        super::output::line(
+            "  no sample matched (by default only accepted samples are exported; --all lifts that)",
+        )?;
     }
     for (why, n) in &s.skipped {
-        println!("  skipped {n}: {}", crate::formats::fields::printable(why));
+        super::output::line(format!(
+            "  skipped {n}: {}",
+            crate::formats::fields::printable(why)
+        ))?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

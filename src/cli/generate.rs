@@ -280,7 +280,7 @@ fn report(s: &RunSummary, extra: serde_json::Value) -> anyhow::Result<ExitCode> 
         o.remove("failures");
         o.insert("failed_items".into(), s.failures.len().into());
     }
-    println!("{}", serde_json::to_string_pretty(&v)?);
+    super::output::json(&v)?;
     if s.status == "cancelled" {
         eprintln!(
             "job {} cancelled with {} items pending; rerun the same command to resume",
@@ -343,26 +343,23 @@ pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
             )
         }
         Command::Jobs => {
-            let store = Store::open(&global.db)?;
-            println!("{}", serde_json::to_string_pretty(&store.jobs()?)?);
+            let store = Store::open_existing(&global.db)?;
+            super::output::json(&store.jobs()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id } => {
-            let store = Store::open(&global.db)?;
+            let store = Store::open_existing(&global.db)?;
             let job = store.job(id)?;
             let items = store.job_items(id, None)?;
             let items: Vec<_> = items
                 .into_iter()
                 .map(|i| serde_json::json!({ "key": i.key, "status": i.status, "attempts": i.attempts, "reason": i.reason, "output": i.output }))
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "job": job, "items": items }))?
-            );
+            super::output::json(&serde_json::json!({ "job": job, "items": items }))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Cancel { id } => {
-            let mut store = Store::open(&global.db)?;
+            let mut store = Store::open_existing(&global.db)?;
             store.request_job_cancel(id)?;
             eprintln!("job {id}: cancel requested; it aborts the items in flight");
             Ok(ExitCode::SUCCESS)

@@ -4,14 +4,17 @@
 //! Exit codes:
 //! - `0`: every record read was imported or was already there (duplicates);
 //! - `3`: some records were rejected (written to `<input>.rejects.jsonl`); the rest are stored;
-//! - `1`: a fatal error (file missing or unreadable, format not recognised, database error);
-//!   what was committed before it stays.
+//! - `4`: a file held no record at all (empty): nothing was imported from it, and no dataset
+//!   was created for it;
+//! - `1`: a fatal error (file missing or unreadable, not UTF-8 JSON/JSONL, format not
+//!   recognised, database error); what was committed before it stays, and a dataset the failed
+//!   file would have created is not left behind empty.
 
 use super::GlobalArgs;
 use crate::formats::{Format, ReadOptions, Tags};
-use crate::ingest::import::{dataset_name, import_file};
+use crate::ingest::import::{dataset_name, import_file_with_rejects};
 use crate::store::Store;
-use crate::text::sanitize::sanitize_line;
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +29,10 @@ pub struct Args {
     /// The format (default: detected from the first record).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Write the rejects files (`<file name>.rejects.jsonl`) into this folder instead of beside
+    /// the inputs (for inputs in read-only places).
+    #[arg(long, value_name = "DIR")]
+    pub rejects: Option<PathBuf>,
     /// Records longer than this are rejected without being held in memory.
     #[arg(long, default_value_t = crate::formats::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
@@ -81,13 +88,36 @@ impl From<&Args> for ReadOptions {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
+    // A missing input is said before the database is opened (or created).
+    for file in &args.files {
+        std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    if let Some(dir) = &args.rejects {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the rejects folder {}", dir.display()))?;
+    }
     let mut store = Store::open(&global.db)?;
     let opts = ReadOptions::from(&args);
     let mut any_rejected = false;
+    let mut any_empty = false;
     for file in &args.files {
         let dataset = dataset_name(file, args.dataset.as_deref())?;
-        let (counts, format, rejects) = import_file(&mut store, file, &dataset, opts.clone())?;
+        let (counts, format, rejects) = import_file_with_rejects(
+            &mut store,
+            file,
+            &dataset,
+            opts.clone(),
+            args.rejects.as_deref(),
+        )?;
         any_rejected |= counts.rejected > 0;
+        if counts.imported + counts.duplicates + counts.rejected == 0 {
+            any_empty = true;
+            super::output::line(format!(
+                "{}: no records in it; nothing imported",
+                file.display()
+            ))?;
+            continue;
+        }
         // File and dataset names are untrusted text: escaped before they reach the terminal.
         let line = format!(
             "{}: {} imported, {} duplicates, {} rejected into dataset {:?} (format {}){}",
@@ -102,10 +132,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 None => String::new(),
             }
         );
-        println!("{}", sanitize_line(&line));
+        super::output::line(&line)?;
     }
     Ok(if any_rejected {
         ExitCode::from(3)
+    } else if any_empty {
+        ExitCode::from(4)
     } else {
         ExitCode::SUCCESS
     })

@@ -29,7 +29,7 @@ pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     };
     let merged =
         crate::train::merge::merge(&base, &args.adapter, &args.out, args.probe.as_deref())?;
-    println!(
+    super::output::line(format!(
         "merged {} into {}: {} written to {}",
         args.adapter.display(),
         merged.base.display(),
@@ -40,6 +40,6 @@ pub fn run(_global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
         args.out.display()
-    );
+    ))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The command line (clap): one file per subcommand, each with its `Args` and `run`.
 
 pub mod audit;
+pub mod backup;
 pub mod chunk;
 pub mod dedup;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod generate;
 pub mod import;
 pub mod merge;
 pub mod model;
+pub mod output;
 pub mod review;
 pub mod runs;
 pub mod stats;
@@ -49,7 +51,7 @@ pub enum Command {
     Import(import::Args),
     /// Export samples to a format or a LLaMA-Factory / Hugging Face folder.
     Export(export::Args),
-    /// Print counts by dataset, kind, review status and verdict as JSON.
+    /// Counts by dataset, kind, review status and verdict, and diversity (--json for all).
     Stats(stats::Args),
     /// Load the bundled sample data into a fresh database and open it.
     Demo(demo::Args),
@@ -77,6 +79,8 @@ pub enum Command {
     Eval(eval::Args),
     /// Fold a LoRA adapter into its base: a Hugging Face model folder transformers loads.
     Merge(merge::Args),
+    /// A consistent copy of the database in one new file (safe while others work).
+    Backup(backup::Args),
     /// Review decisions from the command line: accept, reject, flag, edit.
     #[command(subcommand)]
     Review(review::Command),

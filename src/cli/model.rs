@@ -71,7 +71,7 @@ fn fetch_cmd() -> anyhow::Result<()> {
             fast.display()
         );
     }
-    println!("{}", path.display());
+    super::output::line(format!("{}", path.display()))?;
     Ok(())
 }
 
@@ -83,22 +83,25 @@ fn info(args: &ModelArg) -> anyhow::Result<()> {
     let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
     let info = local::inspect(&path)?;
     let runs_as = local::cpu_runs_as(&path)?;
-    println!("path:          {}", path.display());
-    println!("size:          {:.1} MB", meta.len() as f64 / 1e6);
-    println!("architecture:  {}", info.architecture);
-    println!("weights:       {}", info.weight_type);
-    println!("parameters:    {:.1} M", info.parameters as f64 / 1e6);
-    println!("vocabulary:    {}", info.vocab_size);
-    println!(
+    super::output::line(format!("path:          {}", path.display()))?;
+    super::output::line(format!("size:          {:.1} MB", meta.len() as f64 / 1e6))?;
+    super::output::line(format!("architecture:  {}", info.architecture))?;
+    super::output::line(format!("weights:       {}", info.weight_type))?;
+    super::output::line(format!(
+        "parameters:    {:.1} M",
+        info.parameters as f64 / 1e6
+    ))?;
+    super::output::line(format!("vocabulary:    {}", info.vocab_size))?;
+    super::output::line(format!(
         "backend:       candle, {}",
         if cfg!(feature = "cuda") {
             "CUDA where a GPU is found, else CPU"
         } else {
             "CPU (build with --features cuda for a GPU)"
         }
-    );
+    ))?;
     if runs_as != path {
-        println!("runs as:       {} (Q8_0 copy)", runs_as.display());
+        super::output::line(format!("runs as:       {} (Q8_0 copy)", runs_as.display()))?;
     }
     Ok(())
 }
@@ -120,17 +123,14 @@ fn ask(args: &AskArgs) -> anyhow::Result<()> {
     };
     let print = |piece: &str| {
         let mut out = std::io::stdout().lock();
-        // Model output is untrusted: no escape sequences reach the terminal.
-        let clean: String = piece
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-            .collect();
+        // Model output is untrusted: escaped by the one policy (controls, bidi, zero-width).
+        let clean = crate::text::sanitize::sanitize(piece);
         let _ = out.write_all(clean.as_bytes());
         let _ = out.flush();
     };
     let rt = tokio::runtime::Runtime::new()?;
     let resp = rt.block_on(model.chat(req, Some(&print)))?;
-    println!();
+    super::output::line("")?;
     eprintln!(
         "[{} prompt tokens, {} generated, finish: {}]",
         resp.usage.prompt_tokens,

@@ -52,7 +52,7 @@ pub struct Edit {
 }
 
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open_existing(&global.db)?;
     match command {
         Command::Accept(d) => decide(&mut store, global, Decision::Accept, d),
         Command::Reject(d) => decide(&mut store, global, Decision::Reject, d),
@@ -97,13 +97,13 @@ fn decide(
             Ok((seen.number, done))
         });
         match outcome {
-            Ok((number, done)) => println!(
+            Ok((number, done)) => super::output::line(format!(
                 "sample {id} rev {number}: {} by {} (was {}, now {})",
                 decision.as_str(),
                 crate::text::sanitize::sanitize_line(&global.reviewer),
                 done.before.as_str(),
                 done.status.as_str()
-            ),
+            ))?,
             Err(e) => {
                 refused += 1;
                 eprintln!("sample {id}: not decided: {e:#}");
@@ -142,7 +142,7 @@ fn edit(store: &mut Store, global: &GlobalArgs, e: Edit) -> anyhow::Result<()> {
         .iter()
         .map(|v| format!("{} {}", v.verifier, if v.passed { "pass" } else { "fail" }))
         .collect();
-    println!(
+    super::output::line(format!(
         "sample {} rev {} saved on rev {} (unreviewed; verdicts: {})",
         e.id,
         revision.number,
@@ -152,6 +152,6 @@ fn edit(store: &mut Store, global: &GlobalArgs, e: Edit) -> anyhow::Result<()> {
         } else {
             judged.join(", ")
         }
-    );
+    ))?;
     Ok(())
 }

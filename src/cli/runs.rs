@@ -47,7 +47,7 @@ pub enum Command {
 }
 
 pub fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open_existing(&global.db)?;
     match cmd {
         Command::List { json } => list(&mut store, json),
         Command::Show {
@@ -91,7 +91,7 @@ pub fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<()> {
                 });
             }
             plot(&items, &out).with_context(|| format!("plotting to {}", out.display()))?;
-            println!("{}: {}", out.display(), legend(&items).join(", "));
+            super::output::line(format!("{}: {}", out.display(), legend(&items).join(", ")))?;
             Ok(())
         }
         Command::Supervise { run } => {
@@ -108,17 +108,17 @@ fn list(store: &mut Store, json: bool) -> anyhow::Result<()> {
         runs.push(reconcile(store, r)?);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        super::output::json(&runs)?;
         return Ok(());
     }
     if runs.is_empty() {
-        println!("no runs yet: start one with `assay train --dataset NAME`");
+        super::output::line("no runs yet: start one with `assay train --dataset NAME`")?;
         return Ok(());
     }
-    println!(
+    super::output::line(format!(
         "{:>4}  {:<9}  {:<12}  {:<20}  {:>11}  {:>8}  created",
         "id", "status", "trainer", "dataset", "step", "loss"
-    );
+    ))?;
     for r in &runs {
         let points: Vec<_> = store
             .run_points(r.id, 0)?
@@ -139,10 +139,10 @@ fn list(store: &mut Store, json: bool) -> anyhow::Result<()> {
             .chars()
             .take(20)
             .collect();
-        println!(
+        super::output::line(format!(
             "{:>4}  {:<9}  {:<12}  {:<20}  {:>11}  {:>8}  {}",
             r.id, r.status, r.trainer, dataset, step, loss, r.created_at
-        );
+        ))?;
     }
     Ok(())
 }
@@ -162,7 +162,7 @@ fn show(store: &Store, info: RunInfo, with_points: bool) -> anyhow::Result<()> {
         v["points"] = serde_json::to_value(&points)?;
     }
     // JSON escapes control characters, so log lines cannot reach the terminal raw.
-    println!("{}", serde_json::to_string_pretty(&v)?);
+    super::output::json(&v)?;
     Ok(())
 }
 
@@ -194,13 +194,13 @@ fn watch(
         for (s, p) in store.run_points(id, seq)? {
             seq = s;
             if p.loss.is_some() || p.eval_loss.is_some() {
-                println!(
+                super::output::line(format!(
                     "{}",
                     serde_json::json!({
                         "step": p.step, "total_steps": p.total_steps, "loss": p.loss,
                         "eval_loss": p.eval_loss, "lr": p.lr, "tokens_per_s": p.tokens_per_s,
                     })
-                );
+                ))?;
             }
         }
         let run = store.run(id)?;

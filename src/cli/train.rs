@@ -192,13 +192,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     super::runs::ctrlc_flag(stop.clone())?;
     if builtin && !args.detach {
         let status = execute(&mut store, id, &stop, &mut |p| {
-            println!(
+            // A closed stdout does not stop the run: every point is also in the database.
+            let _ = super::output::line(format!(
                 "{}",
                 serde_json::json!({
                     "step": p.step, "total_steps": p.total_steps, "loss": p.loss,
                     "eval_loss": p.eval_loss, "lr": p.lr, "tokens_per_s": p.tokens_per_s,
                 })
-            );
+            ));
         })?;
         eprintln!("run {id} {status}: adapter in {out_dir}");
         return Ok(());
@@ -206,7 +207,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the assay executable")?;
     let mut child = spawn_supervisor(&exe, &db, id)?;
     if args.detach {
-        println!("{id}");
+        super::output::line(format!("{id}"))?;
         eprintln!(
             "run {id} goes on in the background: `assay runs show {id}`, `assay runs stop {id}`"
         );

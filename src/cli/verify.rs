@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
-    let mut store = Store::open(&global.db)?;
+    let mut store = Store::open_existing(&global.db)?;
     let dataset_id = match &args.dataset {
         Some(name) => Some(store.require_dataset(name)?),
         None => None,
@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
                 ..Filter::default()
             };
             let counts = run::run_direct(&mut store, &filter, args.verifier)?;
-            println!("{}", serde_json::to_string_pretty(&counts)?);
+            super::output::json(&counts)?;
         }
         Which::Judge => {
             let Some(id) = dataset_id else {
@@ -48,7 +48,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
             for (key, reason) in &s.failures {
                 eprintln!("item {key} failed: {reason}");
             }
-            println!("{}", serde_json::to_string_pretty(&s)?);
+            super::output::json(&s)?;
         }
     }
     Ok(())

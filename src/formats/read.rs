@@ -65,6 +65,9 @@ pub enum ReadError {
         line: u64,
         keys: String,
     },
+    /// Not UTF-8 JSON at all: said before a single record is read, with how to convert it.
+    #[error("{path}: {what}")]
+    NotJson { path: String, what: String },
 }
 
 pub struct Reader<R> {
@@ -88,8 +91,79 @@ impl Reader<std::fs::File> {
         let json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        std::io::Read::by_ref(&mut &file)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| ReadError::Io {
+                path: label.clone(),
+                source: e,
+            })?;
+        if let Some(what) = not_json(path, &head) {
+            return Err(ReadError::NotJson { path: label, what });
+        }
+        std::io::Seek::rewind(&mut &file).map_err(|e| ReadError::Io {
+            path: label.clone(),
+            source: e,
+        })?;
         Ok(Reader::new(file, label, !json, opts))
     }
+}
+
+/// Bytes looked at before reading, to tell an encoding or a table from JSON.
+const SNIFF_BYTES: usize = 4096;
+
+/// What a file is instead of UTF-8 JSON or JSONL, judged from its first bytes, with how to
+/// convert it; None when it may be JSON (the reader then judges every record).
+fn not_json(path: &Path, head: &[u8]) -> Option<String> {
+    let name = path.display();
+    let utf16 = if head.starts_with(b"\xFF\xFE") {
+        Some("UTF-16LE")
+    } else if head.starts_with(b"\xFE\xFF") {
+        Some("UTF-16BE")
+    } else if head.len() >= 4 && head[1] == 0 && head[3] == 0 && head[0] != 0 {
+        Some("UTF-16LE")
+    } else if head.len() >= 4 && head[0] == 0 && head[2] == 0 && head[1] != 0 {
+        Some("UTF-16BE")
+    } else {
+        None
+    };
+    if let Some(enc) = utf16 {
+        return Some(format!(
+            "the file is {enc} text; assay reads UTF-8 JSON or JSONL. Convert it first: \
+             iconv -f {enc} -t UTF-8 '{name}' > converted.jsonl"
+        ));
+    }
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}');
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let table_ext = matches!(ext.as_deref(), Some("csv" | "tsv"));
+    // A record may follow a junk line (that line is rejected, the rest imported): only a file
+    // none of whose first lines opens a JSON value is refused as a whole.
+    let line = text.lines().find(|l| !l.trim().is_empty())?;
+    if text.lines().any(|l| l.trim_start().starts_with(['{', '['])) {
+        return None;
+    }
+    let table = table_ext || line.contains(',') || line.contains('\t');
+    // Quoted with `{:?}`, which escapes controls; the message is escaped again where printed.
+    let first: String = line.chars().take(60).collect();
+    Some(if table {
+        format!(
+            "it looks like a CSV/TSV table (first line: {first:?}); assay imports JSON and JSONL. \
+             Convert it with: python3 -c \"import csv,json,sys; [print(json.dumps(r, \
+             ensure_ascii=False)) for r in csv.DictReader(open(sys.argv[1], encoding='utf-8'))]\" \
+             '{name}' > converted.jsonl, then `assay import converted.jsonl` (with --format if \
+             its columns need it)"
+        )
+    } else {
+        format!(
+            "none of its first lines opens a JSON object or array (first line: {first:?}); \
+             assay imports JSON and JSONL, and `assay chunk` cuts plain text or Markdown into \
+             pre-training samples"
+        )
+    })
 }
 
 impl<R: Read> Reader<R> {

@@ -16,7 +16,21 @@ impl RejectsFile {
     pub fn for_input(input: &Path) -> std::io::Result<Self> {
         let mut name = input.as_os_str().to_owned();
         name.push(".rejects.jsonl");
-        let path = PathBuf::from(name);
+        Self::at(PathBuf::from(name))
+    }
+
+    /// The rejects file of `input` in the folder `dir` (`<file name>.rejects.jsonl`), for
+    /// inputs in places one cannot write to.
+    pub fn in_dir(dir: &Path, input: &Path) -> std::io::Result<Self> {
+        let mut name = input
+            .file_name()
+            .map(|n| n.to_owned())
+            .unwrap_or_else(|| "input".into());
+        name.push(".rejects.jsonl");
+        Self::at(dir.join(name))
+    }
+
+    fn at(path: PathBuf) -> std::io::Result<Self> {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

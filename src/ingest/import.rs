@@ -53,18 +53,63 @@ enum Msg {
     Failed(anyhow::Error),
 }
 
-/// Imports one file into `dataset`; returns the counts, the format and the rejects file.
+/// Imports one file into `dataset`; returns the counts, the format and the rejects file
+/// (beside the input).
 pub fn import_file(
     store: &mut Store,
     path: &Path,
     dataset: &str,
     opts: ReadOptions,
 ) -> anyhow::Result<(Counts, Option<Format>, Option<PathBuf>)> {
-    let mut reader = Reader::open(path, opts)?;
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut rejects = RejectsFile::for_input(path)
-        .with_context(|| format!("cannot write the rejects file next to {}", path.display()))?;
+    import_file_with_rejects(store, path, dataset, opts, None)
+}
+
+/// As [`import_file`], with the rejects file in `rejects_dir` when given (for inputs in
+/// read-only places) instead of beside the input.
+pub fn import_file_with_rejects(
+    store: &mut Store,
+    path: &Path,
+    dataset: &str,
+    opts: ReadOptions,
+    rejects_dir: Option<&Path>,
+) -> anyhow::Result<(Counts, Option<Format>, Option<PathBuf>)> {
+    let reader = Reader::open(path, opts)?;
+    let rejects = match rejects_dir {
+        Some(dir) => RejectsFile::in_dir(dir, path)
+            .with_context(|| format!("cannot write the rejects file in {}", dir.display()))?,
+        None => RejectsFile::for_input(path).with_context(|| {
+            format!(
+                "cannot write the rejects file next to {} (pass --rejects DIR for a folder you \
+                 can write to)",
+                path.display()
+            )
+        })?,
+    };
+    let created = store.dataset_id(dataset)?.is_none();
     let dataset_id = store.ensure_dataset(dataset)?;
+    let result = import_into(store, path, dataset_id, reader, rejects);
+    let stored = matches!(&result, Ok((c, ..)) if c.imported + c.duplicates > 0);
+    if created && !stored {
+        // Nothing of this file is stored (empty, all rejected, or failed before the first
+        // commit): the dataset it named is not left behind empty. A failure keeps its own
+        // message; the cleanup is only tried.
+        let removed = store.remove_dataset_if_unused(dataset_id);
+        if result.is_ok() {
+            removed?;
+        }
+    }
+    result
+}
+
+/// The import proper, into a dataset that exists.
+fn import_into(
+    store: &mut Store,
+    path: &Path,
+    dataset_id: i64,
+    mut reader: Reader<std::fs::File>,
+    mut rejects: RejectsFile,
+) -> anyhow::Result<(Counts, Option<Format>, Option<PathBuf>)> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = progress(size);
     let (tx, rx) = mpsc::sync_channel::<Msg>(8);
     let parser_bar = bar.clone();
@@ -148,14 +193,16 @@ pub fn import_file(
             counts.imported
         )));
     }
-    let label = format.map_or("unknown", |f| f.as_str());
-    let batch = store.import_batch(dataset_id, "import")?;
-    batch.record_import(
-        &path.display().to_string(),
-        label,
-        (counts.imported, counts.duplicates, counts.rejected),
-    )?;
-    batch.commit()?;
+    if counts.imported + counts.duplicates > 0 {
+        let label = format.map_or("unknown", |f| f.as_str());
+        let batch = store.import_batch(dataset_id, "import")?;
+        batch.record_import(
+            &path.display().to_string(),
+            label,
+            (counts.imported, counts.duplicates, counts.rejected),
+        )?;
+        batch.commit()?;
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -35,6 +35,24 @@ impl Store {
         })
     }
 
+    /// Deletes the dataset `id` if nothing refers to it (no sample, import, audit, job or run):
+    /// a failed or empty import leaves no empty dataset behind. Returns whether it was deleted.
+    pub fn remove_dataset_if_unused(&mut self, id: i64) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "DELETE FROM datasets WHERE id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM samples WHERE dataset_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM imports WHERE dataset_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM audits WHERE dataset_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM audit_waivers WHERE dataset_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM jobs WHERE dataset_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM runs WHERE dataset_id = ?1)",
+                [id],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
     /// The id of the dataset called `name`, if there is one.
     pub fn dataset_id(&self, name: &str) -> Result<Option<i64>> {
         Ok(self

@@ -1,17 +1,20 @@
 //! What can go wrong in the store, with enough context to act on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("cannot open database {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
     #[error(
-        "cannot open database {path}: {source} (check the path and its permissions, or pass --db)"
+        "no database at {path}: import data first (`assay import FILE`), try `assay demo`, or \
+         pass --db (or set ASSAY_DB) to an existing file"
     )]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error("database schema migration failed: {0} (the file may be from a newer assay)")]
+    Missing { path: PathBuf },
+    #[error(
+        "database schema migration failed: {0} (the file may be from a newer assay: open it \
+         with that version)"
+    )]
     Migration(String),
     #[error("{what} not found")]
     NotFound { what: String },
@@ -40,6 +43,53 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Why SQLite could not open or set up the file at `path`, and what to do about it.
+    pub fn open(path: &Path, err: &rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        let code = match err {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+            _ => None,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.display().to_string(),
+            _ => ".".to_string(),
+        };
+        let p = path.display();
+        let reason = match code {
+            Some(C::CannotOpen)
+                if path
+                    .parent()
+                    .is_some_and(|d| !d.as_os_str().is_empty() && !d.exists()) =>
+            {
+                format!(
+                    "its folder {dir} does not exist: create it, or pass --db with another path"
+                )
+            }
+            Some(C::CannotOpen | C::ReadOnly) => format!(
+                "SQLite says \"{err}\". assay keeps {p}-wal and {p}-shm beside the database, so \
+                 it needs write access to the file and to its folder {dir}: give that access, or \
+                 copy the file somewhere writable (`assay backup` makes a copy)"
+            ),
+            Some(C::NotADatabase) => format!(
+                "it is not an SQLite database (SQLite says \"{err}\"): pass --db with an assay \
+                 database file"
+            ),
+            Some(C::DatabaseCorrupt) => format!(
+                "the file is damaged (SQLite says \"{err}\"): restore it from a copy made with \
+                 `assay backup`"
+            ),
+            Some(C::DatabaseBusy | C::DatabaseLocked) => format!(
+                "another process holds a lock on it (SQLite says \"{err}\"): try again when \
+                 it is done"
+            ),
+            _ => format!("{err} (check the path and its permissions, or pass --db)"),
+        };
+        StoreError::Open {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         StoreError::NotFound { what: what.into() }
     }

@@ -5,6 +5,7 @@
 //! `BEGIN IMMEDIATE` so that two writers queue instead of failing with "database is locked".
 
 mod audit;
+mod backup;
 mod browse;
 mod checkpoint;
 mod codec;
@@ -66,11 +67,30 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        Self::setup(conn, path.to_path_buf())
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::open(path, &e))?;
+        // Most failures show only now, at the first statements (a read-only folder, a file
+        // that is not a database): said with the path and what to do, like the open itself.
+        Self::setup(conn, path.to_path_buf()).map_err(|e| match e {
+            StoreError::Sqlite(err) => StoreError::open(path, &err),
+            StoreError::Migration(m) => StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("its schema cannot be brought up to date: {m}"),
+            },
+            other => other,
+        })
+    }
+
+    /// Opens a database that must already exist, for the commands that read or decide on
+    /// what is there (`stats`, `audit`, `export`, `review`, `runs`): a mistyped `--db` is an
+    /// error that says so, not a new empty file.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open(path)
     }
 
     /// A private in-memory database, for tests.

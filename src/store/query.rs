@@ -30,6 +30,29 @@ impl Filter {
         }
     }
 
+    /// The narrowing beyond the dataset in the search language (`status:unreviewed
+    /// verdict:fail,mixed`), empty when there is none: what a screen shows as the active filter.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut key = |k: &str, values: Vec<&str>| {
+            if !values.is_empty() {
+                parts.push(format!("{k}:{}", values.join(",")));
+            }
+        };
+        key("status", self.statuses.iter().map(|s| s.as_str()).collect());
+        key(
+            "verdict",
+            self.verdicts.iter().map(|v| v.as_str()).collect(),
+        );
+        key("kind", self.kinds.iter().map(|k| k.as_str()).collect());
+        key("aspect", self.aspects.iter().map(String::as_str).collect());
+        key("tag", self.tags.iter().map(String::as_str).collect());
+        if self.near_duplicates {
+            parts.push("dup:yes".into());
+        }
+        parts.join(" ")
+    }
+
     /// The WHERE clause (over `samples s`) and its parameters.
     pub(crate) fn sql(&self) -> (String, Vec<Value>) {
         self.sql_with(false)

@@ -60,46 +60,37 @@ impl Store {
     /// revision (retracts excepted), and refreshes the sample's status in the same commit.
     pub fn decide(&mut self, d: &DecisionInput<'_>) -> Result<Decided> {
         let created_at = now();
-        let (id, before, status) = self.write(|tx| {
-            let (head, before) = head_and_status(tx, d.sample_id)?;
-            if d.decision != Decision::Retract && d.revision_id != head {
-                return Err(StoreError::Stale {
-                    sample_id: d.sample_id,
-                    seen: revision_number(tx, d.revision_id)?,
-                    head: revision_number(tx, head)?,
-                });
+        let (id, before, status) = self.write(|tx| decide_in(tx, d, &created_at))?;
+        Ok(decided(d, id, created_at, before, status))
+    }
+
+    /// Records many decisions in one commit (one fsync, not one per sample), each checked as
+    /// [`Store::decide`] checks it. A stale one is skipped and counted, not fatal: the others
+    /// are committed. Returns the decisions committed and the samples refused as stale.
+    pub fn decide_batch(&mut self, ds: &[DecisionInput<'_>]) -> Result<(Vec<Decided>, Vec<i64>)> {
+        let created_at = now();
+        let outcomes = self.write(|tx| {
+            let mut out = Vec::with_capacity(ds.len());
+            for d in ds {
+                match decide_in(tx, d, &created_at) {
+                    Ok(done) => out.push(Ok(done)),
+                    Err(StoreError::Stale { sample_id, .. }) => out.push(Err(sample_id)),
+                    Err(e) => return Err(e),
+                }
             }
-            tx.execute(
-                "INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason,
-                     adjudicates, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.sample_id,
-                    d.revision_id,
-                    d.reviewer,
-                    d.decision.as_str(),
-                    d.reason,
-                    d.adjudicates,
-                    created_at
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            let status = refresh_status(tx, d.sample_id)?;
-            Ok((id, before, status))
+            Ok(out)
         })?;
-        Ok(Decided {
-            review: Review {
-                id,
-                sample_id: d.sample_id,
-                revision_id: d.revision_id,
-                reviewer: d.reviewer.to_string(),
-                decision: d.decision,
-                reason: d.reason.to_string(),
-                adjudicates: d.adjudicates,
-                created_at,
-            },
-            before,
-            status,
-        })
+        let mut done = Vec::new();
+        let mut stale = Vec::new();
+        for (d, outcome) in ds.iter().zip(outcomes) {
+            match outcome {
+                Ok((id, before, status)) => {
+                    done.push(decided(d, id, created_at.clone(), before, status))
+                }
+                Err(sample_id) => stale.push(sample_id),
+            }
+        }
+        Ok((done, stale))
     }
 
     /// Every review of a sample, oldest first.
@@ -253,6 +244,62 @@ pub(crate) fn refresh_status(tx: &Transaction<'_>, sample_id: i64) -> Result<Rev
         )?;
     }
     Ok(status)
+}
+
+/// One decision inside a write transaction: refused when `d` was made on a revision that is no
+/// longer the head (retracts excepted); the sample's status is refreshed in the same commit.
+fn decide_in(
+    tx: &rusqlite::Transaction<'_>,
+    d: &DecisionInput<'_>,
+    created_at: &str,
+) -> Result<(i64, ReviewStatus, ReviewStatus)> {
+    let (head, before) = head_and_status(tx, d.sample_id)?;
+    if d.decision != Decision::Retract && d.revision_id != head {
+        return Err(StoreError::Stale {
+            sample_id: d.sample_id,
+            seen: revision_number(tx, d.revision_id)?,
+            head: revision_number(tx, head)?,
+        });
+    }
+    tx.execute(
+        "INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason,
+             adjudicates, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            d.sample_id,
+            d.revision_id,
+            d.reviewer,
+            d.decision.as_str(),
+            d.reason,
+            d.adjudicates,
+            created_at
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let status = refresh_status(tx, d.sample_id)?;
+    Ok((id, before, status))
+}
+
+fn decided(
+    d: &DecisionInput<'_>,
+    id: i64,
+    created_at: String,
+    before: ReviewStatus,
+    status: ReviewStatus,
+) -> Decided {
+    Decided {
+        review: Review {
+            id,
+            sample_id: d.sample_id,
+            revision_id: d.revision_id,
+            reviewer: d.reviewer.to_string(),
+            decision: d.decision,
+            reason: d.reason.to_string(),
+            adjudicates: d.adjudicates,
+            created_at,
+        },
+        before,
+        status,
+    }
 }
 
 /// The status that decisions on one revision add up to, oldest first as (reviewer, decision,

@@ -63,6 +63,8 @@ actions! {
     NextDataset = "next_dataset": "switch to the next dataset",
     ScrollDown = "scroll_down": "scroll the sample text down",
     ScrollUp = "scroll_up": "scroll the sample text up",
+    VerdictsDown = "verdicts_down": "scroll the verdicts pane down",
+    VerdictsUp = "verdicts_up": "scroll the verdicts pane up",
     Save = "save": "save the edit as a new revision",
     NextField = "next_field": "edit the next field",
     Confirm = "confirm": "confirm",
@@ -74,6 +76,61 @@ actions! {
     PrevField = "prev_field": "edit the previous field",
     NextOption = "next_option": "the next choice of the field",
     PrevOption = "prev_option": "the previous choice of the field",
+}
+
+/// What a key is for, the help overlay's sections (in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Decide,
+    Move,
+    Edit,
+    Search,
+    Audit,
+    Train,
+    Screens,
+}
+
+impl Group {
+    pub const ALL: [Group; 7] = [
+        Group::Decide,
+        Group::Move,
+        Group::Edit,
+        Group::Search,
+        Group::Audit,
+        Group::Train,
+        Group::Screens,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Decide => "decide",
+            Group::Move => "move",
+            Group::Edit => "edit and history",
+            Group::Search => "search",
+            Group::Audit => "audit",
+            Group::Train => "train",
+            Group::Screens => "screens",
+        }
+    }
+}
+
+impl Action {
+    /// The help section the action is listed under.
+    pub fn group(self) -> Group {
+        use Action::*;
+        match self {
+            Accept | Reject | RejectWithReason | Skip | Flag | Regenerate | TakeCandidate
+            | KeepOriginal | Undo | Confirm | Cancel => Group::Decide,
+            Next | Prev | PageDown | PageUp | First | Last | NextUnreviewed | NextFailing
+            | Open | ScrollDown | ScrollUp | VerdictsDown | VerdictsUp | NextDataset => Group::Move,
+            Edit | Save | NextField | PrevField | NextOption | PrevOption | ToggleHistory
+            | HistoryOlder | HistoryNewer | RevertTo => Group::Edit,
+            Search => Group::Search,
+            AuditScreen | DrawAudit => Group::Audit,
+            TrainScreen | NewRun | StopRun | CompareRun => Group::Train,
+            NoOp | Quit | Back | Help | ListScreen | StatsScreen => Group::Screens,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub struct Options {
     pub db: PathBuf,
     /// The name on every review decision.
     pub reviewer: String,
+    /// The dataset to open on (the demo's, which shows verdicts); else the first by name.
+    pub dataset: Option<String>,
 }
 
 /// Opens the TUI on the database named by `opts`.
@@ -58,8 +60,24 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     run_with_llm(opts, llm)
 }
 
+/// What a user without a terminal (`ssh host assay`, a pipe, cron) is told.
+const NEEDS_TERMINAL: &str = "assay needs a terminal: use ssh -t (or run a subcommand, e.g. \
+                              `assay stats`, which works without one)";
+
+/// The TUI reads keys from stdin and draws on stdout: both must be a terminal. Checked before
+/// raw mode is entered, so that no half-initialised screen is left behind.
+fn require_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        anyhow::bail!(NEEDS_TERMINAL)
+    }
+}
+
 /// Opens the TUI with a model for `regenerate` (the lead's backend selection passes it in).
 pub fn run_with_llm(opts: &Options, llm: Option<Arc<dyn Llm>>) -> anyhow::Result<()> {
+    require_terminal()?;
     let keymap = keymap::Keymap::load(&crate::paths::data_dir())?;
     let theme_name = std::env::var("ASSAY_THEME").unwrap_or_else(|_| "dark".into());
     let theme = theme::Theme::named(&theme_name)?;
@@ -70,10 +88,11 @@ pub fn run_with_llm(opts: &Options, llm: Option<Arc<dyn Llm>>) -> anyhow::Result
         .context("starting the async runtime")?;
     // ratatui::init enters raw mode and the alternate screen, and installs a panic hook that
     // restores the terminal before chaining to the previous hook.
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().context(NEEDS_TERMINAL)?;
     let result = rt.block_on(async {
         let (tx, rx) = unbounded_channel();
         let mut app = new_app(keymap, theme, &opts.reviewer, store, llm, tx.clone())?;
+        app.0.ctx.open_on = opts.dataset.clone();
         let size = terminal.size()?;
         app.0.update(Msg::Resize(size.width, size.height));
         event_loop(

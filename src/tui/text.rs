@@ -6,37 +6,28 @@
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-/// Wraps sanitised `text` to `width` columns: at spaces where a line has them, else at any
-/// grapheme (Chinese has no spaces). Every returned line fits in `width`.
+/// Wraps sanitised `text` to `width` columns by the Unicode line breaking algorithm (UAX #14,
+/// through `textwrap`): Chinese breaks between any two characters, English at spaces, and no
+/// line starts with closing punctuation (`，。、；：？！）」』】` belong to the character before
+/// them). A word wider than the line is cut by grapheme. Every returned line fits in `width`;
+/// each `\n` starts a new line.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(2);
+    let options = textwrap::Options::new(width)
+        .word_separator(textwrap::WordSeparator::UnicodeBreakProperties)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .break_words(true);
     let mut out = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
-        let mut line_w = 0;
-        // Index in `line` just after the last space, for word breaks.
-        let mut last_space: Option<usize> = None;
-        for g in para.graphemes(true) {
-            let w = g.width();
-            if line_w + w > width {
-                match last_space {
-                    Some(at) if at > 0 && at < line.len() => {
-                        let rest = line.split_off(at);
-                        out.push(line.trim_end().to_string());
-                        line = rest;
-                    }
-                    _ => out.push(std::mem::take(&mut line).trim_end().to_string()),
-                }
-                line_w = line.width();
-                last_space = None;
-            }
-            line.push_str(g);
-            line_w += w;
-            if g == " " {
-                last_space = Some(line.len());
-            }
+        if para.is_empty() {
+            out.push(String::new());
+            continue;
         }
-        out.push(line);
+        out.extend(
+            textwrap::wrap(para, &options)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
     }
     out
 }
@@ -105,6 +96,36 @@ mod tests {
         assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
         assert_eq!(wrap("", 5), vec![""]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+    }
+
+    #[test]
+    fn chinese_lines_never_start_with_closing_punctuation_and_fill_the_width() {
+        let text = "小明买了3本笔记本，每本8元，应为40 × 0.75 = 30（元）。所以答案是：30元；\
+                    对吗？是的！「引号」『书名』【注】、顿号。";
+        for width in 10..40 {
+            let lines = wrap(text, width);
+            for (i, l) in lines.iter().enumerate() {
+                assert!(l.width() <= width, "{width}: {l:?}");
+                if i > 0 {
+                    let first = l.chars().next().unwrap();
+                    assert!(
+                        !"，。、；：？！）」』】".contains(first),
+                        "width {width}: line {i} starts with {first}: {lines:?}"
+                    );
+                }
+            }
+            // Nothing is lost: only the spaces at the breaks are dropped.
+            let joined: String = lines.concat().chars().filter(|c| *c != ' ').collect();
+            let want: String = text.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(joined, want, "width {width}");
+        }
+        // Chinese mixed with a few spaces is not broken at the spaces first (no half-empty
+        // lines): the first line is filled.
+        let lines = wrap(
+            "第3步 把剩下部分的1/4算成了全长的1/4，应为8 × 3/4 = 6米",
+            20,
+        );
+        assert!(lines[0].width() >= 18, "{lines:?}");
     }
 
     #[test]

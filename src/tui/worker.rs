@@ -114,6 +114,10 @@ pub enum Request {
     Audit {
         dataset_id: i64,
     },
+    /// The dataset's audit status alone, for the status bar (cheap: the drawn items only).
+    AuditState {
+        dataset_id: i64,
+    },
     /// Draw the dataset's audit, or a top-up for samples added since.
     DrawAudit {
         dataset_id: i64,
@@ -162,6 +166,7 @@ pub enum RequestKind {
     HeadMove,
     Find,
     Audit,
+    AuditState,
     DrawAudit,
     Stats,
     Train,
@@ -184,6 +189,7 @@ impl RequestKind {
             RequestKind::HeadMove => "changing the head revision",
             RequestKind::Find => "finding the next sample",
             RequestKind::Audit => "reading the audit",
+            RequestKind::AuditState => "reading the audit's progress",
             RequestKind::DrawAudit => "drawing the audit",
             RequestKind::Stats => "computing statistics",
             RequestKind::Train => "reading training runs",
@@ -220,6 +226,7 @@ impl Request {
             | Request::Revert { .. } => RequestKind::HeadMove,
             Request::Find { .. } => RequestKind::Find,
             Request::Audit { .. } => RequestKind::Audit,
+            Request::AuditState { .. } => RequestKind::AuditState,
             Request::DrawAudit { .. } => RequestKind::DrawAudit,
             Request::Stats { .. } => RequestKind::Stats,
             Request::Train(_) => RequestKind::Train,
@@ -233,7 +240,7 @@ impl Request {
     fn latest_wins(&self) -> bool {
         matches!(
             self.kind(),
-            RequestKind::Page | RequestKind::Detail | RequestKind::Find
+            RequestKind::Page | RequestKind::Detail | RequestKind::Find | RequestKind::AuditState
         )
     }
 }
@@ -256,6 +263,10 @@ pub enum Reply {
     Summary {
         dataset_id: i64,
         stats: Option<DatasetStats>,
+    },
+    AuditState {
+        dataset_id: i64,
+        status: Box<audit::AuditStatus>,
     },
     Page {
         seq: u64,
@@ -630,6 +641,10 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             let (status, rows) = audit_rows(store, dataset_id)?;
             Reply::Audit { status, rows }
         }
+        Request::AuditState { dataset_id } => Reply::AuditState {
+            dataset_id,
+            status: Box::new(audit::status(store, dataset_id)?),
+        },
         Request::DrawAudit { dataset_id, seed } => {
             let outcome = audit::draw(store, dataset_id, &audit::DrawPlan::seeded(seed))?;
             let (status, rows) = audit_rows(store, dataset_id)?;

@@ -55,8 +55,8 @@ impl App {
                     self.jobs += 1;
                     self.outbox.push(Effect::Regenerate { sample_id, job });
                 }
-                Cmd::Say(text) => self.message = Some(Message { text, error: false }),
-                Cmd::Fail(text) => self.message = Some(Message { text, error: true }),
+                Cmd::Say(text) => self.message = Some(Message::new(text, false)),
+                Cmd::Fail(text) => self.message = Some(Message::new(text, true)),
                 Cmd::Goto(screen) => self.screen = screen,
                 Cmd::Ask(prompt) => self.prompt = Some(prompt),
                 Cmd::Review { from } => {

@@ -20,10 +20,16 @@ pub struct Context {
     pub judge: Option<Arc<dyn Llm>>,
     pub datasets: Vec<DatasetInfo>,
     pub dataset: Option<usize>,
+    /// The datasets were read at least once (an empty list then means an empty database).
+    pub datasets_loaded: bool,
+    /// The dataset to select when the datasets first arrive (by name), if there is one.
+    pub open_on: Option<String>,
     /// What the list shows (the dataset, narrowed by a search that was opened).
     pub filter: Filter,
     /// The current dataset's counts (status bar, list title).
     pub summary: Option<DatasetStats>,
+    /// The current dataset's audit progress, always in the status bar (short at 80 columns).
+    pub audit: Option<crate::audit::AuditStatus>,
     pub size: (u16, u16),
     pub seq: u64,
 }
@@ -42,8 +48,11 @@ impl Context {
             judge: None,
             datasets: Vec::new(),
             dataset: None,
+            open_on: None,
+            datasets_loaded: false,
             filter: Filter::default(),
             summary: None,
+            audit: None,
             size: (80, 24),
             seq: 0,
         }

@@ -77,10 +77,36 @@ pub enum Prompt {
     Discard,
 }
 
+/// A line for the reviewer. It expires, so that it never describes a state that has passed:
+/// a notice after the next key (or 8 s), an error after the second key (or 30 s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub text: String,
     pub error: bool,
+    /// Keys still to come before it goes (a key that says something new replaces it).
+    pub keys_left: u8,
+    pub at: std::time::Instant,
+    /// Tells this message from the one before it, whatever their texts.
+    pub serial: u64,
+}
+
+static MESSAGE_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Message {
+    pub fn new(text: String, error: bool) -> Message {
+        Message {
+            text,
+            error,
+            keys_left: if error { 2 } else { 1 },
+            at: std::time::Instant::now(),
+            serial: MESSAGE_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// How long it stays without a key.
+    pub fn lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(if self.error { 30 } else { 8 })
+    }
 }
 
 pub struct App {
@@ -91,6 +117,8 @@ pub struct App {
     pub screen: Screen,
     /// The help overlay is open (`screens::help`).
     pub help: bool,
+    /// The help's first entry shown, when its entries do not all fit (j/k move it).
+    pub help_scroll: usize,
     pub prompt: Option<Prompt>,
     pub message: Option<Message>,
     /// Decisions committed in this session (shown; only counted after the commit).
@@ -134,6 +162,7 @@ impl App {
             ctx: Context::new(reviewer, db_path, llm),
             screen: Screen::List,
             help: false,
+            help_scroll: 0,
             prompt: None,
             message: None,
             committed: 0,

@@ -28,6 +28,8 @@ impl App {
         self.search.loaded_filter = None;
         self.request_page(PageAt::Start);
         self.db(Request::Summary { dataset_id: id });
+        self.ctx.audit = None;
+        self.db(Request::AuditState { dataset_id: id });
         self.screen = Screen::List;
     }
 
@@ -76,6 +78,18 @@ impl App {
     /// `from`.
     pub(super) fn open_sample(&mut self, id: i64, filter: Option<Filter>, from: Screen) {
         if let Some(f) = filter {
+            // A hit in another dataset switches the dataset too: the title, counts and audit
+            // then describe the rows shown.
+            if let Some(ds) = f.dataset_id
+                && Some(ds) != self.ctx.dataset_id()
+                && let Some(i) = self.ctx.datasets.iter().position(|d| d.id == ds)
+            {
+                self.ctx.dataset = Some(i);
+                self.ctx.summary = None;
+                self.ctx.audit = None;
+                self.db(Request::Summary { dataset_id: ds });
+                self.db(Request::AuditState { dataset_id: ds });
+            }
             self.ctx.filter = f;
         }
         self.list.pending = None;

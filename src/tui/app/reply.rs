@@ -14,8 +14,14 @@ impl App {
             Reply::Datasets(ds) => {
                 let keep = self.ctx.dataset_id();
                 self.ctx.datasets = ds;
+                self.ctx.datasets_loaded = true;
+                let open_on = self.ctx.open_on.take();
                 let idx = keep
                     .and_then(|id| self.ctx.datasets.iter().position(|d| d.id == id))
+                    .or_else(|| {
+                        let name = open_on?;
+                        self.ctx.datasets.iter().position(|d| d.name == name)
+                    })
                     .or(if self.ctx.datasets.is_empty() {
                         None
                     } else {
@@ -32,6 +38,11 @@ impl App {
             Reply::Summary { dataset_id, stats } => {
                 if self.ctx.dataset_id() == Some(dataset_id) {
                     self.ctx.summary = stats;
+                }
+            }
+            Reply::AuditState { dataset_id, status } => {
+                if self.ctx.dataset_id() == Some(dataset_id) {
+                    self.ctx.audit = Some(*status);
                 }
             }
             Reply::Page { seq, at, rows } => {
@@ -72,6 +83,10 @@ impl App {
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
                 self.ctx.count_moved(before, status);
+                // The audit's progress in the status bar follows (a read of the drawn items).
+                if let Some(dataset_id) = self.ctx.dataset_id() {
+                    self.db(crate::tui::worker::Request::AuditState { dataset_id });
+                }
                 if undo {
                     self.say(format!(
                         "undone: #{} is {} again (committed)",
@@ -183,12 +198,20 @@ impl App {
                     None => self.say("no such sample left"),
                 }
             }
-            Reply::Audit { status, rows } => self.audit.on_loaded(*status, rows),
+            Reply::Audit { status, rows } => {
+                if self.ctx.dataset_id() == Some(status.dataset_id) {
+                    self.ctx.audit = Some((*status).clone());
+                }
+                self.audit.on_loaded(*status, rows)
+            }
             Reply::Drew {
                 outcome,
                 status,
                 rows,
             } => {
+                if self.ctx.dataset_id() == Some(status.dataset_id) {
+                    self.ctx.audit = Some((*status).clone());
+                }
                 let cmds = self.audit.on_drawn(outcome, *status, rows);
                 self.apply(cmds);
             }

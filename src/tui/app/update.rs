@@ -23,7 +23,11 @@ impl App {
             return;
         }
         match msg {
-            Msg::Key(ev) => self.on_key(ev),
+            Msg::Key(ev) => {
+                let said = self.message.as_ref().map(|m| m.serial);
+                self.on_key(ev);
+                self.age_message(said);
+            }
             Msg::Action(a) => self.on_action(a),
             Msg::Resize(w, h) => {
                 self.ctx.size = (w, h);
@@ -44,6 +48,13 @@ impl App {
             }
             Msg::SearchTick => self.search.tick(0),
             Msg::Tick => {
+                if self
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| m.at.elapsed() > m.lifetime())
+                {
+                    self.message = None;
+                }
                 if let Some(e) = &mut self.editor {
                     let cmds = e.autosave();
                     self.apply(cmds);
@@ -59,6 +70,21 @@ impl App {
                 break;
             };
             self.update(m);
+        }
+    }
+
+    /// After a key: the message shown before it (said at `said`) counts the key, and goes when
+    /// its keys are used up; a message the key itself said stays.
+    fn age_message(&mut self, said: Option<u64>) {
+        let Some(m) = &mut self.message else {
+            return;
+        };
+        if Some(m.serial) != said {
+            return;
+        }
+        m.keys_left = m.keys_left.saturating_sub(1);
+        if m.keys_left == 0 {
+            self.message = None;
         }
     }
 
@@ -88,6 +114,7 @@ impl App {
             return self.prompt_action(a);
         }
         if self.help {
+            self.help_scroll = help::scrolled(self.help_scroll, a);
             self.help = help::stays_open(a);
             return;
         }
@@ -99,6 +126,7 @@ impl App {
             }
             Action::Help => {
                 self.help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
             Action::Search => self.search.open(&mut self.ctx),

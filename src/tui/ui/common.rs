@@ -27,6 +27,44 @@ pub fn para(text: &str, width: usize, indent: usize, style: Style) -> Vec<Line<'
         .collect()
 }
 
+/// `lines` made to fit `width` columns without losing words: spans stay on one row while they
+/// fit; a span that does not fit starts a new row and wraps onto the rows below it (the text
+/// is already safe).
+pub fn flow(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(2);
+    let mut out = Vec::new();
+    for line in lines {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let mut row: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in line.spans {
+            let w = span.width();
+            if used + w <= width {
+                used += w;
+                row.push(span);
+                continue;
+            }
+            if !row.is_empty() {
+                out.push(Line::from(std::mem::take(&mut row)));
+            }
+            let mut pieces = wrap(span.content.trim_start(), width);
+            let last = pieces.pop().unwrap_or_default();
+            for p in pieces {
+                out.push(Line::from(Span::styled(p, span.style)));
+            }
+            used = unicode_width::UnicodeWidthStr::width(last.as_str());
+            row.push(Span::styled(last, span.style));
+        }
+        if !row.is_empty() {
+            out.push(Line::from(row));
+        }
+    }
+    out
+}
+
 pub fn heading(text: &str, style: Style) -> Line<'static> {
     Line::from(Span::styled(text.to_string(), style))
 }

@@ -4,8 +4,8 @@
 
 use crate::tui::app::App;
 use crate::tui::screens::list::view::row_line_with;
-use crate::tui::ui::common::frame;
 use crate::tui::ui::common::safe_line;
+use crate::tui::ui::common::{flow, frame};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -18,7 +18,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let w = inner.width as usize;
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Line<'static>> = Vec::new();
     if s.audit_id.is_none() {
         lines.push(Line::from(Span::styled(
             format!(
@@ -99,6 +99,8 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         };
         lines.push(Line::from(cover));
     }
+    // Wrapped, not cut: the gate's words and the commands they name stay whole at 80 columns.
+    let lines = flow(lines, w);
     for (i, l) in lines.iter().enumerate() {
         buf.set_line(inner.x, inner.y + i as u16, l, inner.width);
     }

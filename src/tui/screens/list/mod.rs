@@ -50,6 +50,11 @@ impl ListBuf {
         } else if self.cursor >= self.top + height {
             self.top = self.cursor + 1 - height;
         }
+        // After the window grew: no blank rows below while rows above are hidden.
+        let fill = self.rows.len().saturating_sub(height);
+        if self.top > fill {
+            self.top = fill.min(self.cursor);
+        }
     }
 
     /// The page to ask for next so that a page of rows stays buffered on both sides.

@@ -105,17 +105,41 @@ fn short_kind(k: crate::model::SampleKind) -> &'static str {
     }
 }
 
+/// What a database without datasets shows: how to get data in, not "loading".
+fn empty_state(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let db = safe_line(&app.ctx.db_path.display().to_string());
+    let text = format!(
+        "{db} has no datasets yet.\n\nImport one from the shell:\n  assay --db {db} import FILE\n(JSON or \
+         JSONL: Alpaca, ShareGPT, OpenAI messages, xtuner, CAMEL, multiple choice; the format is \
+         detected)\n\nor cut documents into pre-training samples:\n  assay --db {db} chunk DIR\n\nor \
+         look around in the bundled sample data:\n  assay demo\n\nq quits."
+    );
+    let lines = crate::tui::ui::common::para(&text, area.width as usize, 1, t.text);
+    crate::tui::ui::common::draw_lines(&lines, 0, area, buf);
+}
+
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let title = match app.dataset_info() {
+    let mut title = match app.dataset_info() {
         Some(d) => match &app.ctx.summary {
             Some(s) => format!("{} · {} samples", safe_line(&d.name), s.samples),
             None => safe_line(&d.name),
         },
         None => "no dataset".into(),
     };
+    // A list narrowed by a search says by what, so that its rows are never taken for all.
+    let narrowed = app.ctx.filter.describe();
+    if !narrowed.is_empty() {
+        title.push_str(&format!(" · only {}", safe_line(&narrowed)));
+    }
+    let title = crate::tui::text::fit(&title, (area.width as usize).saturating_sub(4));
     let inner = frame(&title, area, buf, t.border, t.title);
     if inner.height == 0 {
+        return;
+    }
+    if app.ctx.datasets_loaded && app.ctx.datasets.is_empty() {
+        empty_state(app, inner, buf);
         return;
     }
     let (kind_w, aspect_w) = if inner.width >= 100 { (17, 15) } else { (5, 9) };

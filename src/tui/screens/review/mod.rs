@@ -35,6 +35,8 @@ impl Undo {
 pub struct ReviewScreen {
     pub detail: Option<Detail>,
     pub scroll: u16,
+    /// How far the verdicts pane is scrolled (its own keys: the rationale can be long).
+    pub verdict_scroll: u16,
     pub show_history: bool,
     /// Where Back goes from the review screen.
     pub from: Screen,
@@ -83,6 +85,7 @@ impl Default for ReviewScreen {
         ReviewScreen {
             detail: None,
             scroll: 0,
+            verdict_scroll: 0,
             show_history: false,
             from: Screen::List,
             undo: VecDeque::new(),

@@ -23,6 +23,14 @@ impl ReviewScreen {
                 self.scroll = self.scroll.saturating_sub(1);
                 Vec::new()
             }
+            Action::VerdictsDown => {
+                self.verdict_scroll = self.verdict_scroll.saturating_add(1);
+                Vec::new()
+            }
+            Action::VerdictsUp => {
+                self.verdict_scroll = self.verdict_scroll.saturating_sub(1);
+                Vec::new()
+            }
             Action::ToggleHistory => {
                 self.show_history = !self.show_history;
                 self.history_pick = 0;
@@ -173,6 +181,7 @@ impl ReviewScreen {
         }
         let seq = ctx.next_seq();
         self.scroll = 0;
+        self.verdict_scroll = 0;
         self.loading = Some(id);
         vec![Cmd::Db(Request::Detail { seq, sample_id: id })]
     }

@@ -227,3 +227,41 @@ fn every_screen_at_80x24_in_tmux_keeps_its_status_bar_whole() {
     assert!(help.contains("move"), "{help}");
     tmux.run(&["send-keys", "-t", "s80", "Escape", "q"]);
 }
+
+#[test]
+fn a_bulk_accept_asks_with_the_count_and_leaves_the_audit_for_a_person() {
+    // 12 samples, 0 audited: B asks for all 12; with an audit drawn, the drawn ones stay.
+    let (_d, mut h) = harness(12, 80, 24, false);
+    h.keys("a");
+    h.keys("B");
+    let f = h.frame();
+    assert!(f.contains("enter: accept 11 unreviewed as a rule"), "{f}");
+    h.keys("esc");
+    assert!(h.app.prompt.is_none());
+    assert_eq!(h.store.reviews(2).unwrap().len(), 0, "esc decided nothing");
+    h.keys("B enter");
+    let f = h.frame();
+    assert!(
+        f.contains("accepted 11 samples as a rule (committed)"),
+        "{f}"
+    );
+    let rules: i64 = h
+        .store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM reviews WHERE rule LIKE 'tui: dataset:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rules, 11);
+    assert!(status_bar(&f).contains("12/12 reviewed"), "{f}");
+
+    let (_d, mut h) = harness(12, 80, 24, true);
+    h.keys("B");
+    let f = h.frame();
+    assert!(
+        f.contains("no unreviewed sample here to decide by rule (12 drawn for the audit"),
+        "{f}"
+    );
+}

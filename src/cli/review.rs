@@ -4,8 +4,14 @@
 //! saw: `--revision N`, or the head as this command reads it, and the store refuses it when the
 //! head has moved since. An edit is a new revision, judged again by every verifier that needs no
 //! model, and leaves the sample unreviewed until someone accepts it.
+//!
+//! `--filter QUERY` decides by rule (accept every sample whose verifiers all pass, reject a
+//! cluster of duplicates): only unreviewed samples, never those drawn for the audit, each
+//! decision recorded with its query so that the audit, which must be a person's look at
+//! random samples, never counts it.
 
 use super::GlobalArgs;
+use crate::curate::rules;
 use crate::model::{Decision, Revision};
 use crate::store::{DecisionInput, Store};
 use anyhow::{Context, bail};
@@ -25,8 +31,20 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct Decide {
     /// The sample ids.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "filter", conflicts_with = "filter")]
     pub ids: Vec<i64>,
+    /// Decide every sample the query matches instead (the search language's filter keys:
+    /// `verdict:pass status:unreviewed kind:cot aspect:A tag:T dup:yes`), as a rule: the
+    /// samples drawn for the dataset's audit are left for a person, and the audit never counts
+    /// a rule's decision as reviewed.
+    #[arg(long, value_name = "QUERY")]
+    pub filter: Option<String>,
+    /// The dataset the filter applies to (or `dataset:NAME` in the query).
+    #[arg(long, requires = "filter")]
+    pub dataset: Option<String>,
+    /// With --filter: say how many samples would be decided, decide nothing.
+    #[arg(long, requires = "filter")]
+    pub dry_run: bool,
     /// The revision number you reviewed (with one sample id); refused if it is no longer the
     /// head.
     #[arg(long)]
@@ -80,6 +98,9 @@ fn decide(
     decision: Decision,
     d: Decide,
 ) -> anyhow::Result<()> {
+    if let Some(query) = d.filter.clone() {
+        return decide_by_rule(store, global, decision, &d, &query);
+    }
     if d.revision.is_some() && d.ids.len() != 1 {
         bail!("--revision names the revision of one sample; give one sample id with it");
     }
@@ -114,6 +135,59 @@ fn decide(
         bail!("{refused} decision(s) refused (see above); the others are committed");
     }
     Ok(())
+}
+
+/// `--filter QUERY`: the rule's decisions ([`crate::curate::rules`]), on each matching
+/// sample's head as read.
+fn decide_by_rule(
+    store: &mut Store,
+    global: &GlobalArgs,
+    decision: Decision,
+    d: &Decide,
+    query: &str,
+) -> anyhow::Result<()> {
+    if d.revision.is_some() {
+        bail!("--revision names one sample's revision; a --filter decides each sample's head");
+    }
+    let datasets = store.dataset_names()?;
+    let default = match &d.dataset {
+        Some(name) => Some(store.require_dataset(name)?),
+        None => None,
+    };
+    let (filter, text) =
+        crate::search::query::parse_query(query, &datasets, default).map_err(anyhow::Error::msg)?;
+    if !text.trim().is_empty() {
+        bail!(
+            "a rule decides by filter keys only ({}); {text:?} is fuzzy text, which matches \
+             approximately: search for it in the TUI, or give the sample ids",
+            crate::search::query::KEYS
+        );
+    }
+    rules::check(decision, &filter)?;
+    let plan = rules::plan(store, &filter)?;
+    let verb = decision.as_str();
+    let safe_query = crate::text::sanitize::sanitize_line(query);
+    if d.dry_run {
+        return super::output::line(format!(
+            "would {verb} {} samples matching `{safe_query}`; left as they are: {} drawn for \
+             the audit (a person reviews those), {} already decided",
+            plan.heads.len(),
+            plan.left_for_audit,
+            plan.already
+        ));
+    }
+    let rule = format!("filter: {query}");
+    let out = rules::apply(store, &plan, decision, &global.reviewer, &d.reason, &rule)?;
+    super::output::line(format!(
+        "{verb}: {} samples matching `{safe_query}` by {} (as a rule); left as they are: {} \
+         drawn for the audit (a person reviews those), {} already decided, {} changed while \
+         this ran",
+        out.decided,
+        crate::text::sanitize::sanitize_line(&global.reviewer),
+        out.left_for_audit,
+        out.already,
+        out.stale
+    ))
 }
 
 fn edit(store: &mut Store, global: &GlobalArgs, e: Edit) -> anyhow::Result<()> {

@@ -7,3 +7,4 @@
 
 pub mod dedup;
 pub mod diversity;
+pub mod rules;

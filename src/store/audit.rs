@@ -48,6 +48,14 @@ pub struct AuditCounts {
 const STRATUM: &str = "coalesce(json_extract(s.source, '$.path'),
         json_extract(s.source, '$.generator'), '') || ' / ' || coalesce(s.aspect, '')";
 
+/// Over `samples s`: a person (not a rule) accepted or rejected the head revision and has not
+/// taken it back.
+const PERSON_DECIDED: &str = "EXISTS (SELECT 1 FROM reviews v
+     WHERE v.revision_id = s.head_revision_id AND v.rule IS NULL
+       AND v.decision IN ('accept', 'reject')
+       AND NOT EXISTS (SELECT 1 FROM reviews w WHERE w.revision_id = v.revision_id
+                       AND w.reviewer = v.reviewer AND w.id > v.id AND w.decision = 'retract'))";
+
 impl Store {
     /// (sample id, stratum) of every sample of the dataset with an id above `after`, by id.
     pub fn audit_population(&self, dataset_id: i64, after: i64) -> Result<Vec<(i64, String)>> {
@@ -130,17 +138,19 @@ impl Store {
             .optional()?)
     }
 
-    /// Drawn, reviewed and defective items of an audit.
+    /// Drawn, reviewed and defective items of an audit. Reviewed means decided by a person:
+    /// a sample accepted or rejected only by a rule (`assay review accept --filter`) is not
+    /// reviewed until someone looks at it.
     pub fn audit_counts(&self, audit_id: i64) -> Result<AuditCounts> {
         Ok(self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT count(*),
-                    coalesce(sum(s.status IN ('accepted', 'rejected')), 0),
-                    coalesce(sum(s.status = 'rejected'), 0),
+                    coalesce(sum(s.status IN ('accepted', 'rejected') AND {PERSON_DECIDED}), 0),
+                    coalesce(sum(s.status = 'rejected' AND {PERSON_DECIDED}), 0),
                     coalesce(sum(s.status IN ('flagged', 'conflict')), 0)
-             FROM audit_items a JOIN samples s ON s.id = a.sample_id WHERE a.audit_id = ?1",
-            )?
+             FROM audit_items a JOIN samples s ON s.id = a.sample_id WHERE a.audit_id = ?1"
+            ))?
             .query_row([audit_id], |r| {
                 Ok(AuditCounts {
                     drawn: r.get::<_, i64>(0)? as u64,
@@ -159,6 +169,22 @@ impl Store {
         )?;
         let rows = stmt.query_map([audit_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Of `ids`, the samples whose head is accepted or rejected by a rule only: still to be
+    /// looked at by a person in the audit walk.
+    pub fn decided_by_rule_only(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT s.id FROM samples s WHERE s.id = ?1
+               AND s.status IN ('accepted', 'rejected') AND NOT {PERSON_DECIDED}"
+        ))?;
+        let mut out = std::collections::HashSet::new();
+        for &id in ids {
+            if stmt.exists([id])? {
+                out.insert(id);
+            }
+        }
+        Ok(out)
     }
 
     pub fn audit_sample_ids(&self, audit_id: i64) -> Result<Vec<i64>> {

@@ -60,19 +60,24 @@ impl Store {
     /// revision (retracts excepted), and refreshes the sample's status in the same commit.
     pub fn decide(&mut self, d: &DecisionInput<'_>) -> Result<Decided> {
         let created_at = now();
-        let (id, before, status) = self.write(|tx| decide_in(tx, d, &created_at))?;
+        let (id, before, status) = self.write(|tx| decide_in(tx, d, None, &created_at))?;
         Ok(decided(d, id, created_at, before, status))
     }
 
-    /// Records many decisions in one commit (one fsync, not one per sample), each checked as
-    /// [`Store::decide`] checks it. A stale one is skipped and counted, not fatal: the others
-    /// are committed. Returns the decisions committed and the samples refused as stale.
-    pub fn decide_batch(&mut self, ds: &[DecisionInput<'_>]) -> Result<(Vec<Decided>, Vec<i64>)> {
+    /// Records many decisions made by the rule `rule` (a search query) in one commit (one
+    /// fsync, not one per sample), each checked as [`Store::decide`] checks it. A stale one is
+    /// skipped and counted, not fatal: the others are committed. Returns the decisions
+    /// committed and the samples refused as stale. The audit does not count these decisions.
+    pub fn decide_by_rule(
+        &mut self,
+        ds: &[DecisionInput<'_>],
+        rule: &str,
+    ) -> Result<(Vec<Decided>, Vec<i64>)> {
         let created_at = now();
         let outcomes = self.write(|tx| {
             let mut out = Vec::with_capacity(ds.len());
             for d in ds {
-                match decide_in(tx, d, &created_at) {
+                match decide_in(tx, d, Some(rule), &created_at) {
                     Ok(done) => out.push(Ok(done)),
                     Err(StoreError::Stale { sample_id, .. }) => out.push(Err(sample_id)),
                     Err(e) => return Err(e),
@@ -251,6 +256,7 @@ pub(crate) fn refresh_status(tx: &Transaction<'_>, sample_id: i64) -> Result<Rev
 fn decide_in(
     tx: &rusqlite::Transaction<'_>,
     d: &DecisionInput<'_>,
+    rule: Option<&str>,
     created_at: &str,
 ) -> Result<(i64, ReviewStatus, ReviewStatus)> {
     let (head, before) = head_and_status(tx, d.sample_id)?;
@@ -263,7 +269,7 @@ fn decide_in(
     }
     tx.execute(
         "INSERT INTO reviews (sample_id, revision_id, reviewer, decision, reason,
-             adjudicates, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             adjudicates, created_at, rule) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             d.sample_id,
             d.revision_id,
@@ -271,7 +277,8 @@ fn decide_in(
             d.decision.as_str(),
             d.reason,
             d.adjudicates,
-            created_at
+            created_at,
+            rule
         ],
     )?;
     let id = tx.last_insert_rowid();

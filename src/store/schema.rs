@@ -13,6 +13,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/005_runs.sql")),
         M::up(include_str!("migrations/006_search.sql")),
         M::up(include_str!("migrations/007_review_integrity.sql")),
+        M::up(include_str!("migrations/008_rules.sql")),
     ])
 }
 

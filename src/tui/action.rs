@@ -35,6 +35,8 @@ actions! {
     RejectWithReason = "reject_with_reason": "reject with a reason or tag",
     Skip = "skip": "skip to the next sample, no decision",
     Flag = "flag": "flag the sample for a second look",
+    BulkAccept = "bulk_accept": "accept every unreviewed sample shown, as a rule (asks first)",
+    BulkReject = "bulk_reject": "reject every unreviewed sample shown, as a rule (asks first)",
     Edit = "edit": "edit the sample (new revision)",
     Regenerate = "regenerate": "regenerate the answer: a candidate beside the original (again: another)",
     TakeCandidate = "take_candidate": "take the regenerated candidate as the new head",
@@ -119,8 +121,8 @@ impl Action {
     pub fn group(self) -> Group {
         use Action::*;
         match self {
-            Accept | Reject | RejectWithReason | Skip | Flag | Regenerate | TakeCandidate
-            | KeepOriginal | Undo | Confirm | Cancel => Group::Decide,
+            Accept | Reject | RejectWithReason | Skip | Flag | BulkAccept | BulkReject
+            | Regenerate | TakeCandidate | KeepOriginal | Undo | Confirm | Cancel => Group::Decide,
             Next | Prev | PageDown | PageUp | First | Last | NextUnreviewed | NextFailing
             | Open | ScrollDown | ScrollUp | VerdictsDown | VerdictsUp | NextDataset => Group::Move,
             Edit | Save | NextField | PrevField | NextOption | PrevOption | ToggleHistory

@@ -7,6 +7,7 @@
 //! so every second (`Waiting`) and keeps trying until the commit lands or the reviewer cancels.
 
 use crate::audit::{self, AuditStatus, agreement::Agreement};
+use crate::curate::rules;
 use crate::model::{
     Content, DatasetStats, Decision, Review, ReviewStatus, Revision, SampleKind, Verdict,
 };
@@ -118,6 +119,19 @@ pub enum Request {
     AuditState {
         dataset_id: i64,
     },
+    /// What a decision by rule on `filter` would decide (the count the reviewer confirms).
+    PlanRule {
+        decision: Decision,
+        filter: Filter,
+        rule: String,
+    },
+    /// The decision by rule itself (planned again: heads are bound as read now).
+    ApplyRule {
+        decision: Decision,
+        filter: Filter,
+        rule: String,
+        reviewer: String,
+    },
     /// Draw the dataset's audit, or a top-up for samples added since.
     DrawAudit {
         dataset_id: i64,
@@ -167,6 +181,8 @@ pub enum RequestKind {
     Find,
     Audit,
     AuditState,
+    PlanRule,
+    ApplyRule,
     DrawAudit,
     Stats,
     Train,
@@ -190,6 +206,8 @@ impl RequestKind {
             RequestKind::Find => "finding the next sample",
             RequestKind::Audit => "reading the audit",
             RequestKind::AuditState => "reading the audit's progress",
+            RequestKind::PlanRule => "counting the samples for the rule",
+            RequestKind::ApplyRule => "deciding by rule",
             RequestKind::DrawAudit => "drawing the audit",
             RequestKind::Stats => "computing statistics",
             RequestKind::Train => "reading training runs",
@@ -227,6 +245,8 @@ impl Request {
             Request::Find { .. } => RequestKind::Find,
             Request::Audit { .. } => RequestKind::Audit,
             Request::AuditState { .. } => RequestKind::AuditState,
+            Request::PlanRule { .. } => RequestKind::PlanRule,
+            Request::ApplyRule { .. } => RequestKind::ApplyRule,
             Request::DrawAudit { .. } => RequestKind::DrawAudit,
             Request::Stats { .. } => RequestKind::Stats,
             Request::Train(_) => RequestKind::Train,
@@ -267,6 +287,18 @@ pub enum Reply {
     AuditState {
         dataset_id: i64,
         status: Box<audit::AuditStatus>,
+    },
+    RulePlanned {
+        decision: Decision,
+        filter: Filter,
+        rule: String,
+        count: usize,
+        left_for_audit: u64,
+        already: u64,
+    },
+    RuleApplied {
+        decision: Decision,
+        outcome: crate::curate::rules::Outcome,
     },
     Page {
         seq: u64,
@@ -645,6 +677,33 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             dataset_id,
             status: Box::new(audit::status(store, dataset_id)?),
         },
+        Request::PlanRule {
+            decision,
+            filter,
+            rule,
+        } => {
+            rules::check(decision, &filter)?;
+            let plan = rules::plan(store, &filter)?;
+            Reply::RulePlanned {
+                decision,
+                filter,
+                rule,
+                count: plan.heads.len(),
+                left_for_audit: plan.left_for_audit,
+                already: plan.already,
+            }
+        }
+        Request::ApplyRule {
+            decision,
+            filter,
+            rule,
+            reviewer,
+        } => {
+            rules::check(decision, &filter)?;
+            let plan = rules::plan(store, &filter)?;
+            let outcome = rules::apply(store, &plan, decision, &reviewer, "", &rule)?;
+            Reply::RuleApplied { decision, outcome }
+        }
         Request::DrawAudit { dataset_id, seed } => {
             let outcome = audit::draw(store, dataset_id, &audit::DrawPlan::seeded(seed))?;
             let (status, rows) = audit_rows(store, dataset_id)?;
@@ -706,5 +765,14 @@ fn audit_rows(
         (Some(id), Some(seed)) => audit::walk_order(store.audit_items_by_round(id)?, seed),
         _ => Vec::new(),
     };
-    Ok((Box::new(status), store.rows_by_ids(&ids)?))
+    // A drawn sample that only a rule decided waits for a person in the walk: shown as
+    // unreviewed (and blind), as the audit counts it.
+    let by_rule = store.decided_by_rule_only(&ids)?;
+    let mut rows = store.rows_by_ids(&ids)?;
+    for r in &mut rows {
+        if by_rule.contains(&r.id) {
+            r.status = crate::model::ReviewStatus::Unreviewed;
+        }
+    }
+    Ok((Box::new(status), rows))
 }

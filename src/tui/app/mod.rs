@@ -14,6 +14,7 @@ pub mod context;
 mod nav;
 mod prompt;
 mod reply;
+pub mod rules;
 pub mod screen;
 mod update;
 
@@ -73,8 +74,20 @@ pub enum Effect {
 /// A one-line question at the bottom of the screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prompt {
-    RejectReason { sample_id: i64, input: String },
+    RejectReason {
+        sample_id: i64,
+        input: String,
+    },
     Discard,
+    /// A decision by rule on every unreviewed sample the list shows, with the counts read.
+    Rule {
+        decision: crate::model::Decision,
+        filter: crate::store::Filter,
+        rule: String,
+        count: usize,
+        left_for_audit: u64,
+        already: u64,
+    },
 }
 
 /// A line for the reviewer. It expires, so that it never describes a state that has passed:

@@ -31,6 +31,15 @@ impl App {
                 self.screen = Screen::Review;
                 self.say("edit discarded");
             }
+            (
+                Prompt::Rule {
+                    decision,
+                    filter,
+                    rule,
+                    ..
+                },
+                Action::Confirm,
+            ) => self.apply_rule(decision, filter, rule),
             (_, Action::Cancel) => {}
             (p, _) => self.prompt = Some(p),
         }

@@ -40,6 +40,22 @@ impl App {
                     self.ctx.summary = stats;
                 }
             }
+            Reply::RulePlanned {
+                decision,
+                filter,
+                rule,
+                count,
+                left_for_audit,
+                already,
+            } => self.on_rule_planned(super::Prompt::Rule {
+                decision,
+                filter,
+                rule,
+                count,
+                left_for_audit,
+                already,
+            }),
+            Reply::RuleApplied { decision, outcome } => self.on_rule_applied(decision, outcome),
             Reply::AuditState { dataset_id, status } => {
                 if self.ctx.dataset_id() == Some(dataset_id) {
                     self.ctx.audit = Some(*status);

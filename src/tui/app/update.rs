@@ -138,6 +138,14 @@ impl App {
                 self.next_dataset();
                 Vec::new()
             }
+            Action::BulkAccept | Action::BulkReject if self.screen == Screen::List => {
+                self.plan_rule(if a == Action::BulkAccept {
+                    crate::model::Decision::Accept
+                } else {
+                    crate::model::Decision::Reject
+                });
+                Vec::new()
+            }
             _ => match self.screen {
                 Screen::Editor => match &mut self.editor {
                     Some(e) => e.update(a, &self.ctx),

@@ -40,7 +40,14 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     );
     // A blind audit walk: the reviewer judges the content alone, verdicts and other reviewers'
     // decisions appear once they decided.
-    let blind = app.review.from == Screen::Audit && app.audit.blind && !r.status.is_decided();
+    // The walk's own status counts: a sample only a rule decided is still undecided there.
+    let walk_status = app
+        .audit
+        .loaded
+        .as_ref()
+        .and_then(|(_, rows)| rows.iter().find(|w| w.id == r.id))
+        .map_or(r.status, |w| w.status);
+    let blind = app.review.from == Screen::Audit && app.audit.blind && !walk_status.is_decided();
     let (left, below) = match &d.candidate {
         Some(_) => {
             let [a, b] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])

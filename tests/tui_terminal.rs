@@ -188,17 +188,19 @@ fn every_screen_at_80x24_in_tmux_keeps_its_status_bar_whole() {
         "24",
         &cmd,
     ]);
-    let wait_for = |what: &str| -> String {
+    // Until every word shows (tmux may be captured while a frame is half drawn).
+    let wait_for_all = |words: &[&str]| -> String {
         let mut screen = String::new();
         for _ in 0..200 {
             screen = tmux.screen("s80");
-            if screen.contains(what) {
+            if words.iter().all(|w| screen.contains(w)) {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("{what:?} never showed:\n{screen}");
+        panic!("{words:?} never showed:\n{screen}");
     };
+    let wait_for = |what: &str| wait_for_all(&[what, "?:help"]);
     let check = |screen: &str| {
         let bar = screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
         assert!(
@@ -223,8 +225,7 @@ fn every_screen_at_80x24_in_tmux_keeps_its_status_bar_whole() {
         check(&screen);
     }
     tmux.run(&["send-keys", "-t", "s80", "?"]);
-    let help = wait_for("decide");
-    assert!(help.contains("move"), "{help}");
+    wait_for_all(&["decide", "move", "more: j/k scroll"]);
     tmux.run(&["send-keys", "-t", "s80", "Escape", "q"]);
 }
 

@@ -1,5 +1,6 @@
 //! `assay audit`: the 100-sample audit (draw, status, conflicts between reviewers and their
-//! adjudication), printed as JSON.
+//! adjudication). `status` prints a line per dataset for a person (`--json` for scripts); the
+//! others print JSON.
 
 use super::{GlobalArgs, output};
 use crate::audit::{self, DrawPlan};

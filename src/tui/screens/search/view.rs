@@ -12,7 +12,24 @@ use unicode_width::UnicodeWidthChar;
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let s = &app.search;
-    let inner = frame("search", area, buf, t.border_focus, t.title);
+    // The scope in the title: which dataset the query searches, and its filters.
+    let scope = s.loaded_filter.as_ref().map(|f| {
+        let name = f
+            .dataset_id
+            .and_then(|id| app.ctx.datasets.iter().find(|d| d.id == id))
+            .map_or("every dataset".to_string(), |d| safe_line(&d.name));
+        let narrowed = f.describe();
+        if narrowed.is_empty() {
+            format!("search in {name}")
+        } else {
+            format!("search in {name} · {}", safe_line(&narrowed))
+        }
+    });
+    let title = crate::tui::text::fit(
+        scope.as_deref().unwrap_or("search"),
+        (area.width as usize).saturating_sub(4),
+    );
+    let inner = frame(&title, area, buf, t.border_focus, t.title);
     if inner.height < 3 {
         return;
     }

@@ -74,6 +74,8 @@ fn a_closed_pipe_ends_every_printing_command_quietly() {
         &["runs", "list"],
         &["runs", "list", "--json"],
         &["gen", "jobs"],
+        &["verify", "--verifier", "golden", "--dataset", "plain"],
+        &["audit", "draw", "--dataset", "plain"],
         &["model", "info"],
     ] {
         let out = cmd(&db, args)

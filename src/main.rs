@@ -78,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Merge(a)) => merge::run(g, a)?,
         Some(Command::Review(c)) => review::run(g, c)?,
         Some(Command::Backup(a)) => backup::run(g, a)?,
+        Some(Command::Views(c)) => views::run(g, c)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

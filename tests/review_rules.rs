@@ -181,3 +181,41 @@ fn a_rule_takes_filter_keys_only_and_never_flags() {
     );
     assert_eq!(count(&db, "SELECT count(*) FROM reviews"), 0);
 }
+
+#[test]
+fn a_saved_view_is_a_named_query_for_rules_and_the_search() {
+    let (_dir, db) = seeded();
+    let bad = assay(&db, &["views", "save", "x", "status:nonsense"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "an unreadable query is refused when saved"
+    );
+    ok(assay(
+        &db,
+        &["views", "save", "arith", "aspect:算术 dataset:d"],
+    ));
+    let list = ok(assay(&db, &["views", "list"]));
+    assert!(list.contains("view:arith  aspect:算术 dataset:d"), "{list}");
+    let out = ok(assay(&db, &["review", "accept", "--filter", "view:arith"]));
+    assert!(out.contains("accept: 3 samples"), "{out}");
+    let unknown = assay(&db, &["review", "accept", "--filter", "view:nope"]);
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("saved views: arith"),
+        "{unknown:?}"
+    );
+    ok(assay(&db, &["views", "rm", "arith"]));
+    assert!(ok(assay(&db, &["views", "list"])).contains("no saved views"));
+
+    // In the TUI's search, view:NAME stands for its query.
+    let mut store = assay::store::Store::open(&db).unwrap();
+    store
+        .save_view("todo", "status:unreviewed", "tester")
+        .unwrap();
+    let mut h = assay::tui::harness::Harness::new(store, 80, 24, None).unwrap();
+    h.keys("/");
+    h.type_text("view:todo");
+    let f = h.frame();
+    assert!(f.contains("search in d · status:unreviewed"), "{f}");
+    assert!(f.contains("3 matches"), "{f}");
+}

@@ -17,6 +17,7 @@ pub mod runs;
 pub mod stats;
 pub mod train;
 pub mod verify;
+pub mod views;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ pub enum Command {
     Merge(merge::Args),
     /// A consistent copy of the database in one new file (safe while others work).
     Backup(backup::Args),
+    /// Saved views: named search queries (`view:NAME` in the search and --filter).
+    #[command(subcommand)]
+    Views(views::Command),
     /// Review decisions from the command line: accept, reject, flag, edit.
     #[command(subcommand)]
     Review(review::Command),

@@ -154,6 +154,8 @@ fn decide_by_rule(
         Some(name) => Some(store.require_dataset(name)?),
         None => None,
     };
+    let query =
+        &crate::search::query::expand_views(query, &store.views()?).map_err(anyhow::Error::msg)?;
     let (filter, text) =
         crate::search::query::parse_query(query, &datasets, default).map_err(anyhow::Error::msg)?;
     if !text.trim().is_empty() {

@@ -4,10 +4,44 @@
 //! `status:unreviewed kind:cot verdict:fail,mixed tag:tax aspect:vat dataset:NAME 税率`
 
 use crate::model::{ReviewStatus, SampleKind, VerdictSummary};
-use crate::store::{DatasetInfo, Filter};
+use crate::store::{DatasetInfo, Filter, SavedView};
 
 /// The filter keys the query syntax knows, for errors and the help.
-pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup";
+pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup, view";
+
+/// Replaces each `view:NAME` token of `query` with the saved view's query (one level: a view
+/// naming another view is refused). Errors name the unknown view and the ones there are.
+pub fn expand_views(query: &str, views: &[SavedView]) -> Result<String, String> {
+    let mut out = Vec::new();
+    for token in query.split_whitespace() {
+        let Some(name) = token.strip_prefix("view:") else {
+            out.push(token.to_string());
+            continue;
+        };
+        if name.is_empty() {
+            // Still being typed.
+            continue;
+        }
+        let v = views.iter().find(|v| v.name == name).ok_or_else(|| {
+            let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+            format!(
+                "view:{name}? saved views: {} (`assay views save NAME QUERY` saves one)",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?;
+        if v.query.split_whitespace().any(|t| t.starts_with("view:")) {
+            return Err(format!(
+                "view {name} names another view; save it spelled out"
+            ));
+        }
+        out.push(v.query.clone());
+    }
+    Ok(out.join(" "))
+}
 
 /// Splits a query into its filter and its fuzzy text. `default_dataset` applies unless the
 /// query names one. Errors name the bad token and what would be valid.
@@ -73,6 +107,35 @@ pub fn parse_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_expand_to_their_query_once() {
+        let views = vec![
+            SavedView {
+                name: "todo".into(),
+                query: "status:unreviewed verdict:fail".into(),
+                saved_by: "r".into(),
+                saved_at: "t".into(),
+            },
+            SavedView {
+                name: "loop".into(),
+                query: "view:todo".into(),
+                saved_by: "r".into(),
+                saved_at: "t".into(),
+            },
+        ];
+        assert_eq!(
+            expand_views("view:todo 税率", &views).unwrap(),
+            "status:unreviewed verdict:fail 税率"
+        );
+        assert!(
+            expand_views("view:nope", &views)
+                .unwrap_err()
+                .contains("todo")
+        );
+        assert!(expand_views("view:loop", &views).is_err());
+        assert_eq!(expand_views("view:", &views).unwrap(), "");
+    }
 
     fn ds() -> Vec<DatasetInfo> {
         vec![DatasetInfo {

@@ -25,6 +25,7 @@ mod samples;
 mod schema;
 mod search_index;
 mod stats;
+mod views;
 
 pub use audit::{AuditCounts, AuditRecord, Waiver};
 pub use browse::Conflict;
@@ -41,6 +42,7 @@ pub use query::{Filter, SampleRow};
 pub use reviews::{Decided, DecisionInput, standing_status};
 pub use runs::{NewRun, RunInfo, RunPoint, RunStatus};
 pub use samples::SampleRecord;
+pub use views::SavedView;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};

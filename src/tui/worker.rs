@@ -50,6 +50,7 @@ pub struct Detail {
 #[derive(Clone)]
 pub enum Request {
     Datasets,
+    Views,
     Summary {
         dataset_id: i64,
     },
@@ -171,6 +172,7 @@ pub enum HeadChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
     Datasets,
+    Views,
     Summary,
     Page,
     Detail,
@@ -196,6 +198,7 @@ impl RequestKind {
     pub fn what(self) -> &'static str {
         match self {
             RequestKind::Datasets => "listing datasets",
+            RequestKind::Views => "reading the saved views",
             RequestKind::Summary => "counting samples",
             RequestKind::Page => "reading the list",
             RequestKind::Detail => "loading the sample",
@@ -233,6 +236,7 @@ impl Request {
     pub fn kind(&self) -> RequestKind {
         match self {
             Request::Datasets => RequestKind::Datasets,
+            Request::Views => RequestKind::Views,
             Request::Summary { .. } => RequestKind::Summary,
             Request::Page { .. } => RequestKind::Page,
             Request::Detail { .. } => RequestKind::Detail,
@@ -280,6 +284,7 @@ pub struct StatsPanel {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Datasets(Vec<DatasetInfo>),
+    Views(Vec<crate::store::SavedView>),
     Summary {
         dataset_id: i64,
         stats: Option<DatasetStats>,
@@ -506,6 +511,7 @@ fn is_busy(e: &anyhow::Error) -> bool {
 fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
     Ok(match req {
         Request::Datasets => Reply::Datasets(store.dataset_names()?),
+        Request::Views => Reply::Views(store.views()?),
         Request::Summary { dataset_id } => Reply::Summary {
             dataset_id,
             stats: store.stats(Some(dataset_id))?.into_iter().next(),

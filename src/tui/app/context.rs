@@ -20,6 +20,8 @@ pub struct Context {
     pub judge: Option<Arc<dyn Llm>>,
     pub datasets: Vec<DatasetInfo>,
     pub dataset: Option<usize>,
+    /// The saved views (`view:NAME` in the search), read when the search opens.
+    pub views: Vec<crate::store::SavedView>,
     /// The datasets were read at least once (an empty list then means an empty database).
     pub datasets_loaded: bool,
     /// The dataset to select when the datasets first arrive (by name), if there is one.
@@ -50,6 +52,7 @@ impl Context {
             dataset: None,
             open_on: None,
             datasets_loaded: false,
+            views: Vec::new(),
             filter: Filter::default(),
             summary: None,
             audit: None,

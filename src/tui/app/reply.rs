@@ -35,6 +35,12 @@ impl App {
                     None => self.say("no datasets yet: import one with `assay import FILE`"),
                 }
             }
+            Reply::Views(views) => {
+                self.ctx.views = views;
+                if self.screen == Screen::Search {
+                    self.search.refresh(&mut self.ctx);
+                }
+            }
             Reply::Summary { dataset_id, stats } => {
                 if self.ctx.dataset_id() == Some(dataset_id) {
                     self.ctx.summary = stats;

@@ -133,7 +133,7 @@ fn blocks(app: &App, mode: Mode, width: usize) -> Vec<Vec<Line<'static>>> {
     if mode == Mode::Search {
         let mut block = vec![Line::from(Span::styled("query".to_string(), t.heading))];
         for part in wrap(
-            "status:unreviewed kind:cot verdict:fail,mixed tag:T aspect:A dataset:D dup:yes, \
+            "status:unreviewed kind:cot verdict:fail,mixed tag:T aspect:A dataset:D dup:yes view:NAME, \
              then any text (fuzzy)",
             width.saturating_sub(2),
         ) {

@@ -2,15 +2,17 @@
 //! to the search engine (latest wins), moving through matches and opening one.
 
 use super::Search;
-use crate::search::query::parse_query;
+use crate::search::query::{expand_views, parse_query};
 use crate::tui::action::Action;
 use crate::tui::app::{Cmd, Context, Screen, edit_line};
+use crate::tui::worker::Request;
 use crossterm::event::KeyEvent;
 
 impl Search {
     pub fn open(&mut self, ctx: &mut Context) -> Vec<Cmd> {
         self.refresh(ctx);
-        vec![Cmd::Goto(Screen::Search)]
+        // Views saved from the command line since: read again (the reply refreshes the query).
+        vec![Cmd::Goto(Screen::Search), Cmd::Db(Request::Views)]
     }
 
     /// A key typed into the query line.
@@ -19,9 +21,12 @@ impl Search {
         self.refresh(ctx);
     }
 
-    /// Re-reads the query; a changed filter or text starts a new pass of the engine.
-    fn refresh(&mut self, ctx: &mut Context) {
-        match parse_query(&self.query, &ctx.datasets, ctx.dataset_id()) {
+    /// Re-reads the query (`view:NAME` expanded first); a changed filter or text starts a new
+    /// pass of the engine.
+    pub fn refresh(&mut self, ctx: &mut Context) {
+        let parsed = expand_views(&self.query, &ctx.views)
+            .and_then(|q| parse_query(&q, &ctx.datasets, ctx.dataset_id()));
+        match parsed {
             Err(e) => self.error = Some(e),
             Ok((filter, text)) => {
                 self.error = None;

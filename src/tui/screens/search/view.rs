@@ -39,7 +39,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         Some(e) => Span::styled(safe_line(e), t.error),
         None => Span::styled(
             format!(
-                "{} matches{}{}{} · filters: status: verdict: kind: aspect: tag: dataset: dup:",
+                "{} matches{}{}{} · filters: status: verdict: kind: aspect: tag: dataset: dup: view:",
                 s.matched(),
                 if s.running {
                     format!(" (matching… {} read)", s.results.scanned)

@@ -18,10 +18,7 @@ pub enum Command {
 }
 
 pub fn run(global: &GlobalArgs, command: Command) -> anyhow::Result<()> {
-    let mut store = match &command {
-        Command::Save { .. } => Store::open(&global.db)?,
-        _ => Store::open_existing(&global.db)?,
-    };
+    let mut store = Store::open_existing(&global.db)?;
     match command {
         Command::List { json } => {
             let views = store.views()?;

@@ -3,7 +3,7 @@
 //! recorded (`--force`), which the exported dataset card then states.
 
 use super::{AuditError, Result, clopper_pearson_upper};
-use crate::store::{Store, Waiver};
+use crate::store::{Filter, Store, Waiver};
 use serde::Serialize;
 
 /// The state of a dataset's audit, as `assay audit status` prints it.
@@ -76,13 +76,16 @@ impl GateStatus {
     }
 }
 
+/// The dataset's name and size: one dataset counted, not every dataset (the TUI asks after each
+/// decision, on files of a million samples).
 fn dataset_name(store: &Store, dataset_id: i64) -> Result<(String, u64)> {
-    store
-        .datasets()?
+    let name = store
+        .dataset_names()?
         .into_iter()
         .find(|d| d.id == dataset_id)
-        .map(|d| (d.name, d.samples))
-        .ok_or_else(|| AuditError::Invalid(format!("no dataset with id {dataset_id}")))
+        .map(|d| d.name)
+        .ok_or_else(|| AuditError::Invalid(format!("no dataset with id {dataset_id}")))?;
+    Ok((name, store.count(&Filter::dataset(dataset_id))?))
 }
 
 /// The audit status of a dataset.

@@ -76,30 +76,7 @@ fn write_raw(text: &str) -> anyhow::Result<()> {
 
 /// Pads or cuts `text` (one line, escaped) to `width` terminal columns, for tables.
 pub fn cell(text: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let safe = crate::text::sanitize::sanitize_line(text);
-    let mut out = String::new();
-    let mut used = 0;
-    let total: usize = safe.chars().map(|c| c.width().unwrap_or(0)).sum();
-    let budget = if total > width {
-        width.saturating_sub(1)
-    } else {
-        width
-    };
-    for c in safe.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > budget {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if total > width {
-        out.push('…');
-        used += 1;
-    }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
+    crate::text::width::pad(&crate::text::sanitize::sanitize_line(text), width)
 }
 
 #[cfg(test)]

@@ -134,14 +134,20 @@ fn human(s: &DatasetStats, d: Option<&Diversity>) -> String {
     lines.join("\n")
 }
 
+/// The entries of `map`, largest count first (ties by name).
+fn largest_first(map: &BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
+    let mut v: Vec<(&String, &u64)> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v
+}
+
 /// `a 3 · b 2`, largest first.
 fn counts(map: &BTreeMap<String, u64>) -> String {
     if map.is_empty() {
         return "-".into();
     }
-    let mut v: Vec<(&String, &u64)> = map.iter().collect();
-    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    v.iter()
+    largest_first(map)
+        .iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()
         .join(" · ")
@@ -149,8 +155,7 @@ fn counts(map: &BTreeMap<String, u64>) -> String {
 
 /// `12 distinct (evenness 0.91): a 20 · b 18 · … and 7 more`.
 fn distribution(d: &Distribution) -> String {
-    let mut v: Vec<(&String, &u64)> = d.counts.iter().collect();
-    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let v = largest_first(&d.counts);
     let shown: Vec<String> = v
         .iter()
         .take(TOP)

@@ -39,18 +39,19 @@ pub struct Outcome {
 
 /// Refuses what a rule may not do: a flag asks a person for a second look, a retract undoes a
 /// person's own decision; a rule without a dataset would cross datasets and their audits.
-pub fn check(decision: Decision, filter: &Filter) -> Result<i64> {
+pub fn check(decision: Decision, filter: &Filter) -> Result<()> {
     if !matches!(decision, Decision::Accept | Decision::Reject) {
         return Err(StoreError::Invalid(format!(
             "a rule only accepts or rejects; {} samples by id",
             decision.as_str()
         )));
     }
-    filter.dataset_id.ok_or_else(|| {
-        StoreError::Invalid(
+    if filter.dataset_id.is_none() {
+        return Err(StoreError::Invalid(
             "name the dataset: --dataset NAME, or dataset:NAME in the query".to_string(),
-        )
-    })
+        ));
+    }
+    Ok(())
 }
 
 /// The samples `filter` matches that a rule would decide, and those it leaves.
@@ -105,8 +106,8 @@ pub fn apply(
             })
             .collect();
         let (done, stale) = store.decide_by_rule(&inputs, rule)?;
-        out.decided += done.len();
-        out.stale += stale.len();
+        out.decided += done;
+        out.stale += stale;
     }
     Ok(out)
 }
@@ -152,6 +153,15 @@ mod tests {
         let filter = Filter::dataset(ds);
         let plan = plan(&store, &filter).unwrap();
         assert_eq!(plan.heads.len(), 2500);
+        // An edit lands between the count and the commit: that sample is left as it is.
+        let (moved, _) = plan.heads[1200];
+        let edited = Content {
+            turns: vec![Turn::user("q1200"), Turn::assistant("edited")],
+            ..Content::default()
+        };
+        store
+            .add_revision_with_verdicts(moved, &edited, "editor", &[])
+            .unwrap();
         let out = apply(
             &mut store,
             &plan,
@@ -161,9 +171,10 @@ mod tests {
             "filter: dataset:d",
         )
         .unwrap();
-        assert_eq!((out.decided, out.stale), (2500, 0));
-        // Planned again: nothing left to decide.
-        assert_eq!(super::plan(&store, &filter).unwrap().already, 2500);
+        assert_eq!((out.decided, out.stale), (2499, 1));
+        // Planned again: only the edited sample is left to decide.
+        let again = super::plan(&store, &filter).unwrap();
+        assert_eq!((again.already, again.heads.len()), (2499, 1));
         assert!(check(Decision::Flag, &filter).is_err());
         assert!(check(Decision::Accept, &Filter::default()).is_err());
     }

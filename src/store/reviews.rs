@@ -61,41 +61,43 @@ impl Store {
     pub fn decide(&mut self, d: &DecisionInput<'_>) -> Result<Decided> {
         let created_at = now();
         let (id, before, status) = self.write(|tx| decide_in(tx, d, None, &created_at))?;
-        Ok(decided(d, id, created_at, before, status))
+        Ok(Decided {
+            review: Review {
+                id,
+                sample_id: d.sample_id,
+                revision_id: d.revision_id,
+                reviewer: d.reviewer.to_string(),
+                decision: d.decision,
+                reason: d.reason.to_string(),
+                adjudicates: d.adjudicates,
+                created_at,
+            },
+            before,
+            status,
+        })
     }
 
     /// Records many decisions made by the rule `rule` (a search query) in one commit (one
     /// fsync, not one per sample), each checked as [`Store::decide`] checks it. A stale one is
-    /// skipped and counted, not fatal: the others are committed. Returns the decisions
-    /// committed and the samples refused as stale. The audit does not count these decisions.
+    /// skipped, not fatal: the others are committed. Returns how many were committed and how
+    /// many were refused as stale. The audit does not count these decisions.
     pub fn decide_by_rule(
         &mut self,
         ds: &[DecisionInput<'_>],
         rule: &str,
-    ) -> Result<(Vec<Decided>, Vec<i64>)> {
+    ) -> Result<(usize, usize)> {
         let created_at = now();
-        let outcomes = self.write(|tx| {
-            let mut out = Vec::with_capacity(ds.len());
+        self.write(|tx| {
+            let (mut done, mut stale) = (0, 0);
             for d in ds {
                 match decide_in(tx, d, Some(rule), &created_at) {
-                    Ok(done) => out.push(Ok(done)),
-                    Err(StoreError::Stale { sample_id, .. }) => out.push(Err(sample_id)),
+                    Ok(_) => done += 1,
+                    Err(StoreError::Stale { .. }) => stale += 1,
                     Err(e) => return Err(e),
                 }
             }
-            Ok(out)
-        })?;
-        let mut done = Vec::new();
-        let mut stale = Vec::new();
-        for (d, outcome) in ds.iter().zip(outcomes) {
-            match outcome {
-                Ok((id, before, status)) => {
-                    done.push(decided(d, id, created_at.clone(), before, status))
-                }
-                Err(sample_id) => stale.push(sample_id),
-            }
-        }
-        Ok((done, stale))
+            Ok((done, stale))
+        })
     }
 
     /// Every review of a sample, oldest first.
@@ -284,29 +286,6 @@ fn decide_in(
     let id = tx.last_insert_rowid();
     let status = refresh_status(tx, d.sample_id)?;
     Ok((id, before, status))
-}
-
-fn decided(
-    d: &DecisionInput<'_>,
-    id: i64,
-    created_at: String,
-    before: ReviewStatus,
-    status: ReviewStatus,
-) -> Decided {
-    Decided {
-        review: Review {
-            id,
-            sample_id: d.sample_id,
-            revision_id: d.revision_id,
-            reviewer: d.reviewer.to_string(),
-            decision: d.decision,
-            reason: d.reason.to_string(),
-            adjudicates: d.adjudicates,
-            created_at,
-        },
-        before,
-        status,
-    }
 }
 
 /// The status that decisions on one revision add up to, oldest first as (reviewer, decision,

@@ -8,3 +8,4 @@ pub mod dedup;
 pub mod diversity;
 pub mod minhash;
 pub mod sanitize;
+pub mod width;

@@ -3,8 +3,8 @@
 //! Wrapping is done here rather than by `Paragraph` so that screens know line counts for
 //! scrolling and can style a step's lines (the first wrong step) before drawing.
 
-use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
+/// Cutting to a width lives with the other text rules, shared with the command line's tables.
+pub use crate::text::width::fit;
 
 /// Wraps sanitised `text` to `width` columns by the Unicode line breaking algorithm (UAX #14,
 /// through `textwrap`): Chinese breaks between any two characters, English at spaces, and no
@@ -29,25 +29,6 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 .map(|l| l.into_owned()),
         );
     }
-    out
-}
-
-/// The longest prefix of `text` that fits in `width` columns, with `…` when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for g in text.graphemes(true) {
-        let gw = g.width();
-        if w + gw + 1 > width {
-            break;
-        }
-        out.push_str(g);
-        w += gw;
-    }
-    out.push('…');
     out
 }
 
@@ -77,6 +58,7 @@ pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_width::UnicodeWidthStr;
 
     #[test]
     fn wraps_chinese_by_width() {

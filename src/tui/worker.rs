@@ -281,6 +281,19 @@ pub struct StatsPanel {
     pub jobs: Vec<crate::store::JobInfo>,
 }
 
+/// A decision by rule, counted and waiting for the reviewer's yes on the prompt line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRule {
+    pub decision: Decision,
+    pub filter: Filter,
+    /// The rule as stored with each decision.
+    pub rule: String,
+    /// Unreviewed samples it will decide.
+    pub count: usize,
+    pub left_for_audit: u64,
+    pub already: u64,
+}
+
 #[derive(Debug, Clone)]
 pub enum Reply {
     Datasets(Vec<DatasetInfo>),
@@ -289,18 +302,8 @@ pub enum Reply {
         dataset_id: i64,
         stats: Option<DatasetStats>,
     },
-    AuditState {
-        dataset_id: i64,
-        status: Box<audit::AuditStatus>,
-    },
-    RulePlanned {
-        decision: Decision,
-        filter: Filter,
-        rule: String,
-        count: usize,
-        left_for_audit: u64,
-        already: u64,
-    },
+    AuditState(Box<AuditStatus>),
+    RulePlanned(PlannedRule),
     RuleApplied {
         decision: Decision,
         outcome: crate::curate::rules::Outcome,
@@ -679,10 +682,9 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             let (status, rows) = audit_rows(store, dataset_id)?;
             Reply::Audit { status, rows }
         }
-        Request::AuditState { dataset_id } => Reply::AuditState {
-            dataset_id,
-            status: Box::new(audit::status(store, dataset_id)?),
-        },
+        Request::AuditState { dataset_id } => {
+            Reply::AuditState(Box::new(audit::status(store, dataset_id)?))
+        }
         Request::PlanRule {
             decision,
             filter,
@@ -690,14 +692,14 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
         } => {
             rules::check(decision, &filter)?;
             let plan = rules::plan(store, &filter)?;
-            Reply::RulePlanned {
+            Reply::RulePlanned(PlannedRule {
                 decision,
                 filter,
                 rule,
                 count: plan.heads.len(),
                 left_for_audit: plan.left_for_audit,
                 already: plan.already,
-            }
+            })
         }
         Request::ApplyRule {
             decision,

@@ -89,6 +89,13 @@ impl Context {
         }
     }
 
+    /// Takes `status` as the status bar's audit when it is the current dataset's.
+    pub fn keep_audit(&mut self, status: &crate::audit::AuditStatus) {
+        if self.dataset_id() == Some(status.dataset_id) {
+            self.audit = Some(status.clone());
+        }
+    }
+
     /// A new request number: replies to older ones are dropped (latest wins).
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;

@@ -80,14 +80,7 @@ pub enum Prompt {
     },
     Discard,
     /// A decision by rule on every unreviewed sample the list shows, with the counts read.
-    Rule {
-        decision: crate::model::Decision,
-        filter: crate::store::Filter,
-        rule: String,
-        count: usize,
-        left_for_audit: u64,
-        already: u64,
-    },
+    Rule(crate::tui::worker::PlannedRule),
 }
 
 /// A line for the reviewer. It expires, so that it never describes a state that has passed:

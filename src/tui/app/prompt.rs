@@ -31,15 +31,7 @@ impl App {
                 self.screen = Screen::Review;
                 self.say("edit discarded");
             }
-            (
-                Prompt::Rule {
-                    decision,
-                    filter,
-                    rule,
-                    ..
-                },
-                Action::Confirm,
-            ) => self.apply_rule(decision, filter, rule),
+            (Prompt::Rule(plan), Action::Confirm) => self.apply_rule(plan),
             (_, Action::Cancel) => {}
             (p, _) => self.prompt = Some(p),
         }

@@ -46,27 +46,9 @@ impl App {
                     self.ctx.summary = stats;
                 }
             }
-            Reply::RulePlanned {
-                decision,
-                filter,
-                rule,
-                count,
-                left_for_audit,
-                already,
-            } => self.on_rule_planned(super::Prompt::Rule {
-                decision,
-                filter,
-                rule,
-                count,
-                left_for_audit,
-                already,
-            }),
+            Reply::RulePlanned(plan) => self.on_rule_planned(plan),
             Reply::RuleApplied { decision, outcome } => self.on_rule_applied(decision, outcome),
-            Reply::AuditState { dataset_id, status } => {
-                if self.ctx.dataset_id() == Some(dataset_id) {
-                    self.ctx.audit = Some(*status);
-                }
-            }
+            Reply::AuditState(status) => self.ctx.keep_audit(&status),
             Reply::Page { seq, at, rows } => {
                 if self.list.pending.is_none() || seq != self.list.page_seq {
                     return;
@@ -105,8 +87,15 @@ impl App {
                 self.committed += 1;
                 self.list.set_status(review.sample_id, status);
                 self.ctx.count_moved(before, status);
-                // The audit's progress in the status bar follows (a read of the drawn items).
-                if let Some(dataset_id) = self.ctx.dataset_id() {
+                // The audit's progress in the status bar follows (a read of the drawn items);
+                // without an audit there is nothing a decision changes there.
+                if let Some(dataset_id) = self.ctx.dataset_id()
+                    && self
+                        .ctx
+                        .audit
+                        .as_ref()
+                        .is_some_and(|a| a.audit_id.is_some())
+                {
                     self.db(crate::tui::worker::Request::AuditState { dataset_id });
                 }
                 if undo {
@@ -221,9 +210,7 @@ impl App {
                 }
             }
             Reply::Audit { status, rows } => {
-                if self.ctx.dataset_id() == Some(status.dataset_id) {
-                    self.ctx.audit = Some((*status).clone());
-                }
+                self.ctx.keep_audit(&status);
                 self.audit.on_loaded(*status, rows)
             }
             Reply::Drew {
@@ -231,9 +218,7 @@ impl App {
                 status,
                 rows,
             } => {
-                if self.ctx.dataset_id() == Some(status.dataset_id) {
-                    self.ctx.audit = Some((*status).clone());
-                }
+                self.ctx.keep_audit(&status);
                 let cmds = self.audit.on_drawn(outcome, *status, rows);
                 self.apply(cmds);
             }

@@ -6,8 +6,7 @@
 use super::{App, Prompt, Screen};
 use crate::curate::rules::Outcome;
 use crate::model::Decision;
-use crate::store::Filter;
-use crate::tui::worker::{PageAt, Request};
+use crate::tui::worker::{PageAt, PlannedRule, Request};
 
 impl App {
     /// Asks the worker what a rule `decision` on the list's filter would decide.
@@ -32,29 +31,24 @@ impl App {
     }
 
     /// The count came back: ask the reviewer (nothing to decide: say so).
-    pub(super) fn on_rule_planned(&mut self, prompt: Prompt) {
-        if let Prompt::Rule {
-            count: 0,
-            left_for_audit,
-            already,
-            ..
-        } = &prompt
-        {
+    pub(super) fn on_rule_planned(&mut self, plan: PlannedRule) {
+        if plan.count == 0 {
             self.say(format!(
-                "no unreviewed sample here to decide by rule ({left_for_audit} drawn for the \
-                 audit, {already} already decided)"
+                "no unreviewed sample here to decide by rule ({} drawn for the audit, {} \
+                 already decided)",
+                plan.left_for_audit, plan.already
             ));
             return;
         }
-        self.prompt = Some(prompt);
+        self.prompt = Some(Prompt::Rule(plan));
     }
 
     /// Confirmed on the prompt line.
-    pub(super) fn apply_rule(&mut self, decision: Decision, filter: Filter, rule: String) {
+    pub(super) fn apply_rule(&mut self, plan: PlannedRule) {
         self.db(Request::ApplyRule {
-            decision,
-            filter,
-            rule,
+            decision: plan.decision,
+            filter: plan.filter,
+            rule: plan.rule,
             reviewer: self.ctx.reviewer.clone(),
         });
     }
@@ -87,22 +81,14 @@ impl App {
     }
 }
 
-/// The prompt line's question for a planned rule.
-pub fn question(p: &Prompt) -> Option<String> {
-    let Prompt::Rule {
-        decision,
-        count,
-        left_for_audit,
-        already,
-        ..
-    } = p
-    else {
-        return None;
-    };
-    // Fits 80 columns with the answer keys first: the counts are what is being confirmed.
-    Some(format!(
-        "enter: {} {count} unreviewed as a rule (keeps {left_for_audit} audit, {already} \
-         decided) · esc: no",
-        decision.as_str()
-    ))
+/// The prompt line's question for a planned rule: the answer keys first, then the counts being
+/// confirmed (fits 80 columns).
+pub fn question(p: &PlannedRule) -> String {
+    format!(
+        "enter: {} {} unreviewed as a rule (keeps {} audit, {} decided) · esc: no",
+        p.decision.as_str(),
+        p.count,
+        p.left_for_audit,
+        p.already
+    )
 }

@@ -50,7 +50,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
                 safe_line(input)
             ),
             Prompt::Discard => "discard your changes? (enter: discard, esc: keep editing)".into(),
-            Prompt::Rule { .. } => super::app::rules::question(p).unwrap_or_default(),
+            Prompt::Rule(plan) => super::app::rules::question(plan),
         };
         buf.set_stringn(
             prompt.x,

@@ -80,7 +80,7 @@ fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
             if cot {
                 ans = ans.with_reasoning(format!("先确认{}。再计算{}。", w(7), w(8)));
             }
-            b.insert(&ImportRecord::new(NewSample {
+            let inserted = b.insert(&ImportRecord::new(NewSample {
                 kind: if cot { SampleKind::Cot } else { SampleKind::Qa },
                 content: Content {
                     turns: vec![Turn::user(q), ans],
@@ -95,6 +95,21 @@ fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
                     ..SampleMeta::default()
                 },
             })?)?;
+            // Half the samples judged, with spread scores, for the list sorted by score.
+            if matches!(inserted, assay::store::InsertOutcome::Inserted(_)) && r % 2 == 0 {
+                let score = (r >> 20) % 101;
+                b.add_verdict(
+                    b.last_revision_id(),
+                    &assay::model::NewVerdict {
+                        verifier: "judge".into(),
+                        model: None,
+                        passed: score >= 50,
+                        score: Some(score as f64 / 100.0),
+                        rationale: String::new(),
+                        first_wrong_step: None,
+                    },
+                )?;
+            }
         }
         b.commit()?;
         done = (done + 100_000).min(n);
@@ -364,6 +379,33 @@ fn main() -> anyhow::Result<()> {
         b.key("g");
     }
     report("G (last of 1M)", g);
+    // The list sorted (`o` cycles import order -> weakest score -> longest -> shortest): the
+    // same keys, paged through the (dataset, key, id) indexes.
+    for name in ["sort:score", "sort:-length"] {
+        let o = b.key("o");
+        println!(
+            "{name:<22} {:.2} ms to re-sort around the cursor",
+            o.as_secs_f64() * 1000.0
+        );
+        let mut j = Vec::new();
+        for _ in 0..1000 {
+            j.push(b.key("j"));
+        }
+        report(&format!("j ({name})"), j);
+        let mut pd = Vec::new();
+        for _ in 0..200 {
+            pd.push(b.key("pagedown"));
+        }
+        report(&format!("PageDown ({name})"), pd);
+        let mut g = Vec::new();
+        for _ in 0..20 {
+            g.push(b.key("G"));
+            b.key("g");
+        }
+        report(&format!("G ({name})"), g);
+    }
+    b.key("o");
+    b.key("o");
     println!("(goal: keypress to frame p99 < 16 ms)");
 
     // Decisions on the million-sample database, key to committed frame: accept then undo,

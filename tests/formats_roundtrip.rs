@@ -318,3 +318,34 @@ fn detection_picks_each_format() {
     assert_eq!(d(json!({"text": ""})), Some(Format::Pretrain));
     assert_eq!(d(json!({"a": 1})), None);
 }
+
+#[test]
+fn provider_reasoning_fields_become_the_turns_reasoning() {
+    // DeepSeek / vLLM write `reasoning_content`, OpenRouter / Ollama `reasoning`; either way the
+    // export carries it once, as LLaMA-Factory's `<think>` prefix, and the answer stays bare.
+    for key in ["reasoning_content", "reasoning"] {
+        let rec = json!({"messages": [
+            {"role": "user", "content": "3个苹果加2个？"},
+            {"role": "assistant", "content": "5个。", key: "3+2=5。"}
+        ]});
+        let got = one_line(Format::Openai, &rec);
+        let answer = got["messages"][1]["content"].as_str().unwrap();
+        assert_eq!(answer.matches("3+2=5").count(), 1, "{key}: {got}");
+        assert!(answer.starts_with("<think>"), "{key}: {got}");
+        assert!(answer.ends_with("5个。"), "{key}: {got}");
+        assert!(got["messages"][1].get(key).is_none(), "{key}: {got}");
+    }
+    // A separate field wins over inline thinking; an empty one does not erase it.
+    let rec = json!({"messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "<think>inline</think>\na", "reasoning_content": ""}
+    ]});
+    let got = one_line(Format::Openai, &rec);
+    assert!(
+        got["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("inline"),
+        "{got}"
+    );
+}

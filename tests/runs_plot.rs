@@ -66,6 +66,28 @@ fn two_runs_plot_as_svg_and_png() {
             assert!(svg.contains(&label), "legend lacks {label}");
         }
     }
+    // The legend sits in the strip under the chart: every label's baseline is below the
+    // chart's area, so no entry covers a curve.
+    let entries = 8;
+    let chart_bottom = assay::train::plot::SIZE.1 - assay::train::plot::legend_height(entries);
+    for run in [a, b] {
+        let label = format!(">\nrun {run} (cmd) loss\n<");
+        let at = svg.find(&label).unwrap_or_else(|| {
+            let i = svg.find("(cmd) loss").unwrap_or(0);
+            panic!("{}", &svg[i.saturating_sub(300)..(i + 100).min(svg.len())])
+        });
+        let open = svg[..at].rfind("<text").unwrap();
+        let y: f64 = svg[open..at]
+            .split("y=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no y in {}", &svg[open..at]));
+        assert!(
+            y > chart_bottom as f64,
+            "legend text at y={y}, chart ends at {chart_bottom}"
+        );
+    }
     // Per run: raw loss, smoothed loss (polylines) and the dashed learning rate (many short
     // segments); eval losses are 3 dots per run.
     assert!(svg.matches("<polyline").count() >= 4);

@@ -84,3 +84,46 @@ fn tiny_terminals_never_panic() {
         }
     }
 }
+
+#[test]
+fn o_sorts_the_list_and_keeps_the_cursor_on_its_sample() {
+    use assay::store::{Filter, Order, SortKey};
+    let dir = tempfile::tempdir().unwrap();
+    let mut hs = harness(&dir, 80, 24);
+    hs.keys("j j j");
+    let on = hs.app.list.current().map(|r| r.id);
+    let ds = hs.store.dataset_id("税务问答").unwrap().unwrap();
+    for (order, title) in [
+        (Order::by(SortKey::Score, false), "weakest score first"),
+        (Order::by(SortKey::Length, true), "longest first"),
+    ] {
+        hs.keys("o");
+        assert_eq!(hs.app.list.current().map(|r| r.id), on, "{title}");
+        let f = hs.frame();
+        assert!(f.contains(title), "{f}");
+        // The rows buffered are the store's rows in that order.
+        let filter = Filter {
+            order,
+            ..Filter::dataset(ds)
+        };
+        let want: Vec<i64> = hs
+            .store
+            .list_page(&filter, None, 1000)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        let got: Vec<i64> = hs.app.list.rows.iter().map(|r| r.id).collect();
+        let start = want.iter().position(|id| Some(id) == got.first()).unwrap();
+        assert_eq!(&want[start..start + got.len()], &got[..], "{title}");
+        if order.key == SortKey::Score {
+            insta::assert_snapshot!("list_sorted_by_score_80x24", f);
+        }
+    }
+    // Back to import order after the cycle.
+    hs.keys("o o");
+    let f = hs.frame();
+    let title = f.lines().next().unwrap();
+    assert!(!title.contains("first"), "{f}");
+    assert_eq!(hs.app.list.current().map(|r| r.id), on);
+}

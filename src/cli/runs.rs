@@ -157,7 +157,8 @@ fn show(store: &Store, info: RunInfo, with_points: bool) -> anyhow::Result<()> {
     let mut v = serde_json::to_value(&info)?;
     v["points_logged"] = serde_json::json!(points.len());
     v["last_point"] = serde_json::to_value(points.last())?;
-    v["eta"] = serde_json::json!(p.eta_s.map(duration));
+    // Only a run that is going on has time left.
+    v["eta"] = serde_json::json!(p.eta_s.filter(|_| info.status.is_active()).map(duration));
     if with_points {
         v["points"] = serde_json::to_value(&points)?;
     }

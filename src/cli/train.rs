@@ -60,6 +60,9 @@ pub struct Args {
     pub targets: Vec<String>,
     #[arg(long, default_value_t = defaults::LR)]
     pub lr: f64,
+    /// Share of the steps the learning rate warms up over, then cosine decay.
+    #[arg(long, default_value_t = defaults::WARMUP_RATIO)]
+    pub warmup_ratio: f64,
     #[arg(long, default_value_t = defaults::EPOCHS)]
     pub epochs: f64,
     /// Optimiser steps (0: use --epochs).
@@ -129,6 +132,7 @@ impl From<&Args> for Settings {
             dropout: a.dropout,
             targets: a.targets.clone(),
             lr: a.lr,
+            warmup_ratio: a.warmup_ratio,
             epochs: a.epochs,
             max_steps: a.max_steps,
             batch_size: a.batch_size,

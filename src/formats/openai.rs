@@ -1,6 +1,7 @@
 //! OpenAI chat messages: `{"messages": [{"role", "content", "tool_calls", "tool_call_id"}],
-//! "tools"}`. Reasoning is read from `reasoning_content` or a `<think>` prefix and written as the
-//! prefix, since the fine-tuning format has no field for it.
+//! "tools"}`. Reasoning is read from `reasoning_content` (DeepSeek, vLLM, Qwen), `reasoning`
+//! (OpenRouter, Ollama) or a `<think>` prefix and written as the prefix, since the fine-tuning
+//! format has no field for it.
 
 use super::fields::{
     Obj, as_object, infer_kind, join_think, opt_str, prompt_with_options, put_extra, req_array,
@@ -33,7 +34,12 @@ pub fn parse(mut m: Obj, src: &Source) -> Result<Vec<NewSample>, FieldError> {
             }),
             "assistant" => {
                 let (mut reasoning, content) = split_think(text.unwrap_or_default());
-                if let Some(r) = opt_str(&mut msg, "reasoning_content", &prefix)? {
+                // A separate field wins over an inline `<think>`: providers that return one
+                // leave the content as the bare answer. Both keys are consumed (not kept as
+                // extras) so that an export does not carry the reasoning twice.
+                let field = opt_str(&mut msg, "reasoning_content", &prefix)?;
+                let alias = opt_str(&mut msg, "reasoning", &prefix)?;
+                if let Some(r) = field.or(alias).filter(|r| !r.trim().is_empty()) {
                     reasoning = Some(r);
                 }
                 let tool_calls = match msg.remove("tool_calls") {

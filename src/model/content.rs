@@ -121,6 +121,19 @@ impl Content {
         xxhash_rust::xxh3::xxh3_128(&bytes)
     }
 
+    /// How long the sample is, in characters: the system prompt and every turn's content and
+    /// reasoning, what a model trains on (the list sorts by it; migration 010 computes the same
+    /// sum in SQL for samples stored before it).
+    pub fn chars(&self) -> i64 {
+        let count = |s: &str| s.chars().count();
+        let turns: usize = self
+            .turns
+            .iter()
+            .map(|t| count(&t.content) + t.reasoning.as_deref().map_or(0, count))
+            .sum();
+        (turns + self.system.as_deref().map_or(0, count)) as i64
+    }
+
     /// One line that identifies the sample in a list: the question, else the first text.
     pub fn preview(&self) -> String {
         let text = self

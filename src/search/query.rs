@@ -2,12 +2,14 @@
 //! as fuzzy text (nucleo syntax: `^start`, `end$`, `'exact`, `!not`), e.g.
 //!
 //! `status:unreviewed kind:cot verdict:fail,mixed tag:tax aspect:vat dataset:NAME 税率`
+//!
+//! `sort:score` (weakest verdict first), `sort:-length` (longest first) set the list's order.
 
 use crate::model::{ReviewStatus, SampleKind, VerdictSummary};
-use crate::store::{DatasetInfo, Filter, SavedView};
+use crate::store::{DatasetInfo, Filter, Order, SavedView};
 
 /// The filter keys the query syntax knows, for errors and the help.
-pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup, view";
+pub const KEYS: &str = "status, verdict, kind, aspect, tag, dataset, dup, view, sort";
 
 /// Replaces each `view:NAME` token of `query` with the saved view's query (one level: a view
 /// naming another view is refused). Errors name the unknown view and the ones there are.
@@ -84,6 +86,11 @@ pub fn parse_query(
                 "tag" => filter.tags.push(v.to_string()),
                 // Near-duplicate clusters marked by `assay dedup`.
                 "dup" => filter.near_duplicates = matches!(v, "yes" | "true" | "1"),
+                "sort" => {
+                    filter.order = Order::parse(v).ok_or_else(|| {
+                        format!("sort:{v}? sorts: score, -score, length, -length, id")
+                    })?;
+                }
                 "dataset" => {
                     let d = datasets.iter().find(|d| d.name == v).ok_or_else(|| {
                         format!(
@@ -162,6 +169,35 @@ mod tests {
         );
         assert_eq!((f.tags.len(), f.aspects.len()), (1, 1));
         assert!(parse_query("status:", &ds(), None).is_ok());
+    }
+
+    #[test]
+    fn sort_orders_round_trip_through_describe() {
+        use crate::store::SortKey;
+        let (f, t) = parse_query("sort:-length 税", &ds(), Some(1)).unwrap();
+        assert_eq!(f.order, Order::by(SortKey::Length, true));
+        assert_eq!(t, "税");
+        assert_eq!(f.order.describe(), "sort:-length");
+        assert_eq!(f.describe(), "", "an order narrows nothing");
+        for order in Order::CYCLE {
+            let (f, _) = parse_query(&f_describe(order), &ds(), None).unwrap();
+            assert_eq!(f.order, order);
+        }
+        assert!(
+            parse_query("sort:size", &ds(), None)
+                .unwrap_err()
+                .contains("length")
+        );
+        // The cycle visits every order once and comes back.
+        let mut o = Order::default();
+        for _ in 0..Order::CYCLE.len() {
+            o = o.next();
+        }
+        assert_eq!(o, Order::default());
+    }
+
+    fn f_describe(order: Order) -> String {
+        order.describe()
     }
 
     #[test]

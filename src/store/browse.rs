@@ -42,17 +42,19 @@ impl Store {
         Ok(())
     }
 
-    /// The page of rows around sample `id`: up to `before` rows before it and `after` from it.
+    /// The page of rows around sample `id` in the filter's order: up to `before` rows before
+    /// it and `after` from it, with how many came before.
     pub fn rows_around(
         &self,
         filter: &Filter,
         id: i64,
         before: usize,
         after: usize,
-    ) -> Result<Vec<SampleRow>> {
+    ) -> Result<(Vec<SampleRow>, usize)> {
         let mut rows = self.list_page_before(filter, Some(id), before)?;
-        rows.extend(self.list_page(filter, Some(id - 1), after)?);
-        Ok(rows)
+        let n = rows.len();
+        rows.extend(self.list_page_from(filter, id, after)?);
+        Ok((rows, n))
     }
 
     /// Rows of the given sample ids, in the order given (missing ids are left out).
@@ -60,7 +62,7 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let filter = Filter::default();
-            if let Some(row) = self.list_page(&filter, Some(id - 1), 1)?.into_iter().next()
+            if let Some(row) = self.list_page_from(&filter, *id, 1)?.into_iter().next()
                 && row.id == *id
             {
                 out.push(row);

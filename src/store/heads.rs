@@ -231,10 +231,18 @@ fn move_head(
     let json: String = tx.query_row("SELECT content FROM revisions WHERE id = ?1", [to], |r| {
         r.get(0)
     })?;
-    let preview = parse_content(to, &json)?.preview();
+    let content = parse_content(to, &json)?;
     tx.execute(
-        "UPDATE samples SET head_revision_id = ?1, preview = ?2, verdict = ?3 WHERE id = ?4",
-        params![to, preview, verdict_summary(tx, to)?.as_str(), sample_id],
+        "UPDATE samples SET head_revision_id = ?1, preview = ?2, chars = ?3, verdict = ?4,
+             score = (SELECT min(ifnull(score, passed)) FROM verdicts WHERE revision_id = ?1)
+         WHERE id = ?5",
+        params![
+            to,
+            content.preview(),
+            content.chars(),
+            verdict_summary(tx, to)?.as_str(),
+            sample_id
+        ],
     )?;
     tx.execute(
         "INSERT INTO head_moves (sample_id, from_revision_id, to_revision_id, who, how, created_at)

@@ -13,7 +13,7 @@ use crate::model::{Content, NewSample, NewVerdict, now};
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use std::sync::OnceLock;
 
-/// Rows per multi-row statement in [`ImportBatch::insert_many`] (12 parameters each, far below
+/// Rows per multi-row statement in [`ImportBatch::insert_many`] (13 parameters each, far below
 /// SQLite's limit of 32,766).
 const ROWS: usize = 32;
 
@@ -22,10 +22,10 @@ const ROWS: usize = 32;
 fn many_samples_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         format!(
             "INSERT OR IGNORE INTO samples (id, dataset_id, kind, content_hash, head_revision_id,
-                 source, aspect, topic, label, meta, preview, created_at)
+                 source, aspect, topic, label, meta, preview, chars, created_at)
              VALUES {} RETURNING id",
             vec![row; ROWS].join(", ")
         )
@@ -58,6 +58,7 @@ pub struct ImportRecord {
     source_json: String,
     meta_json: String,
     preview: String,
+    chars: i64,
 }
 
 impl ImportRecord {
@@ -79,6 +80,7 @@ impl ImportRecord {
         Ok(ImportRecord {
             hash: h.digest128(),
             preview: sample.content.preview(),
+            chars: sample.content.chars(),
             content_json,
             source_json,
             meta_json,
@@ -152,8 +154,9 @@ impl ImportBatch<'_> {
             .tx()?
             .prepare_cached(
                 "INSERT OR IGNORE INTO samples (id, dataset_id, kind, content_hash,
-                     head_revision_id, source, aspect, topic, label, meta, preview, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     head_revision_id, source, aspect, topic, label, meta, preview, chars,
+                     created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 sample_id,
@@ -167,6 +170,7 @@ impl ImportBatch<'_> {
                 s.meta.label.map(|l| l.as_str()),
                 rec.meta_json,
                 rec.preview,
+                rec.chars,
                 self.created_at,
             ])?;
         if changed == 0 {
@@ -229,7 +233,7 @@ impl ImportBatch<'_> {
             .map(|r| r.sample.meta.label.map(|l| l.as_str()))
             .collect();
         let kinds: Vec<&str> = chunk.iter().map(|r| r.sample.kind.as_str()).collect();
-        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 12);
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 13);
         for (i, rec) in chunk.iter().enumerate() {
             values.extend_from_slice(&[
                 &ids[i],
@@ -243,6 +247,7 @@ impl ImportBatch<'_> {
                 &labels[i],
                 &rec.meta_json,
                 &rec.preview,
+                &rec.chars,
                 &self.created_at,
             ]);
         }
@@ -322,8 +327,8 @@ impl ImportBatch<'_> {
         let (id, _) = insert_revision(
             self.tx()?,
             sample_id,
+            content,
             &json,
-            &content.preview(),
             author,
             &self.created_at,
         )?;

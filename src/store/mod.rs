@@ -38,7 +38,7 @@ pub use history::{CandidateState, RevisionHistory, SampleHistory};
 pub use import::{ImportBatch, ImportRecord, InsertOutcome};
 pub use jobs::{JobInfo, JobItem, JobUsage};
 pub use pipelined::ExportSample;
-pub use query::{Filter, SampleRow};
+pub use query::{Filter, Order, SampleRow, SortKey};
 pub use reviews::{Decided, DecisionInput, standing_status};
 pub use runs::{NewRun, RunInfo, RunPoint, RunStatus};
 pub use samples::SampleRecord;

@@ -1,7 +1,8 @@
 //! Filtered, paged reads: the list screen's pages, counts, and streaming iteration for export.
 //!
-//! Pages are keyed by sample id (`id > after`), never by OFFSET, so that page 10,000 of a
-//! million-sample dataset costs what page 1 costs.
+//! Pages are keyed by the sort key and sample id (`(key, id) > (key of after, after)`), never by
+//! OFFSET, so that page 10,000 of a million-sample dataset costs what page 1 costs, in id order
+//! or sorted by score or length (each sort has an index over (dataset, key, id)).
 
 use super::samples::{SAMPLE_COLUMNS, sample_from_row};
 use super::{Result, SampleRecord, Store};
@@ -20,6 +21,106 @@ pub struct Filter {
     pub aspects: Vec<String>,
     /// Only samples that belong to a near-duplicate cluster.
     pub near_duplicates: bool,
+    /// The order rows are listed in (counts, exports and rules ignore it).
+    pub order: Order,
+}
+
+/// What the list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    /// Import order.
+    #[default]
+    Id,
+    /// The weakest verdict on the head revision; samples no verifier judged come last.
+    Score,
+    /// Characters of the head revision (`Content::chars`).
+    Length,
+}
+
+/// A sort key and its direction; ties are broken by id in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Order {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Order {
+    /// Every order the list cycles through, in the order it cycles: import order, weakest
+    /// score first, longest first, shortest first.
+    pub const CYCLE: [Order; 4] = [
+        Order::by(SortKey::Id, false),
+        Order::by(SortKey::Score, false),
+        Order::by(SortKey::Length, true),
+        Order::by(SortKey::Length, false),
+    ];
+
+    pub const fn by(key: SortKey, descending: bool) -> Self {
+        Order { key, descending }
+    }
+
+    /// The next order of [`Order::CYCLE`] (import order after one not in it).
+    pub fn next(self) -> Order {
+        let i = Order::CYCLE.iter().position(|o| *o == self);
+        Order::CYCLE[i.map_or(0, |i| (i + 1) % Order::CYCLE.len())]
+    }
+
+    /// As the query language writes it: `sort:score`, `sort:-length`; empty for import order.
+    pub fn describe(self) -> String {
+        let name = match self.key {
+            SortKey::Id if !self.descending => return String::new(),
+            SortKey::Id => "id",
+            SortKey::Score => "score",
+            SortKey::Length => "length",
+        };
+        format!("sort:{}{name}", if self.descending { "-" } else { "" })
+    }
+
+    /// How a person reads the order: "weakest score first".
+    pub fn label(self) -> &'static str {
+        match (self.key, self.descending) {
+            (SortKey::Id, false) => "import order",
+            (SortKey::Id, true) => "newest first",
+            (SortKey::Score, false) => "weakest score first",
+            (SortKey::Score, true) => "strongest score first",
+            (SortKey::Length, false) => "shortest first",
+            (SortKey::Length, true) => "longest first",
+        }
+    }
+
+    /// Parses the value of `sort:` (`score`, `-score`, `length`, `-length`, `id`, `-id`).
+    pub fn parse(value: &str) -> Option<Order> {
+        let (descending, name) = match value.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
+        let key = match name {
+            "id" => SortKey::Id,
+            "score" => SortKey::Score,
+            "length" | "len" | "chars" => SortKey::Length,
+            _ => return None,
+        };
+        Some(Order { key, descending })
+    }
+
+    /// The SQL expression rows are ordered by before their id (the one its index is over).
+    fn key_sql(self, table: &str) -> Option<String> {
+        match self.key {
+            SortKey::Id => None,
+            SortKey::Score => Some(format!("ifnull({table}.score, 2.0)")),
+            SortKey::Length => Some(format!("{table}.chars")),
+        }
+    }
+}
+
+/// Where a page starts, relative to an anchor sample in the filter's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// From the first (forward) or the last (backward) row.
+    Open,
+    /// Rows strictly after (forward) or before (backward) the anchor.
+    Past(i64),
+    /// The anchor itself and the rows after it (forward only).
+    From(i64),
 }
 
 impl Filter {
@@ -32,6 +133,7 @@ impl Filter {
 
     /// The narrowing beyond the dataset in the search language (`status:unreviewed
     /// verdict:fail,mixed`), empty when there is none: what a screen shows as the active filter.
+    /// The order is not narrowing: [`Order::label`] says it.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         let mut key = |k: &str, values: Vec<&str>| {
@@ -51,6 +153,16 @@ impl Filter {
             parts.push("dup:yes".into());
         }
         parts.join(" ")
+    }
+
+    /// Whether anything narrows the rows beyond the dataset (the sort order does not).
+    fn narrows(&self) -> bool {
+        !(self.kinds.is_empty()
+            && self.statuses.is_empty()
+            && self.verdicts.is_empty()
+            && self.tags.is_empty()
+            && self.aspects.is_empty()
+            && !self.near_duplicates)
     }
 
     /// The WHERE clause (over `samples s`) and its parameters.
@@ -135,61 +247,83 @@ pub struct SampleRow {
 }
 
 impl Store {
-    /// Up to `limit` rows after sample id `after` (None: from the start), in id order.
+    /// Up to `limit` rows after sample `after` in the filter's order (None: from the start).
     pub fn list_page(
         &self,
         filter: &Filter,
         after: Option<i64>,
         limit: usize,
     ) -> Result<Vec<SampleRow>> {
-        self.page(filter, after, limit, true)
+        self.page(filter, after.map_or(Bound::Open, Bound::Past), limit, true)
     }
 
-    /// Up to `limit` rows before sample id `before` (None: from the end), returned in id order
-    /// (for paging up and for jumping to the last page).
+    /// Up to `limit` rows before sample `before` (None: from the end), returned in the filter's
+    /// order (for paging up and for jumping to the last page).
     pub fn list_page_before(
         &self,
         filter: &Filter,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<SampleRow>> {
-        let mut rows = self.page(filter, before, limit, false)?;
+        let mut rows = self.page(
+            filter,
+            before.map_or(Bound::Open, Bound::Past),
+            limit,
+            false,
+        )?;
         rows.reverse();
         Ok(rows)
     }
 
-    /// Without narrowing filters the table is walked in rowid order (`NOT INDEXED`): the planner
-    /// would otherwise pick a (dataset, status, id) index and sort a million ids to find the
-    /// last page.
+    /// Up to `limit` rows from sample `id` on, itself first when it matches the filter.
+    pub fn list_page_from(&self, filter: &Filter, id: i64, limit: usize) -> Result<Vec<SampleRow>> {
+        self.page(filter, Bound::From(id), limit, true)
+    }
+
+    /// One page in either direction. In import order without narrowing filters the table is
+    /// walked in rowid order (`NOT INDEXED`): the planner would otherwise pick a (dataset,
+    /// status, id) index and sort a million ids to find the last page. Sorted pages compare
+    /// (key, id) row values against the anchor's, which the (dataset, key, id) index answers.
     fn page(
         &self,
         filter: &Filter,
-        key: Option<i64>,
+        bound: Bound,
         limit: usize,
         forward: bool,
     ) -> Result<Vec<SampleRow>> {
-        let plain = filter.kinds.is_empty()
-            && filter.statuses.is_empty()
-            && filter.verdicts.is_empty()
-            && filter.tags.is_empty()
-            && filter.aspects.is_empty()
-            && !filter.near_duplicates;
+        let order = filter.order;
+        // Rows come back in `forward` order of the filter's order.
+        let ascending = forward != order.descending;
         let (mut clause, mut params) = filter.sql();
-        if let Some(k) = key {
-            params.push(Value::Integer(k));
-            clause.push_str(&format!(
-                " AND s.id {} ?{}",
-                if forward { ">" } else { "<" },
-                params.len()
-            ));
+        let anchor = match bound {
+            Bound::Open => None,
+            Bound::Past(id) => Some((id, if ascending { ">" } else { "<" })),
+            Bound::From(id) => Some((id, if ascending { ">=" } else { "<=" })),
+        };
+        let key = order.key_sql("s");
+        if let Some((id, op)) = anchor {
+            params.push(Value::Integer(id));
+            let n = params.len();
+            match &key {
+                None => clause.push_str(&format!(" AND s.id {op} ?{n}")),
+                Some(k) => clause.push_str(&format!(
+                    " AND ({k}, s.id) {op} ((SELECT {} FROM samples a WHERE a.id = ?{n}), ?{n})",
+                    order.key_sql("a").unwrap_or_default()
+                )),
+            }
         }
         params.push(Value::Integer(limit as i64));
+        let direction = if ascending { "ASC" } else { "DESC" };
+        let order_by = match &key {
+            None => format!("s.id {direction}"),
+            Some(k) => format!("{k} {direction}, s.id {direction}"),
+        };
+        let not_indexed = key.is_none() && !filter.narrows();
         let sql = format!(
             "SELECT s.id, s.kind, s.status, s.verdict, s.aspect, s.preview, s.head_revision_id
              FROM samples s {}
-             WHERE {clause} ORDER BY s.id {} LIMIT ?{}",
-            if plain { "NOT INDEXED" } else { "" },
-            if forward { "ASC" } else { "DESC" },
+             WHERE {clause} ORDER BY {order_by} LIMIT ?{}",
+            if not_indexed { "NOT INDEXED" } else { "" },
             params.len()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;

@@ -185,7 +185,9 @@ pub(crate) fn insert_verdict(
     )?;
     let id = tx.last_insert_rowid();
     tx.execute(
-        "UPDATE samples SET verdict = ?1 WHERE head_revision_id = ?2",
+        "UPDATE samples SET verdict = ?1,
+             score = (SELECT min(ifnull(score, passed)) FROM verdicts WHERE revision_id = ?2)
+         WHERE head_revision_id = ?2",
         params![verdict_summary(tx, revision_id)?.as_str(), revision_id],
     )?;
     Ok(id)

@@ -64,14 +64,7 @@ impl Store {
                     });
                 }
             }
-            let (id, number) = insert_revision(
-                tx,
-                sample_id,
-                &json,
-                &content.preview(),
-                author,
-                &created_at,
-            )?;
+            let (id, number) = insert_revision(tx, sample_id, content, &json, author, &created_at)?;
             for v in verdicts {
                 insert_verdict(tx, id, v, &created_at)?;
             }

@@ -378,11 +378,23 @@ impl Store {
 
     /// The points of a run after sequence number `after_seq` (0: all), with their numbers.
     pub fn run_points(&self, id: i64, after_seq: i64) -> Result<Vec<(i64, RunPoint)>> {
+        self.run_points_page(id, after_seq, usize::MAX)
+    }
+
+    /// At most `limit` points of a run after sequence number `after_seq`: a poller reads a huge
+    /// run in slices through the (run_id, seq) key, each slice costing only its own rows.
+    pub fn run_points_page(
+        &self,
+        id: i64,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, RunPoint)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, step, total_steps, epoch, loss, eval_loss, lr, tokens_per_s, grad_norm,
-                 elapsed_s FROM run_points WHERE run_id = ?1 AND seq > ?2 ORDER BY seq",
+                 elapsed_s FROM run_points WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![id, after_seq], point_from_row)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![id, after_seq, limit], point_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -481,5 +493,38 @@ mod tests {
         assert!(!store.request_run_stop(id).unwrap());
         assert_eq!(store.run(id).unwrap().status, RunStatus::Stopped);
         assert!(store.run(id + 1).is_err());
+    }
+
+    #[test]
+    fn a_huge_run_is_read_in_slices_that_add_up() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = NewRun {
+            trainer: "cmd".into(),
+            dataset_id: None,
+            config: serde_json::json!({}),
+            out_dir: "/tmp/x".into(),
+        };
+        let id = store.create_run(&run, &[]).unwrap();
+        let points: Vec<RunPoint> = (1..=200_000)
+            .map(|step| RunPoint {
+                step,
+                loss: Some(1.0 / step as f64),
+                ..RunPoint::default()
+            })
+            .collect();
+        store.add_run_points(id, &points, None).unwrap();
+        let (mut seq, mut read, mut slices) = (0, Vec::new(), 0);
+        loop {
+            let page = store.run_points_page(id, seq, 20_000).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 20_000);
+            seq = page.last().unwrap().0;
+            read.extend(page.into_iter().map(|(_, p)| p));
+            slices += 1;
+        }
+        assert_eq!(slices, 10);
+        assert_eq!(read, points);
     }
 }

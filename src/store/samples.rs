@@ -190,8 +190,8 @@ impl Store {
 pub(crate) fn insert_revision(
     tx: &rusqlite::Transaction<'_>,
     sample_id: i64,
+    content: &Content,
     content_json: &str,
-    preview: &str,
     author: &str,
     created_at: &str,
 ) -> Result<(i64, i64)> {
@@ -213,9 +213,9 @@ pub(crate) fn insert_revision(
     let id = tx.last_insert_rowid();
     // Status follows content: nobody has decided on a revision that did not exist a moment ago.
     tx.execute(
-        "UPDATE samples SET head_revision_id = ?1, verdict = 'none', preview = ?2,
-             status = 'unreviewed' WHERE id = ?3",
-        params![id, preview, sample_id],
+        "UPDATE samples SET head_revision_id = ?1, verdict = 'none', score = NULL, preview = ?2,
+             chars = ?3, status = 'unreviewed' WHERE id = ?4",
+        params![id, content.preview(), content.chars(), sample_id],
     )?;
     Ok((id, number))
 }

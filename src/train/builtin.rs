@@ -68,14 +68,10 @@ pub fn run_recorded(
         !examples.is_empty(),
         "run {run_id}: none of its {skipped} samples has an assistant turn to train on"
     );
-    let note = format!(
-        "training on {} samples ({skipped} without an assistant turn skipped), base {}",
-        examples.len(),
-        base_path.display()
-    );
-    store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
     let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;
     let mut trainer = Trainer::new(model, config.clone(), examples)?;
+    let note = start_line(&trainer, skipped, base_path);
+    store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
     let dataset = store.run(run_id)?.dataset.unwrap_or_default();
     super::split::record_ids(&dataset, base_path, &trainer.config, out, &example_ids)?;
     let mut log = vec![note];
@@ -131,17 +127,49 @@ pub fn run_recorded(
     if let Some(e) = store_err {
         return Err(e.context(format!("run {run_id}: recording its points failed")));
     }
-    let (status, message) = match outcome {
-        Outcome::Finished => (RunStatus::Completed, None),
+    let (status, end) = match outcome {
+        Outcome::Finished => (
+            RunStatus::Completed,
+            format!(
+                "finished {} steps; the adapter is in {} (adapter_model.safetensors, \
+                 adapter_config.json: load it with PEFT, or `assay merge`)",
+                trainer.step,
+                out.display()
+            ),
+        ),
         Outcome::Stopped => (
             RunStatus::Stopped,
-            Some(format!(
-                "stopped at step {}; a checkpoint is kept (train again with --resume)",
-                trainer.step
-            )),
+            format!(
+                "stopped at step {}; a checkpoint is kept in {} (train again with --resume)",
+                trainer.step,
+                Trainer::latest_checkpoint(out)
+                    .unwrap_or_else(|| out.to_path_buf())
+                    .display()
+            ),
         ),
     };
+    if log.len() >= super::external::supervise::TAIL_LINES {
+        log.remove(0);
+    }
+    log.push(end.clone());
     store.set_run_artifacts(run_id, &[out.display().to_string()])?;
-    store.finish_run(run_id, status, None, message.as_deref(), &log)?;
+    let message = (status == RunStatus::Stopped).then_some(end.as_str());
+    store.finish_run(run_id, status, None, message, &log)?;
     Ok(status)
+}
+
+/// The first line of a run's log: what it trains on, how long, from which base.
+fn start_line(trainer: &Trainer, skipped: usize, base: &Path) -> String {
+    let c = &trainer.config;
+    format!(
+        "training on {} samples, {} held out for the eval loss ({skipped} without an assistant \
+         turn skipped); {} steps (batch {} x accumulation {}), warm-up {} steps; base {}",
+        trainer.train_len(),
+        trainer.eval_len(),
+        trainer.total_steps,
+        c.batch_size,
+        c.grad_accum,
+        c.warmup_for(trainer.total_steps),
+        base.display()
+    )
 }

@@ -1,6 +1,7 @@
 //! `assay runs plot`: one or more runs' loss curves as an SVG or PNG picture (plotters): raw
 //! loss (faint), smoothed loss, eval loss (dots) on the left axis, learning rate (dashed) on
-//! the right.
+//! the right. The legend sits in a strip under the chart, never over the curves, and the step
+//! axis is ticked at whole steps only, so no two ticks read the same.
 //!
 //! Text is drawn with an embedded ASCII subset of DejaVu Sans (10 kB, Bitstream Vera licence,
 //! `fonts/LICENSE-DejaVu.txt`) through plotters' `ab_glyph` feature, so pictures come out the
@@ -63,23 +64,62 @@ const PALETTE: [RGBColor; 4] = [
     RGBColor(204, 121, 167),
 ];
 
-/// The series' legend labels, in drawing order, for tests and for the CLI's summary.
-pub fn legend(runs: &[PlotRun]) -> Vec<String> {
+/// How a series is drawn, for its legend entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mark {
+    Line(RGBAColor, u32),
+    Dot(RGBColor),
+}
+
+/// The series' legend entries, in drawing order.
+fn entries(runs: &[PlotRun], curves: &[Curves]) -> Vec<(String, Mark)> {
     let mut out = Vec::new();
-    for r in runs {
-        let c = Curves::from_points(&r.points);
+    for (i, (r, c)) in runs.iter().zip(curves).enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
         if !c.loss.is_empty() {
-            out.push(format!("{} loss", r.label));
-            out.push(format!("{} loss (smoothed)", r.label));
+            out.push((format!("{} loss", r.label), Mark::Line(color.mix(0.3), 1)));
+            out.push((
+                format!("{} loss (smoothed)", r.label),
+                Mark::Line(color.to_rgba(), 3),
+            ));
         }
         if !c.eval_loss.is_empty() {
-            out.push(format!("{} eval loss", r.label));
+            out.push((format!("{} eval loss", r.label), Mark::Dot(color)));
         }
         if !c.lr.is_empty() {
-            out.push(format!("{} learning rate", r.label));
+            out.push((
+                format!("{} learning rate", r.label),
+                Mark::Line(color.mix(0.8), 1),
+            ));
         }
     }
     out
+}
+
+/// The series' legend labels, in drawing order, for tests and for the CLI's summary.
+pub fn legend(runs: &[PlotRun]) -> Vec<String> {
+    let curves: Vec<Curves> = runs
+        .iter()
+        .map(|r| Curves::from_points(&r.points))
+        .collect();
+    entries(runs, &curves).into_iter().map(|e| e.0).collect()
+}
+
+/// Legend entries per row of the strip under the chart, and the height of a row.
+const LEGEND_COLUMNS: usize = 2;
+const LEGEND_ROW: u32 = 22;
+
+/// The strip's height for `n` entries.
+pub fn legend_height(n: usize) -> u32 {
+    n.div_ceil(LEGEND_COLUMNS) as u32 * LEGEND_ROW + 12
+}
+
+/// How many step labels the axis asks for: at most one per whole step in the range, so that
+/// the axis's "nice" spacing is a whole number of steps (1, 2, 5, 10, ...) and every label
+/// names a different step.
+pub fn step_labels(x0: f64, x1: f64) -> usize {
+    let whole = (x1.floor() - x0.ceil()).max(0.0) as usize + 1;
+    whole.clamp(2, 10)
 }
 
 /// Writes the chart to `out` (`.svg` or `.png`, by extension).
@@ -140,6 +180,11 @@ fn draw<DB: DrawingBackend>(
     curves: &[Curves],
 ) -> Result<(), PlotError> {
     root.fill(&WHITE).map_err(draw_err)?;
+    let legend = entries(runs, curves);
+    let (_, height) = root.dim_in_pixel();
+    let strip = legend_height(legend.len()).min(height / 2);
+    let (area, below) = root.split_vertically(height - strip);
+    draw_legend(&below, &legend)?;
     let steps = range(
         curves
             .iter()
@@ -169,7 +214,7 @@ fn draw<DB: DrawingBackend>(
         .map(|r| r.label.as_str())
         .collect::<Vec<_>>()
         .join(" vs ");
-    let mut chart = ChartBuilder::on(root)
+    let mut chart = ChartBuilder::on(&area)
         .caption(title, (FAMILY, 22))
         .margin(12)
         .x_label_area_size(40)
@@ -182,6 +227,7 @@ fn draw<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("step")
         .y_desc("loss")
+        .x_labels(step_labels(x0, x1))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FAMILY, 14))
         .light_line_style(WHITE.mix(0.0))
@@ -196,32 +242,21 @@ fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(draw_err)?;
     }
-    for (i, (run, c)) in runs.iter().zip(curves).enumerate() {
+    for (i, c) in curves.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        let label = &run.label;
-        let legend = |color: RGBAColor, width: u32| {
-            move |(x, y): (i32, i32)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
-            }
-        };
         if !c.loss.is_empty() {
-            let faint = color.mix(0.3);
             chart
                 .draw_series(LineSeries::new(
                     c.loss.iter().copied(),
-                    faint.stroke_width(1),
+                    color.mix(0.3).stroke_width(1),
                 ))
-                .map_err(draw_err)?
-                .label(format!("{label} loss"))
-                .legend(legend(faint, 1));
+                .map_err(draw_err)?;
             chart
                 .draw_series(LineSeries::new(
                     c.smoothed.iter().copied(),
                     color.stroke_width(3),
                 ))
-                .map_err(draw_err)?
-                .label(format!("{label} loss (smoothed)"))
-                .legend(legend(color.to_rgba(), 3));
+                .map_err(draw_err)?;
         }
         if !c.eval_loss.is_empty() {
             chart
@@ -230,9 +265,7 @@ fn draw<DB: DrawingBackend>(
                         .iter()
                         .map(|&p| Circle::new(p, 5, color.filled())),
                 )
-                .map_err(draw_err)?
-                .label(format!("{label} eval loss"))
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+                .map_err(draw_err)?;
         }
         if !c.lr.is_empty() {
             chart
@@ -242,18 +275,61 @@ fn draw<DB: DrawingBackend>(
                     4,
                     color.mix(0.8).stroke_width(1),
                 ))
-                .map_err(draw_err)?
-                .label(format!("{label} learning rate"))
-                .legend(legend(color.mix(0.8), 1));
+                .map_err(draw_err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(draw_err)?;
     Ok(())
+}
+
+/// The legend strip: a sample of each series' mark and its label, in columns.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, Mark)],
+) -> Result<(), PlotError> {
+    let (width, _) = area.dim_in_pixel();
+    let column = (width as i32 - 24) / LEGEND_COLUMNS as i32;
+    for (i, (label, mark)) in entries.iter().enumerate() {
+        let x = 24 + (i % LEGEND_COLUMNS) as i32 * column;
+        let y = 6 + (i / LEGEND_COLUMNS) as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
+        match *mark {
+            Mark::Line(color, width) => area
+                .draw(&PathElement::new(
+                    vec![(x, y), (x + 24, y)],
+                    color.stroke_width(width),
+                ))
+                .map_err(draw_err)?,
+            Mark::Dot(color) => area
+                .draw(&Circle::new((x + 12, y), 5, color.filled()))
+                .map_err(draw_err)?,
+        }
+        let style =
+            TextStyle::from((FAMILY, 14).into_font()).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        area.draw(&Text::new(label.clone(), (x + 32, y), style))
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::coord::ranged1d::Ranged;
+    use plotters::coord::types::RangedCoordf64;
+
+    #[test]
+    fn step_ticks_are_whole_and_distinct_for_any_run_length() {
+        for last in [1u64, 2, 3, 5, 7, 12, 30, 99, 1000, 123_456] {
+            let (x0, x1) = padded((1.0, last as f64));
+            let ticks = RangedCoordf64::from(x0..x1).key_points(step_labels(x0, x1));
+            let labels: Vec<String> = ticks.iter().map(|v| format!("{v:.0}")).collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(labels, unique, "run of {last} steps");
+            assert!(ticks.iter().all(|t| t.fract() == 0.0), "{last}: {ticks:?}");
+            assert!(!ticks.is_empty(), "{last}");
+        }
+    }
 }

@@ -17,6 +17,8 @@ pub mod defaults {
     /// Comma separated, as `--targets` takes them.
     pub const TARGETS: &str = "q_proj,v_proj";
     pub const LR: f64 = 2e-4;
+    /// Share of the steps the learning rate warms up over (both trainers).
+    pub const WARMUP_RATIO: f64 = 0.1;
     pub const EPOCHS: f64 = 3.0;
     pub const MAX_STEPS: usize = 0;
     pub const BATCH_SIZE: usize = 4;
@@ -63,6 +65,7 @@ pub struct Settings {
     pub dropout: f32,
     pub targets: Vec<String>,
     pub lr: f64,
+    pub warmup_ratio: f64,
     pub epochs: f64,
     pub max_steps: usize,
     pub batch_size: usize,
@@ -94,6 +97,7 @@ impl Default for Settings {
             dropout: DROPOUT,
             targets: TARGETS.split(',').map(String::from).collect(),
             lr: LR,
+            warmup_ratio: WARMUP_RATIO,
             epochs: EPOCHS,
             max_steps: MAX_STEPS,
             batch_size: BATCH_SIZE,
@@ -137,6 +141,7 @@ impl Settings {
                 config: TrainConfig {
                     lora,
                     learning_rate: self.lr,
+                    warmup_ratio: self.warmup_ratio,
                     epochs: self.epochs,
                     max_steps: self.max_steps,
                     batch_size: self.batch_size,
@@ -156,6 +161,7 @@ impl Settings {
                 template: self.template.clone(),
                 lora,
                 learning_rate: self.lr,
+                warmup_ratio: self.warmup_ratio,
                 num_train_epochs: self.epochs,
                 max_steps: self.max_steps,
                 per_device_train_batch_size: self.batch_size,

@@ -22,6 +22,13 @@ use std::time::Instant;
 pub struct TrainConfig {
     pub lora: LoraConfig,
     pub learning_rate: f64,
+    /// Share of the run's steps over which the learning rate warms up linearly (as
+    /// `warmup_ratio` in transformers and LLaMA-Factory).
+    #[serde(default = "default_warmup_ratio")]
+    pub warmup_ratio: f64,
+    /// Warm-up steps that override the ratio when set (0: use the ratio), as transformers'
+    /// `warmup_steps` does.
+    #[serde(default)]
     pub warmup_steps: usize,
     /// Optimiser steps; 0 means `epochs` passes over the training split.
     pub max_steps: usize,
@@ -45,7 +52,8 @@ impl Default for TrainConfig {
         TrainConfig {
             lora: LoraConfig::default(),
             learning_rate: 2e-4,
-            warmup_steps: 10,
+            warmup_ratio: default_warmup_ratio(),
+            warmup_steps: 0,
             max_steps: 0,
             epochs: 3.0,
             batch_size: 4,
@@ -61,7 +69,24 @@ impl Default for TrainConfig {
     }
 }
 
+/// The warm-up share LLaMA-Factory runs are launched with too (`train/external/llamafactory.rs`).
+fn default_warmup_ratio() -> f64 {
+    0.1
+}
+
 impl TrainConfig {
+    /// Warm-up steps for a run of `total_steps`: `warmup_steps` when set, else the ratio's
+    /// share rounded up (a run of any length warms up for at least one step when the ratio is
+    /// positive), never the whole run.
+    pub fn warmup_for(&self, total_steps: usize) -> usize {
+        let steps = if self.warmup_steps > 0 {
+            self.warmup_steps
+        } else {
+            (self.warmup_ratio * total_steps as f64).ceil() as usize
+        };
+        steps.min(total_steps.saturating_sub(1))
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, message: &str| {
             Err(TrainError::BadConfig {
@@ -81,6 +106,9 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&self.eval_fraction) {
             return bad("eval_fraction", "must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.warmup_ratio) {
+            return bad("warmup_ratio", "must be in [0, 1)");
         }
         if self.max_steps == 0 && (self.epochs.is_nan() || self.epochs <= 0.0) {
             return bad("epochs", "set epochs > 0 or max_steps");
@@ -273,7 +301,7 @@ impl Trainer {
         let lr = lr_at(
             self.step,
             self.config.learning_rate,
-            self.config.warmup_steps,
+            self.config.warmup_for(self.total_steps),
             self.total_steps,
         );
         self.opt.step(&self.vars, &grads, lr)?;
@@ -410,5 +438,36 @@ impl Trainer {
             })
             .max_by_key(|(n, _)| *n)
             .map(|(_, p)| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrainConfig;
+
+    #[test]
+    fn warm_up_is_a_share_of_the_run() {
+        let c = TrainConfig::default();
+        // 10% of the run, rounded up, never the whole run.
+        assert_eq!(c.warmup_for(200), 20);
+        assert_eq!(c.warmup_for(5), 1);
+        assert_eq!(c.warmup_for(1), 0);
+        let fixed = TrainConfig {
+            warmup_steps: 7,
+            ..TrainConfig::default()
+        };
+        assert_eq!(fixed.warmup_for(200), 7);
+        assert_eq!(fixed.warmup_for(4), 3);
+        let bad = TrainConfig {
+            warmup_ratio: 1.5,
+            ..TrainConfig::default()
+        };
+        assert!(bad.validate().is_err());
+        // A config stored before the ratio existed reads with the default ratio.
+        let mut old = serde_json::to_value(TrainConfig::default()).unwrap();
+        old.as_object_mut().unwrap().remove("warmup_ratio");
+        old["warmup_steps"] = 10.into();
+        let old: TrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!((old.warmup_ratio, old.warmup_for(100)), (0.1, 10));
     }
 }

@@ -53,6 +53,7 @@ actions! {
     Open = "open": "open the selected sample",
     Back = "back": "go back / close",
     Search = "search": "search and filter",
+    CycleSort = "cycle_sort": "sort the list: import order, weakest score, longest, shortest",
     Help = "help": "show this help",
     ListScreen = "list_screen": "the sample list",
     AuditScreen = "audit_screen": "the audit: progress, defects, bound",
@@ -127,7 +128,7 @@ impl Action {
             | Open | ScrollDown | ScrollUp | VerdictsDown | VerdictsUp | NextDataset => Group::Move,
             Edit | Save | NextField | PrevField | NextOption | PrevOption | ToggleHistory
             | HistoryOlder | HistoryNewer | RevertTo => Group::Edit,
-            Search => Group::Search,
+            Search | CycleSort => Group::Search,
             AuditScreen | DrawAudit => Group::Audit,
             TrainScreen | NewRun | StopRun | CompareRun => Group::Train,
             NoOp | Quit | Back | Help | ListScreen | StatsScreen => Group::Screens,

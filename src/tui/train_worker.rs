@@ -58,8 +58,7 @@ pub fn handle(store: &mut Store, req: TrainRequest) -> anyhow::Result<TrainReply
             TrainReply::Runs(runs)
         }
         TrainRequest::Points { run_id, after_seq } => {
-            let mut points = store.run_points(run_id, after_seq)?;
-            points.truncate(POINTS_PER_POLL);
+            let points = store.run_points_page(run_id, after_seq, POINTS_PER_POLL)?;
             TrainReply::Points { run_id, points }
         }
         TrainRequest::Start {

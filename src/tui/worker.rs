@@ -21,6 +21,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Rows the worker read for a [`PageAt`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub rows: Vec<SampleRow>,
+    /// For [`PageAt::Around`]: how many rows come before the anchor sample's place.
+    pub before: usize,
+}
+
+impl Page {
+    pub fn of(rows: Vec<SampleRow>) -> Self {
+        Page { rows, before: 0 }
+    }
+}
+
 /// Where a page of the list starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageAt {
@@ -311,7 +325,7 @@ pub enum Reply {
     Page {
         seq: u64,
         at: PageAt,
-        rows: Vec<SampleRow>,
+        page: Page,
     },
     Detail {
         seq: u64,
@@ -525,16 +539,18 @@ fn try_handle(store: &mut Store, req: Request) -> anyhow::Result<Reply> {
             at,
             limit,
         } => {
-            let rows = match at {
-                PageAt::Start => store.list_page(&filter, None, limit)?,
-                PageAt::End => store.list_page_before(&filter, None, limit)?,
-                PageAt::After(id) => store.list_page(&filter, Some(id), limit)?,
-                PageAt::Before(id) => store.list_page_before(&filter, Some(id), limit)?,
+            let page = match at {
+                PageAt::Start => Page::of(store.list_page(&filter, None, limit)?),
+                PageAt::End => Page::of(store.list_page_before(&filter, None, limit)?),
+                PageAt::After(id) => Page::of(store.list_page(&filter, Some(id), limit)?),
+                PageAt::Before(id) => Page::of(store.list_page_before(&filter, Some(id), limit)?),
                 PageAt::Around(id) => {
-                    store.rows_around(&filter, id, limit / 2, limit - limit / 2)?
+                    let (rows, before) =
+                        store.rows_around(&filter, id, limit / 2, limit - limit / 2)?;
+                    Page { rows, before }
                 }
             };
-            Reply::Page { seq, at, rows }
+            Reply::Page { seq, at, page }
         }
         Request::Detail { seq, sample_id } => {
             let record = store.sample(sample_id)?;

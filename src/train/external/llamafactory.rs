@@ -41,6 +41,9 @@ pub fn validate(spec: &LlamaFactorySpec) -> anyhow::Result<()> {
     if spec.learning_rate.is_nan() || spec.learning_rate <= 0.0 {
         return bad("learning_rate", "must be positive");
     }
+    if !(0.0..1.0).contains(&spec.warmup_ratio) {
+        return bad("warmup_ratio", "must be in [0, 1)");
+    }
     if spec.max_steps == 0 && (spec.num_train_epochs.is_nan() || spec.num_train_epochs <= 0.0) {
         return bad("num_train_epochs", "set epochs > 0 or max_steps");
     }
@@ -98,7 +101,7 @@ pub fn yaml(
         ("learning_rate", json!(spec.learning_rate)),
         ("num_train_epochs", json!(spec.num_train_epochs)),
         ("lr_scheduler_type", json!("cosine")),
-        ("warmup_ratio", json!(0.1)),
+        ("warmup_ratio", json!(spec.warmup_ratio)),
     ];
     if spec.max_steps > 0 {
         keys.push(("max_steps", json!(spec.max_steps)));
@@ -188,6 +191,7 @@ mod tests {
             template: "qwen".into(),
             lora: crate::train::LoraConfig::default(),
             learning_rate: 1e-4,
+            warmup_ratio: 0.1,
             num_train_epochs: 1.0,
             max_steps: 0,
             per_device_train_batch_size: 1,

@@ -49,6 +49,11 @@ impl TrainerSpec {
     }
 }
 
+/// Runs recorded before the setting existed were launched with this ratio.
+fn default_warmup_ratio() -> f64 {
+    crate::train::settings::defaults::WARMUP_RATIO
+}
+
 /// LLaMA-Factory SFT with LoRA; field names follow its YAML keys where they exist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlamaFactorySpec {
@@ -59,6 +64,9 @@ pub struct LlamaFactorySpec {
     pub template: String,
     pub lora: LoraConfig,
     pub learning_rate: f64,
+    /// Share of the steps the learning rate warms up over.
+    #[serde(default = "default_warmup_ratio")]
+    pub warmup_ratio: f64,
     pub num_train_epochs: f64,
     /// 0: train for `num_train_epochs`.
     pub max_steps: usize,

@@ -21,7 +21,11 @@ impl App {
         let Some(id) = self.ctx.datasets.get(index).map(|d| d.id) else {
             return;
         };
-        self.ctx.filter = Filter::dataset(id);
+        // The order is the reviewer's choice and outlives the dataset; the narrowing does not.
+        self.ctx.filter = Filter {
+            order: self.ctx.filter.order,
+            ..Filter::dataset(id)
+        };
         self.list = ListBuf::default();
         self.review.detail = None;
         self.audit.loaded = None;
@@ -44,6 +48,28 @@ impl App {
             at,
             limit,
         });
+    }
+
+    /// Sorts the list by the next order (import order, weakest score, longest, shortest),
+    /// keeping the cursor on the sample it was on.
+    pub(super) fn cycle_sort(&mut self) {
+        self.ctx.filter.order = self.ctx.filter.order.next();
+        let at = self
+            .list
+            .current()
+            .map_or(PageAt::Start, |r| PageAt::Around(r.id));
+        self.list.pending = None;
+        self.request_page(at);
+        let order = self.ctx.filter.order;
+        self.say(format!(
+            "sorted: {} (o: next order; `{}` in a search)",
+            order.label(),
+            if order.describe().is_empty() {
+                "sort:id".to_string()
+            } else {
+                order.describe()
+            }
+        ));
     }
 
     /// Keeps rows buffered around the cursor.

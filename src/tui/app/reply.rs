@@ -49,12 +49,12 @@ impl App {
             Reply::RulePlanned(plan) => self.on_rule_planned(plan),
             Reply::RuleApplied { decision, outcome } => self.on_rule_applied(decision, outcome),
             Reply::AuditState(status) => self.ctx.keep_audit(&status),
-            Reply::Page { seq, at, rows } => {
+            Reply::Page { seq, at, page } => {
                 if self.list.pending.is_none() || seq != self.list.page_seq {
                     return;
                 }
                 let h = self.list_height();
-                self.list.apply(at, rows, h * 3, h);
+                self.list.apply(at, page, h * 3, h);
                 if self.screen == Screen::Review {
                     self.load_detail();
                 }

@@ -138,6 +138,10 @@ impl App {
                 self.next_dataset();
                 Vec::new()
             }
+            Action::CycleSort if self.screen == Screen::List => {
+                self.cycle_sort();
+                Vec::new()
+            }
             Action::BulkAccept | Action::BulkReject if self.screen == Screen::List => {
                 self.plan_rule(if a == Action::BulkAccept {
                     crate::model::Decision::Accept

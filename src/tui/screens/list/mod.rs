@@ -7,7 +7,7 @@ mod update;
 pub mod view;
 
 use crate::store::SampleRow;
-use crate::tui::worker::PageAt;
+use crate::tui::worker::{Page, PageAt};
 
 /// Rows kept in memory, in pages of the screen's height.
 const KEEP_PAGES: usize = 6;
@@ -73,7 +73,8 @@ impl ListBuf {
     }
 
     /// Takes a page the worker read; `limit` is what was asked for (fewer rows: an end reached).
-    pub fn apply(&mut self, at: PageAt, rows: Vec<SampleRow>, limit: usize, height: usize) {
+    pub fn apply(&mut self, at: PageAt, page: Page, limit: usize, height: usize) {
+        let rows = page.rows;
         self.pending = None;
         self.loaded = true;
         let short = rows.len() < limit;
@@ -93,8 +94,13 @@ impl ListBuf {
                 self.at_start = short;
             }
             PageAt::Around(id) => {
-                self.cursor = rows.iter().position(|r| r.id >= id).unwrap_or(0);
-                let before = self.cursor;
+                // `before` rows precede the sample in the filter's order; the cursor lands on
+                // it, or on the row after where it would be when it does not match the filter.
+                let before = page.before.min(rows.len());
+                self.cursor = rows
+                    .iter()
+                    .position(|r| r.id == id)
+                    .unwrap_or(before.min(rows.len().saturating_sub(1)));
                 self.rows = rows;
                 self.top = self.cursor.saturating_sub(height / 2);
                 self.at_start = before < limit / 2;
@@ -179,14 +185,19 @@ mod tests {
     #[test]
     fn pages_forward_and_trims() {
         let mut l = ListBuf::default();
-        l.apply(PageAt::Start, rows(1..41), 40, 10);
+        l.apply(PageAt::Start, Page::of(rows(1..41)), 40, 10);
         assert_eq!(l.wants(10), None);
         l.move_by(25, 10);
         assert_eq!(l.top, 16);
         assert_eq!(l.wants(10), Some(PageAt::After(40)));
         for start in (41..400).step_by(40) {
             l.pending = Some(PageAt::After(0));
-            l.apply(PageAt::After(start - 1), rows(start..start + 40), 40, 10);
+            l.apply(
+                PageAt::After(start - 1),
+                Page::of(rows(start..start + 40)),
+                40,
+                10,
+            );
             l.move_by(40, 10);
         }
         assert!(l.rows.len() <= 60 + 40, "{}", l.rows.len());
@@ -197,13 +208,21 @@ mod tests {
     #[test]
     fn end_and_around() {
         let mut l = ListBuf::default();
-        l.apply(PageAt::End, rows(961..1001), 40, 10);
+        l.apply(PageAt::End, Page::of(rows(961..1001)), 40, 10);
         assert_eq!(l.current().map(|r| r.id), Some(1000));
         assert_eq!(l.top, 30);
         assert_eq!(l.wants(10), None);
         l.move_by(-25, 10);
         assert_eq!(l.wants(10), Some(PageAt::Before(961)));
-        l.apply(PageAt::Around(500), rows(480..520), 40, 10);
+        l.apply(
+            PageAt::Around(500),
+            Page {
+                rows: rows(480..520),
+                before: 20,
+            },
+            40,
+            10,
+        );
         assert_eq!(l.current().map(|r| r.id), Some(500));
         assert!(l.rows.len() == 40 && !l.at_start && !l.at_end);
     }
@@ -211,8 +230,8 @@ mod tests {
     #[test]
     fn stale_pages_are_ignored() {
         let mut l = ListBuf::default();
-        l.apply(PageAt::Start, rows(1..41), 40, 10);
-        l.apply(PageAt::After(999), rows(1000..1040), 40, 10);
+        l.apply(PageAt::Start, Page::of(rows(1..41)), 40, 10);
+        l.apply(PageAt::After(999), Page::of(rows(1000..1040)), 40, 10);
         assert_eq!(l.rows.len(), 40);
     }
 }

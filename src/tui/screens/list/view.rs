@@ -133,6 +133,10 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     if !narrowed.is_empty() {
         title.push_str(&format!(" · only {}", safe_line(&narrowed)));
     }
+    let order = app.ctx.filter.order;
+    if order != crate::store::Order::default() {
+        title.push_str(&format!(" · {}", order.label()));
+    }
     let title = crate::tui::text::fit(&title, (area.width as usize).saturating_sub(4));
     let inner = frame(&title, area, buf, t.border, t.title);
     if inner.height == 0 {

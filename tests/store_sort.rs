@@ -13,7 +13,7 @@ fn sample(q: &str, a: &str, reasoning: Option<&str>, line: u64) -> NewSample {
     NewSample {
         kind: SampleKind::Qa,
         content: Content {
-            system: (line % 4 == 0).then(|| "你是助手。".to_string()),
+            system: line.is_multiple_of(4).then(|| "你是助手。".to_string()),
             turns: vec![Turn::user(q), answer],
             ..Content::default()
         },

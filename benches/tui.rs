@@ -240,6 +240,22 @@ impl Bench {
         d
     }
 
+    /// Key `k` pressed `n` times, each timed.
+    fn repeat(&mut self, k: &str, n: usize) -> Vec<Duration> {
+        (0..n).map(|_| self.key(k)).collect()
+    }
+
+    /// `G` timed `n` times, each followed by an untimed `g` back to the start.
+    fn last_and_back(&mut self, n: usize) -> Vec<Duration> {
+        (0..n)
+            .map(|_| {
+                let d = self.key("G");
+                self.key("g");
+                d
+            })
+            .collect()
+    }
+
     fn key(&mut self, k: &str) -> Duration {
         let before = self.app.list.cursor;
         let before_id = self.app.list.current().map(|r| r.id);
@@ -358,27 +374,10 @@ fn main() -> anyhow::Result<()> {
         first.as_secs_f64() * 1000.0
     );
 
-    let mut j = Vec::new();
-    for _ in 0..2000 {
-        j.push(b.key("j"));
-    }
-    report("j", j);
-    let mut k = Vec::new();
-    for _ in 0..1000 {
-        k.push(b.key("k"));
-    }
-    report("k", k);
-    let mut pd = Vec::new();
-    for _ in 0..300 {
-        pd.push(b.key("pagedown"));
-    }
-    report("PageDown", pd);
-    let mut g = Vec::new();
-    for _ in 0..50 {
-        g.push(b.key("G"));
-        b.key("g");
-    }
-    report("G (last of 1M)", g);
+    report("j", b.repeat("j", 2000));
+    report("k", b.repeat("k", 1000));
+    report("PageDown", b.repeat("pagedown", 300));
+    report("G (last of 1M)", b.last_and_back(50));
     // The list sorted (`o` cycles import order -> weakest score -> longest -> shortest): the
     // same keys, paged through the (dataset, key, id) indexes.
     for name in ["sort:score", "sort:-length"] {
@@ -387,22 +386,9 @@ fn main() -> anyhow::Result<()> {
             "{name:<22} {:.2} ms to re-sort around the cursor",
             o.as_secs_f64() * 1000.0
         );
-        let mut j = Vec::new();
-        for _ in 0..1000 {
-            j.push(b.key("j"));
-        }
-        report(&format!("j ({name})"), j);
-        let mut pd = Vec::new();
-        for _ in 0..200 {
-            pd.push(b.key("pagedown"));
-        }
-        report(&format!("PageDown ({name})"), pd);
-        let mut g = Vec::new();
-        for _ in 0..20 {
-            g.push(b.key("G"));
-            b.key("g");
-        }
-        report(&format!("G ({name})"), g);
+        report(&format!("j ({name})"), b.repeat("j", 1000));
+        report(&format!("PageDown ({name})"), b.repeat("pagedown", 200));
+        report(&format!("G ({name})"), b.last_and_back(20));
     }
     b.key("o");
     b.key("o");

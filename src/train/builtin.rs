@@ -106,10 +106,7 @@ pub fn run_recorded(
             p.lr,
             p.tokens_per_s
         );
-        if log.len() >= super::external::supervise::TAIL_LINES {
-            log.remove(0);
-        }
-        log.push(line);
+        push_tail(&mut log, line);
         let point = run_point(p, start.elapsed().as_secs_f64());
         let res = store
             .add_run_points(run_id, &[point], Some(&log))
@@ -148,14 +145,19 @@ pub fn run_recorded(
             ),
         ),
     };
-    if log.len() >= super::external::supervise::TAIL_LINES {
-        log.remove(0);
-    }
-    log.push(end.clone());
+    push_tail(&mut log, end.clone());
     store.set_run_artifacts(run_id, &[out.display().to_string()])?;
     let message = (status == RunStatus::Stopped).then_some(end.as_str());
     store.finish_run(run_id, status, None, message, &log)?;
     Ok(status)
+}
+
+/// Appends to the log tail, keeping its last `TAIL_LINES` lines as the supervisor does.
+fn push_tail(log: &mut Vec<String>, line: String) {
+    if log.len() >= super::external::supervise::TAIL_LINES {
+        log.remove(0);
+    }
+    log.push(line);
 }
 
 /// The first line of a run's log: what it trains on, how long, from which base.

@@ -54,22 +54,22 @@ impl App {
     /// keeping the cursor on the sample it was on.
     pub(super) fn cycle_sort(&mut self) {
         self.ctx.filter.order = self.ctx.filter.order.next();
+        self.reload_around_cursor();
+        self.say(format!(
+            "sorted: {} (o: next order)",
+            self.ctx.filter.order.label()
+        ));
+    }
+
+    /// Re-reads the list around the sample under the cursor (from the start when there is
+    /// none), after its order or its rows changed; a page in flight is superseded.
+    pub(super) fn reload_around_cursor(&mut self) {
         let at = self
             .list
             .current()
             .map_or(PageAt::Start, |r| PageAt::Around(r.id));
         self.list.pending = None;
         self.request_page(at);
-        let order = self.ctx.filter.order;
-        self.say(format!(
-            "sorted: {} (o: next order; `{}` in a search)",
-            order.label(),
-            if order.describe().is_empty() {
-                "sort:id".to_string()
-            } else {
-                order.describe()
-            }
-        ));
     }
 
     /// Keeps rows buffered around the cursor.

@@ -6,7 +6,7 @@
 use super::{App, Prompt, Screen};
 use crate::curate::rules::Outcome;
 use crate::model::Decision;
-use crate::tui::worker::{PageAt, PlannedRule, Request};
+use crate::tui::worker::{PlannedRule, Request};
 
 impl App {
     /// Asks the worker what a rule `decision` on the list's filter would decide.
@@ -68,12 +68,7 @@ impl App {
             o.already,
             o.stale
         ));
-        let at = self
-            .list
-            .current()
-            .map_or(PageAt::Start, |r| PageAt::Around(r.id));
-        self.list.pending = None;
-        self.request_page(at);
+        self.reload_around_cursor();
         if let Some(dataset_id) = self.ctx.dataset_id() {
             self.db(Request::Summary { dataset_id });
             self.db(Request::AuditState { dataset_id });

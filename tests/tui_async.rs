@@ -157,14 +157,17 @@ fn the_training_chart_keeps_polling_after_a_failed_poll() {
     }));
     assert!(!h.app.train.polling);
     h.app.outbox.clear();
-    h.app.update(Msg::Tick);
+    // No run is active here: the list is read every IDLE_POLL_TICKS ticks.
+    for _ in 0..assay::tui::screens::train::IDLE_POLL_TICKS {
+        h.app.update(Msg::Tick);
+    }
     let polls = h
         .app
         .outbox
         .iter()
         .filter(|e| matches!(e, Effect::Db(Request::Train(_))))
         .count();
-    assert!(polls >= 1, "the next tick polls again");
+    assert!(polls >= 1, "the next poll goes out again");
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! The train screen: recorded runs (live, failed, finished) with their charts and log tails as
-//! insta snapshots at 80x24 and 160x48, two runs overlaid, the new-run form and its audit gate,
-//! stop from the keyboard, and a run started from the TUI that a reopened TUI shows again.
+//! insta snapshots at 80x24 and 160x48, two runs overlaid, the new-run form (each trainer's
+//! fields) and its audit gate with the waiver offered, stop from the keyboard after a yes, no ETA
+//! once a run is stopped, a new point on the chart after one tick, and a run started from the TUI
+//! that a reopened TUI shows again, its form opening on the values it was started with.
 
 use assay::store::{NewRun, RunPoint, RunStatus, Store};
-use assay::tui::app::Msg;
+use assay::tui::app::{Effect, Msg, Prompt};
 use assay::tui::harness::{Harness, fixture_store};
+use assay::tui::train_worker::TrainRequest;
+use assay::tui::worker::Request;
 use std::time::{Duration, Instant};
 
 fn record(store: &mut Store, ds: i64, scale: f64, status: RunStatus) -> i64 {
@@ -91,10 +95,11 @@ fn screens(w: u16, h: u16) {
     hs.keys("enter");
     let f = hs.frame();
     assert!(
-        f.contains("audit"),
+        f.contains("the audit gate refused"),
         "the gate refuses an unaudited dataset:\n{f}"
     );
-    hs.keys("esc esc");
+    // The waiver's prompt, the form, then the screen.
+    hs.keys("esc esc esc");
     assert_eq!(hs.app.screen, assay::tui::app::Screen::List);
 }
 
@@ -113,16 +118,32 @@ fn stop_from_the_keyboard_and_bad_form_values() {
     let dir = tempfile::tempdir().unwrap();
     let mut hs = harness(&dir, 100, 30);
     hs.keys("T s");
+    assert!(
+        matches!(hs.app.prompt, Some(Prompt::StopRun { run_id: 3, .. })),
+        "s asks first"
+    );
+    hs.keys("esc");
+    assert!(
+        !hs.store.run(3).unwrap().stop_requested,
+        "esc keeps it running"
+    );
+    hs.keys("s n");
+    assert!(
+        !hs.store.run(3).unwrap().stop_requested,
+        "n keeps it running"
+    );
+    hs.keys("s enter");
     let run = hs.store.run(3).unwrap();
     assert!(run.stop_requested);
     assert_eq!(run.status, RunStatus::Stopping);
     hs.keys("j s");
+    assert!(hs.app.prompt.is_none(), "an ended run is not asked about");
     assert!(
         !hs.store.run(2).unwrap().stop_requested,
         "an ended run is left alone"
     );
     hs.keys("n");
-    for _ in 0..5 {
+    for _ in 0..3 {
         hs.keys("down");
     }
     hs.keys("backspace");
@@ -133,6 +154,205 @@ fn stop_from_the_keyboard_and_bad_form_values() {
     assert_eq!(form.fields[field].name, "rank");
     assert!(why.contains("\"x\""), "{why}");
     assert_eq!(hs.store.runs().unwrap().len(), 3, "no run was made");
+}
+
+/// The form per trainer and the stop question, at 80x24.
+#[test]
+fn form_per_trainer_and_stop_question_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hs = harness(&dir, 80, 24);
+    hs.keys("T s");
+    let f = hs.frame();
+    assert!(
+        f.contains("stop run #3 (cmd on 税务问答, step 20/40)?"),
+        "{f}"
+    );
+    insta::assert_snapshot!("train_stop_confirm_80x24", f);
+    hs.keys("esc n");
+    // The default base is a machine-specific path: a stable one for the pictures.
+    hs.app
+        .train
+        .form
+        .as_mut()
+        .unwrap()
+        .set("model", "base.gguf");
+    let f = hs.frame();
+    assert!(!f.contains("template") && !f.contains("command"), "{f}");
+    insta::assert_snapshot!("train_form_builtin_80x24", f);
+    hs.keys("down right");
+    let f = hs.frame();
+    assert!(f.contains("template") && f.contains("rank"), "{f}");
+    insta::assert_snapshot!("train_form_llamafactory_80x24", f);
+    hs.keys("right");
+    let f = hs.frame();
+    assert!(f.contains("command") && !f.contains("rank"), "{f}");
+    insta::assert_snapshot!("train_form_cmd_80x24", f);
+    // The cursor stayed on the trainer through both switches.
+    let form = hs.app.train.form.as_ref().unwrap();
+    assert_eq!(form.fields[form.focus].name, "trainer");
+}
+
+/// A stopped run (or one being stopped) shows no ETA; a running one with a rate does.
+#[test]
+fn only_a_running_run_shows_an_eta() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hs = harness(&dir, 160, 48);
+    hs.keys("T");
+    let head = |hs: &mut Harness| hs.frame().lines().nth(1).unwrap_or("").to_string();
+    assert!(head(&mut hs).contains("ETA 40s"), "{}", head(&mut hs));
+    hs.keys("s y");
+    assert_eq!(hs.app.train.selected().unwrap().status, RunStatus::Stopping);
+    assert!(!head(&mut hs).contains("ETA"), "{}", head(&mut hs));
+    hs.store
+        .finish_run(3, RunStatus::Stopped, Some(0), None, &[])
+        .unwrap();
+    hs.app.update(Msg::Tick);
+    hs.settle();
+    assert_eq!(hs.app.train.selected().unwrap().status, RunStatus::Stopped);
+    let h = head(&mut hs);
+    assert!(
+        h.contains("stopped") && h.contains("step/s") && !h.contains("ETA"),
+        "{h}"
+    );
+}
+
+/// Ticks, and the polls they send: counted, never timed.
+fn tick_polls(hs: &mut Harness) -> usize {
+    hs.app.update(Msg::Tick);
+    let polls = hs
+        .app
+        .outbox
+        .iter()
+        .filter(|e| matches!(e, Effect::Db(Request::Train(TrainRequest::Runs))))
+        .count();
+    hs.settle();
+    polls
+}
+
+/// While a run is active, every tick polls, so a new point is on the chart one tick (at most a
+/// second) after the trainer logged it; with none active, one tick in IDLE_POLL_TICKS reads.
+#[test]
+fn a_new_point_reaches_the_chart_on_the_next_tick() {
+    assert!(assay::tui::TICK <= Duration::from_secs(1));
+    let dir = tempfile::tempdir().unwrap();
+    let mut hs = harness(&dir, 160, 48);
+    hs.keys("T");
+    assert_eq!(hs.app.train.points_of(3).len(), 20);
+    for step in 21..=23 {
+        let point = RunPoint {
+            step,
+            total_steps: Some(40),
+            loss: Some(0.5),
+            elapsed_s: step as f64 * 2.0,
+            ..RunPoint::default()
+        };
+        hs.store.add_run_points(3, &[point], None).unwrap();
+        assert_eq!(tick_polls(&mut hs), 1, "a live run polls every tick");
+        assert_eq!(hs.app.train.points_of(3).len(), step as usize);
+        let f = hs.frame();
+        assert!(f.contains(&format!("step {step}/40")), "{f}");
+    }
+    // The run ends: the next tick sees it, then the list is read once per IDLE_POLL_TICKS.
+    hs.store
+        .finish_run(3, RunStatus::Completed, Some(0), None, &[])
+        .unwrap();
+    assert_eq!(tick_polls(&mut hs), 1);
+    assert!(hs.app.train.runs.iter().all(|r| !r.status.is_active()));
+    let idle = assay::tui::screens::train::IDLE_POLL_TICKS as usize;
+    let polls: Vec<usize> = (0..idle * 3).map(|_| tick_polls(&mut hs)).collect();
+    assert_eq!(polls.iter().sum::<usize>(), 3, "{polls:?}");
+    assert_eq!(polls[idle - 1], 1, "{polls:?}");
+    // The form open: no polls at all; other screens neither.
+    hs.keys("n");
+    assert_eq!((0..idle).map(|_| tick_polls(&mut hs)).sum::<usize>(), 0);
+    hs.keys("esc L");
+    assert_eq!((0..idle).map(|_| tick_polls(&mut hs)).sum::<usize>(), 0);
+}
+
+/// The fixture with every sample accepted but no audit drawn: the gate refuses.
+fn accepted_unaudited(db: &std::path::Path) -> (Store, i64) {
+    let mut store = fixture_store(db, 12).unwrap();
+    let ds = store.dataset_id("税务问答").unwrap().unwrap();
+    for id in 1..=12 {
+        let rev = store.sample(id).unwrap().head.id;
+        store
+            .add_review(id, rev, "tester", assay::model::Decision::Accept, "")
+            .unwrap();
+    }
+    (store, ds)
+}
+
+fn wait_until_done(hs: &Harness, run_id: i64) -> assay::store::RunInfo {
+    let start = Instant::now();
+    loop {
+        let run = hs.store.run(run_id).unwrap();
+        if !run.status.is_active() {
+            return run;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{run:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn script() -> String {
+    format!(
+        "sh {}/tests/scripts/hf_trainer.sh",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The gate refuses; the form offers a waiver; an empty reason or esc keeps the refusal; a
+/// reason starts the run, recorded as `assay train --force REASON` records it.
+#[test]
+fn a_refused_start_offers_a_waiver_that_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ds) = accepted_unaudited(&dir.path().join("s.db"));
+    let mut hs = Harness::new(store, 80, 24, None).unwrap();
+    hs.app.train.exe = Some(env!("CARGO_BIN_EXE_assay").into());
+    hs.keys("T n down left down");
+    // Relative to the working directory, which the run's command is started in: a picture
+    // that is the same on every machine.
+    hs.type_text("sh tests/scripts/hf_trainer.sh");
+    // The model field starts on a machine-specific path, too.
+    hs.app.train.form.as_mut().unwrap().set("model", "my-model");
+    hs.keys("enter");
+    assert!(
+        matches!(hs.app.prompt, Some(Prompt::Waiver { .. })),
+        "{}",
+        hs.frame()
+    );
+    assert!(hs.store.runs().unwrap().is_empty());
+    // Enter without a reason: still refused, still asking.
+    hs.keys("enter");
+    assert!(matches!(hs.app.prompt, Some(Prompt::Waiver { .. })));
+    hs.type_text("   ");
+    hs.keys("enter");
+    assert!(hs.frame().contains("a waiver needs a reason"));
+    // Esc: the refusal stands, the form stays.
+    hs.keys("esc");
+    assert!(hs.app.prompt.is_none() && hs.app.train.form.is_some());
+    assert!(hs.frame().contains("Enter asks again"));
+    assert!(hs.store.runs().unwrap().is_empty());
+    assert!(hs.store.waivers(ds).unwrap().is_empty(), "nothing waived");
+    hs.keys("enter");
+    hs.type_text("smoke test of the script");
+    let f = hs.frame();
+    assert!(f.contains("marked as waived"), "{f}");
+    insta::assert_snapshot!("train_waiver_80x24", f);
+    hs.keys("enter");
+    assert!(hs.app.train.form.is_none(), "{}", hs.frame());
+    assert!(hs.frame().contains("audit waived"), "{}", hs.frame());
+    let waivers = hs.store.waivers(ds).unwrap();
+    assert_eq!(waivers.len(), 1);
+    assert_eq!(
+        (waivers[0].reason.as_str(), waivers[0].who.as_str()),
+        ("smoke test of the script", "tester")
+    );
+    let run = wait_until_done(&hs, 1);
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    let audit = run.config["audit"].to_string();
+    assert!(audit.contains("Audit waived"), "{audit}");
+    assert!(audit.contains("smoke test of the script"), "{audit}");
 }
 
 /// A run started from the TUI goes on under its supervisor; a new TUI on the same database
@@ -153,33 +373,45 @@ fn a_run_started_in_the_tui_is_shown_again_by_a_new_tui() {
     }
     let mut hs = Harness::new(store, 120, 40, None).unwrap();
     hs.app.train.exe = Some(env!("CARGO_BIN_EXE_assay").into());
-    hs.keys("T n down left down down down");
-    let script = format!(
-        "sh {}/tests/scripts/hf_trainer.sh",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    hs.type_text(&script);
+    hs.keys("T n down left down");
+    hs.type_text(&script());
+    // The model field starts on the built-in trainer's base; {model} gets this instead.
+    hs.app.train.form.as_mut().unwrap().set("model", "my-model");
     hs.keys("enter");
     assert!(hs.app.train.form.is_none(), "{}", hs.frame());
-    let start = Instant::now();
-    loop {
-        let run = hs.store.run(1).unwrap();
-        if !run.status.is_active() {
-            assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{run:#?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let run = wait_until_done(&hs, 1);
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
     hs.app.update(Msg::Tick);
     hs.settle();
     let f = hs.frame();
     assert!(f.contains("#1 cmd · completed · step 4/4"), "{f}");
+    // The same session's next form opens on what the run was started with.
+    hs.keys("n");
+    let form = hs.app.train.form.as_ref().unwrap();
+    assert_eq!(
+        (form.trainer(), form.get("command")),
+        ("cmd".into(), script())
+    );
+    hs.keys("esc");
     drop(hs);
+    let kept = std::fs::read_to_string(dir.path().join("train-form.json")).unwrap();
+    assert!(!kept.contains("dataset"), "{kept}");
     let mut again = Harness::new(Store::open(&db).unwrap(), 120, 40, None).unwrap();
     again.keys("T");
     let f = again.frame();
     assert!(f.contains("completed"), "{f}");
     assert!(f.contains("trainer exited with code 0"), "{f}");
     assert_eq!(again.app.train.points_of(1).len(), 5);
+    // A new session's form too: the trainer, its fields, the values.
+    again.keys("n");
+    let form = again.app.train.form.as_ref().unwrap();
+    assert_eq!(
+        (form.trainer(), form.get("command"), form.get("model")),
+        ("cmd".into(), script(), "my-model".into())
+    );
+    let f = again.frame();
+    assert!(
+        f.contains("new training run · cmd") && !f.contains("rank"),
+        "{f}"
+    );
 }

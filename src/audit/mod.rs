@@ -13,7 +13,7 @@ pub use draw::{
     DEFAULT_MAX_DEFECT_RATE, DrawOutcome, DrawPlan, MIN_AUDIT, draw, stratified_sample, walk_order,
 };
 pub use gate::{AuditStatus, BOUND_NAME, GateStatus, gate, status, waive, waiver_text};
-pub use require::{AuditNotes, require_audits};
+pub use require::{AuditNotes, Incomplete, require_audits};
 pub use stats::clopper_pearson_upper;
 
 /// What can go wrong in the audit.

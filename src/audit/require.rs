@@ -10,6 +10,19 @@ pub struct AuditNotes {
     pub lines: Vec<String>,
 }
 
+/// The gate refused: what each blocked dataset still needs. Its text is the command line's; a
+/// front end that asks for a waiver itself finds it with `anyhow::Error::downcast_ref`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the audit is incomplete: {}. Or pass --force \"REASON\" to go on anyway: the waiver is \
+     recorded with your name and stated in the dataset card",
+    .missing.join("; ")
+)]
+pub struct Incomplete {
+    /// One entry per blocked dataset.
+    pub missing: Vec<String>,
+}
+
 /// Checks the audit of every dataset in `dataset_ids` (empty: every dataset with samples).
 /// Blocked datasets are an error naming what is missing, unless `force` gives a reason: then a
 /// waiver by `who` is recorded for each and the notes state it.
@@ -41,11 +54,7 @@ pub fn require_audits(
         }
     }
     if !blocked.is_empty() {
-        anyhow::bail!(
-            "the audit is incomplete: {}. Or pass --force \"REASON\" to go on anyway: the waiver \
-             is recorded with your name and stated in the dataset card",
-            blocked.join("; ")
-        );
+        return Err(Incomplete { missing: blocked }.into());
     }
     let mut notes = AuditNotes::default();
     for &id in &ids {

@@ -24,12 +24,14 @@ pub enum Mode {
     Stats,
     Help,
     Prompt,
+    /// A yes/no question on the prompt line.
+    Confirm,
     Train,
     TrainForm,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 11] = [
+    pub const ALL: [Mode; 12] = [
         Mode::Global,
         Mode::List,
         Mode::Review,
@@ -39,6 +41,7 @@ impl Mode {
         Mode::Stats,
         Mode::Help,
         Mode::Prompt,
+        Mode::Confirm,
         Mode::Train,
         Mode::TrainForm,
     ];
@@ -54,16 +57,18 @@ impl Mode {
             Mode::Stats => "stats",
             Mode::Help => "help",
             Mode::Prompt => "prompt",
+            Mode::Confirm => "confirm",
             Mode::Train => "train",
             Mode::TrainForm => "train_form",
         }
     }
 
-    /// Modes where typed characters are text, so `[global]` does not apply.
+    /// Modes where typed characters are text, or answer a question, so `[global]` does not
+    /// apply.
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Mode::Editor | Mode::Search | Mode::Prompt | Mode::TrainForm
+            Mode::Editor | Mode::Search | Mode::Prompt | Mode::Confirm | Mode::TrainForm
         )
     }
 }
@@ -358,6 +363,29 @@ mod tests {
         let v = Keymap::shipped(true).unwrap();
         assert_eq!(v.action(Mode::List, &key("x")), None, "vim unbinds x");
         assert_eq!(v.action(Mode::List, &key("y")), Some(Action::Accept));
+    }
+
+    #[test]
+    fn a_yes_no_question_takes_y_and_enter_and_no_global_key() {
+        let k = Keymap::shipped(false).unwrap();
+        for (key_name, action) in [
+            ("y", Some(Action::Confirm)),
+            ("enter", Some(Action::Confirm)),
+            ("n", Some(Action::Cancel)),
+            ("esc", Some(Action::Cancel)),
+            ("q", None),
+        ] {
+            assert_eq!(
+                k.action(Mode::Confirm, &key(key_name)),
+                action,
+                "{key_name}"
+            );
+        }
+        assert_eq!(
+            k.action(Mode::Prompt, &key("y")),
+            None,
+            "y is text in a reason"
+        );
     }
 
     #[test]

@@ -30,8 +30,14 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use worker::Worker;
 
-/// How often the editor's draft is written when something was typed.
-pub const AUTOSAVE: Duration = Duration::from_secs(2);
+/// The loop's heartbeat (`Msg::Tick`): messages expire, the editor's draft is written when
+/// something was typed, and the train screen polls (every tick while a run is active, so a new
+/// point is on the chart within a second).
+pub const TICK: Duration = Duration::from_millis(500);
+const _: () = assert!(
+    TICK.as_millis() <= 1000,
+    "a live run's points must poll within 1 s"
+);
 
 /// What the TUI is opened with: its own options, so that any front end (the binary, the demo's
 /// load, tests) can open it without a command-line type.
@@ -129,6 +135,7 @@ pub fn new_app(
     });
     let mut app = App::new(keymap, theme, reviewer.to_string(), db_path, llm, notify);
     app.ctx.drafts_dir = crate::paths::data_dir().join("drafts");
+    app.ctx.train_form_file = crate::paths::data_dir().join(screens::train::memory::FILE_NAME);
     app.ctx.db_id = db_id;
     app.ctx.judge = crate::verify::regenerate::configured_judge();
     Ok((app, worker))
@@ -148,7 +155,7 @@ where
     B::Error: Send + Sync + 'static,
     S: futures::Stream<Item = std::io::Result<Event>> + Unpin,
 {
-    let mut autosave = tokio::time::interval(AUTOSAVE);
+    let mut tick = tokio::time::interval(TICK);
     loop {
         run_effects(app, worker, &tx);
         if app.quit && !app.deciding() {
@@ -170,7 +177,7 @@ where
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => app.update(msg),
-            _ = autosave.tick() => {
+            _ = tick.tick() => {
                 let was = app.dirty;
                 app.update(Msg::Tick);
                 app.dirty = was || app.editor.as_ref().is_some_and(|e| e.draft_dirty);

@@ -1,12 +1,15 @@
 //! The train screen's database work, run on the database worker thread: listing runs (dead
 //! supervisors noticed), new points of a run after the last seen, starting a run
 //! ([`crate::train::runs::start`]: audit gate, snapshot, data files, then a detached supervisor
-//! that outlives the TUI) and asking one to stop.
+//! that outlives the TUI; a refusal of the audit gate answers as such, so the form can offer a
+//! waiver) and asking one to stop. Also the file the form's last values are kept in (read when
+//! the screen opens, written once a run started), which is file I/O like the drafts'.
 
 use crate::store::{RunInfo, RunPoint, Store};
 use crate::train::external::{TrainerSpec, reconcile};
 use crate::train::runs::{self, StartRequest};
 use crate::train::settings::defaults;
+use crate::tui::screens::train::LastValues;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -22,9 +25,17 @@ pub enum TrainRequest {
         /// The assay binary that supervises the run (default: this one).
         exe: Option<PathBuf>,
         reviewer: String,
+        /// Start although the audit is incomplete, for this reason (`assay train --force`).
+        force: Option<String>,
+        /// Where to keep the form's values once the run started.
+        remember: Option<(PathBuf, LastValues)>,
     },
     Stop {
         run_id: i64,
+    },
+    /// The form's last values, from this file.
+    LastValues {
+        path: PathBuf,
     },
 }
 
@@ -35,13 +46,24 @@ pub enum TrainReply {
         run_id: i64,
         points: Vec<(i64, RunPoint)>,
     },
-    Started(i64),
-    /// Starting failed before a run existed (audit gate, bad settings) or while preparing it.
+    Started {
+        run_id: i64,
+        /// It started on a waiver of the audit.
+        waived: bool,
+    },
+    /// The audit gate refused (no waiver given): what the dataset still needs.
+    AuditRefused {
+        missing: Vec<String>,
+    },
+    /// Starting failed before a run existed (bad settings, no accepted samples) or while
+    /// preparing it.
     StartFailed(String),
     StopAsked {
         run_id: i64,
         active: bool,
     },
+    /// The form's last values; `None` without a (readable) file.
+    LastValues(Option<LastValues>),
 }
 
 /// At most this many points per poll, so that a huge finished run loads in slices and
@@ -66,26 +88,47 @@ pub fn handle(store: &mut Store, req: TrainRequest) -> anyhow::Result<TrainReply
             spec,
             exe,
             reviewer,
-        } => match runs::start(
-            store,
-            StartRequest {
-                dataset,
-                spec: *spec,
-                out: None,
-                stop_grace_s: defaults::STOP_GRACE_S,
-                // The TUI has no waiver prompt: an incomplete audit refuses, naming what is
-                // missing.
-                force: None,
-                reviewer,
-            },
-            exe,
-        ) {
-            Ok(id) => TrainReply::Started(id),
-            Err(e) => TrainReply::StartFailed(format!("{e:#}")),
-        },
+            force,
+            remember,
+        } => {
+            let waived = force.is_some();
+            let started = runs::start(
+                store,
+                StartRequest {
+                    dataset,
+                    spec: *spec,
+                    out: None,
+                    stop_grace_s: defaults::STOP_GRACE_S,
+                    force,
+                    reviewer,
+                },
+                exe,
+            );
+            match started {
+                Ok(run_id) => {
+                    if let Some((path, values)) = remember
+                        && let Err(e) = values.write(&path)
+                    {
+                        // The run goes on; only the next form's defaults are lost.
+                        tracing::warn!(
+                            "cannot keep the form's values in {}: {e:#}",
+                            path.display()
+                        );
+                    }
+                    TrainReply::Started { run_id, waived }
+                }
+                Err(e) => match e.downcast_ref::<crate::audit::Incomplete>() {
+                    Some(refused) => TrainReply::AuditRefused {
+                        missing: refused.missing.clone(),
+                    },
+                    None => TrainReply::StartFailed(format!("{e:#}")),
+                },
+            }
+        }
         TrainRequest::Stop { run_id } => TrainReply::StopAsked {
             run_id,
             active: store.request_run_stop(run_id)?,
         },
+        TrainRequest::LastValues { path } => TrainReply::LastValues(LastValues::read(&path)),
     })
 }

@@ -1,6 +1,7 @@
-//! What every screen may read: the reviewer, the models, where drafts go, the datasets and the
-//! current one with its filter and summary, the terminal size, and the request counter. A
-//! screen's reducer takes it as `ctx` next to its own state, so no screen holds another's.
+//! What every screen may read: the reviewer, the models, where drafts and the train form's
+//! values go, the datasets and the current one with its filter and summary, the terminal size,
+//! and the request counter. A screen's reducer takes it as `ctx` next to its own state, so no
+//! screen holds another's.
 
 use crate::llm::Llm;
 use crate::model::{DatasetStats, ReviewStatus};
@@ -15,6 +16,8 @@ pub struct Context {
     pub db_id: String,
     /// Where editor drafts are autosaved.
     pub drafts_dir: PathBuf,
+    /// Where the train form keeps the values of the last run started from it.
+    pub train_form_file: PathBuf,
     pub llm: Option<Arc<dyn Llm>>,
     /// The LLM judge run on regenerated answers (a configured endpoint), if any.
     pub judge: Option<Arc<dyn Llm>>,
@@ -44,6 +47,10 @@ impl Context {
                 .parent()
                 .map(|p| p.join("drafts"))
                 .unwrap_or_else(|| PathBuf::from("drafts")),
+            train_form_file: db_path
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+                .join(crate::tui::screens::train::memory::FILE_NAME),
             db_path,
             db_id: String::new(),
             llm,

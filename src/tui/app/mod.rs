@@ -81,6 +81,22 @@ pub enum Prompt {
     Discard,
     /// A decision by rule on every unreviewed sample the list shows, with the counts read.
     Rule(crate::tui::worker::PlannedRule),
+    /// The audit gate refused the train form's start: a reason starts it anyway, on a waiver.
+    Waiver {
+        input: String,
+    },
+    /// Stop a running run? `run` names it (id, trainer, dataset, step).
+    StopRun {
+        run_id: i64,
+        run: String,
+    },
+}
+
+impl Prompt {
+    /// Whether the answer is typed text (else it is yes or no: the `[confirm]` keys).
+    pub fn takes_text(&self) -> bool {
+        matches!(self, Prompt::RejectReason { .. } | Prompt::Waiver { .. })
+    }
 }
 
 /// A line for the reviewer. It expires, so that it never describes a state that has passed:
@@ -217,10 +233,15 @@ impl App {
         self.commits > 0
     }
 
-    /// The keymap's mode: the prompt and the help overlay first, else the screen's.
+    /// The keymap's mode: the prompt (typed or yes/no) and the help overlay first, else the
+    /// screen's.
     pub fn mode(&self) -> Mode {
-        if self.prompt.is_some() {
-            return Mode::Prompt;
+        if let Some(p) = &self.prompt {
+            return if p.takes_text() {
+                Mode::Prompt
+            } else {
+                Mode::Confirm
+            };
         }
         if self.help {
             return Mode::Help;

@@ -1,9 +1,12 @@
 //! The prompt line's reducer: the one-line question at the bottom of the screen (a reason for
-//! a rejection, whether to discard an edit), answered with confirm or cancel.
+//! a rejection, whether to discard an edit, a waiver's reason, whether to stop a run), answered
+//! with confirm or cancel. A yes/no question takes its keys from `[confirm]` (y and enter), a
+//! typed answer from `[prompt]`.
 
 use super::{App, Prompt, Screen};
 use crate::model::Decision;
 use crate::tui::action::Action;
+use crate::tui::train_worker::TrainRequest;
 use crate::tui::worker::Request;
 use crossterm::event::KeyEvent;
 
@@ -32,6 +35,20 @@ impl App {
                 self.say("edit discarded");
             }
             (Prompt::Rule(plan), Action::Confirm) => self.apply_rule(plan),
+            (Prompt::Waiver { input }, Action::Confirm) => {
+                let reason = input.trim().to_string();
+                if reason.is_empty() {
+                    // No reason, no waiver: the refusal stands until one is typed.
+                    self.prompt = Some(Prompt::Waiver { input });
+                    self.fail("a waiver needs a reason: type why (esc keeps the refusal)");
+                } else {
+                    let cmds = self.train.start(&self.ctx, Some(reason));
+                    self.apply(cmds);
+                }
+            }
+            (Prompt::StopRun { run_id, .. }, Action::Confirm) => {
+                self.db(Request::Train(TrainRequest::Stop { run_id }));
+            }
             (_, Action::Cancel) => {}
             (p, _) => self.prompt = Some(p),
         }

@@ -305,6 +305,7 @@ impl App {
                 self.review.loading = None;
                 self.review.pending_edit = None;
             }
+            // A start never fails here: it answers Started, AuditRefused or StartFailed.
             RequestKind::Train => self.train.polling = false,
             _ => {}
         }

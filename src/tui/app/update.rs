@@ -101,7 +101,9 @@ impl App {
             (None, Mode::Search) => self.search.input(ev, &mut self.ctx),
             (None, Mode::TrainForm) => self.train.form_input(ev),
             (None, Mode::Prompt) => {
-                if let Some(Prompt::RejectReason { input, .. }) = &mut self.prompt {
+                if let Some(Prompt::RejectReason { input, .. } | Prompt::Waiver { input }) =
+                    &mut self.prompt
+                {
                     edit_line(input, ev);
                 }
             }
@@ -133,7 +135,7 @@ impl App {
             Action::ListScreen => vec![Cmd::Goto(Screen::List)],
             Action::AuditScreen => self.audit.open(&self.ctx),
             Action::StatsScreen => self.stats.open(&self.ctx),
-            Action::TrainScreen => self.train.open(),
+            Action::TrainScreen => self.train.open(&self.ctx),
             Action::NextDataset => {
                 self.next_dataset();
                 Vec::new()

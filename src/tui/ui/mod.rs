@@ -44,21 +44,24 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         Screen::Train => train::view::draw(app, main, buf),
     }
     if let Some(p) = &app.prompt {
+        let width = prompt.width as usize;
         let text = match p {
-            Prompt::RejectReason { sample_id, input } => format!(
-                "reject #{sample_id}, reason or tag (enter: reject, esc: cancel): {}▏",
-                safe_line(input)
+            Prompt::RejectReason { sample_id, input } => typed(
+                &format!("reject #{sample_id}, reason or tag (enter: reject, esc: cancel): "),
+                input,
+                width,
             ),
             Prompt::Discard => "discard your changes? (enter: discard, esc: keep editing)".into(),
             Prompt::Rule(plan) => super::app::rules::question(plan),
+            Prompt::Waiver { input } => {
+                typed("waiver reason (enter: start · esc: no): ", input, width)
+            }
+            Prompt::StopRun { run, .. } => format!(
+                "stop run {}? y/enter: stop · esc: keep it running",
+                safe_line(run)
+            ),
         };
-        buf.set_stringn(
-            prompt.x,
-            prompt.y,
-            text,
-            prompt.width as usize,
-            app.theme.message,
-        );
+        buf.set_stringn(prompt.x, prompt.y, text, width, app.theme.message);
     }
     status::draw(app, bar, buf);
     if let Some(m) = &app.message {
@@ -88,11 +91,53 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     scrub(buf);
 }
 
+/// A question and the answer being typed, with the cursor: when the answer outgrows the line,
+/// its end is shown (where the typing is), cut at the front with `…`.
+fn typed(question: &str, input: &str, width: usize) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    let input = safe_line(input);
+    let room = width.saturating_sub(question.width() + 1);
+    if input.width() <= room {
+        return format!("{question}{input}▏");
+    }
+    let mut tail = Vec::new();
+    let mut w = 1; // the `…`
+    for g in input.graphemes(true).rev() {
+        if w + g.width() > room {
+            break;
+        }
+        w += g.width();
+        tail.push(g);
+    }
+    tail.reverse();
+    format!("{question}…{}▏", tail.concat())
+}
+
 /// Replaces any cell whose symbol could drive the terminal with a visible `�`.
 pub fn scrub(buf: &mut Buffer) {
     for cell in buf.content.iter_mut() {
         if !crate::text::sanitize::is_safe(cell.symbol()) || cell.symbol().contains('\n') {
             cell.set_symbol("�");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn a_long_answer_shows_its_end_within_the_line() {
+        let q = "reason (enter: start): ";
+        assert_eq!(typed(q, "短い", 40), format!("{q}短い▏"));
+        let long = "因为这批数据已经人工抽查过".repeat(3);
+        let line = typed(q, &long, 40);
+        assert!(line.width() <= 40, "{line}");
+        assert!(line.starts_with(&format!("{q}…")), "{line}");
+        assert!(line.ends_with("抽查过▏"), "{line}");
+        // Control characters are shown as escapes, never passed on.
+        assert!(!typed(q, "a\u{1b}[2Jb", 40).contains('\u{1b}'));
     }
 }

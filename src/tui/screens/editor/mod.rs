@@ -32,11 +32,17 @@ pub struct Editor {
     pub modified: bool,
     /// Typed since the draft was last written.
     pub draft_dirty: bool,
+    /// Ticks since the draft was last written (it is written at most every
+    /// [`AUTOSAVE_TICKS`]; the first tick after typing writes).
+    pub ticks_since_write: u32,
     pub draft_path: PathBuf,
     pub restored: bool,
     /// The restored draft was made on this earlier revision, not on the head.
     pub drafted_on: Option<i64>,
 }
+
+/// Ticks ([`crate::tui::TICK`]) between two writes of the draft: 2 s.
+pub const AUTOSAVE_TICKS: u32 = 4;
 
 /// The draft file of a sample: `<drafts dir>/<database id>/<sample id>.json`. The database id
 /// is stored inside the database (`Store::id`), so that two files of the same name (projA and
@@ -96,6 +102,7 @@ impl Editor {
             area,
             modified: restored,
             draft_dirty: false,
+            ticks_since_write: AUTOSAVE_TICKS - 1,
             draft_path,
             restored,
             drafted_on,

@@ -67,12 +67,15 @@ impl Editor {
         }
     }
 
-    /// Writes the draft if something was typed since the last tick.
+    /// Each tick: writes the draft if something was typed since it was last written, at most
+    /// every [`super::AUTOSAVE_TICKS`] ticks.
     pub fn autosave(&mut self) -> Vec<Cmd> {
-        if !self.draft_dirty {
+        self.ticks_since_write = self.ticks_since_write.saturating_add(1);
+        if !self.draft_dirty || self.ticks_since_write < super::AUTOSAVE_TICKS {
             return Vec::new();
         }
         self.draft_dirty = false;
+        self.ticks_since_write = 0;
         let draft = self.draft();
         let path = self.draft_path.clone();
         match serde_json::to_string(&draft) {

@@ -1,15 +1,19 @@
 //! The train screen's state: the runs (as the store has them), the points loaded per run, the
-//! run overlaid for comparison, and the new-run form with its validation. Pure data: the
-//! reducer (`update`) changes it, the worker (`tui::train_worker`) fills it, `view` draws it.
+//! run overlaid for comparison, and the new-run form (each trainer's fields, the last values it
+//! opens on, a refusal of the audit gate) with its validation. Pure data: the reducer
+//! (`update`) changes it, the worker (`tui::train_worker`) fills it, `view` draws it.
 
+pub mod memory;
 mod update;
 pub mod view;
 
 use crate::store::{RunInfo, RunPoint};
 use crate::train::external::TrainerSpec;
 use crate::train::settings::{Missing, Settings, TrainerKind};
+pub use memory::LastValues;
 use std::collections::HashMap;
 use std::path::PathBuf;
+pub use update::IDLE_POLL_TICKS;
 
 /// Points of one run loaded so far; `seq` is the last one's number (the next poll asks after
 /// it, so a live run costs only its new points).
@@ -33,6 +37,13 @@ pub struct TrainPanel {
     pub polling: bool,
     /// Select this run once the list has it (a run just started).
     pub select: Option<i64>,
+    /// The values the last run was started with (from the file, or this session's start);
+    /// a new form opens on them.
+    pub last: Option<LastValues>,
+    /// A start is in flight, with the form's values to keep once it started.
+    pub starting: Option<LastValues>,
+    /// Ticks since the last poll while no run was active.
+    pub idle_ticks: u32,
 }
 
 impl TrainPanel {
@@ -71,37 +82,64 @@ impl Field {
             Value::Text(s) => s.clone(),
         }
     }
+
+    /// The help line under the form, for the chosen trainer (the model means a different
+    /// thing to each).
+    pub fn help_for(&self, trainer: &str) -> &'static str {
+        match (self.name, trainer) {
+            ("model", "builtin") => "a GGUF file or a Hugging Face folder (the base to adapt)",
+            ("model", "llamafactory") => "a Hugging Face id or folder (model_name_or_path)",
+            ("model", _) => "optional: fills {model} in the command",
+            _ => self.help,
+        }
+    }
 }
 
 pub const TRAINERS: [&str; 3] = ["builtin", "llamafactory", "cmd"];
 
-/// Which fields a trainer uses (the others are shown dimmed and ignored).
+/// Which fields a trainer uses; the form shows only those.
 pub fn used_by(field: &str, trainer: &str) -> bool {
     match field {
+        "dataset" | "trainer" | "model" => true,
         "template" => trainer == "llamafactory",
         "command" => trainer == "cmd",
-        _ => true,
+        // A command template gets its settings from its own flags.
+        _ => trainer != "cmd",
     }
 }
 
 /// The new-run form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainForm {
+    /// Every trainer's fields; those of the chosen trainer are shown (`visible`).
     pub fields: Vec<Field>,
+    /// Index into `fields`, always a visible one.
     pub focus: usize,
     /// The field at fault and why, after a failed start.
     pub error: Option<(usize, String)>,
+    /// The audit gate refused the last start: what the dataset still needs. A waiver with a
+    /// reason (the prompt line) may start it anyway.
+    pub refused: Option<String>,
+    /// Something was typed or chosen since the form opened.
+    pub touched: bool,
 }
 
 impl TrainForm {
-    pub fn new(datasets: Vec<String>, current: usize, base: String) -> TrainForm {
+    /// A form on `datasets` (`current` chosen) with the defaults, or the values the last run
+    /// was started with (`last`) where it has them.
+    pub fn new(
+        datasets: Vec<String>,
+        current: usize,
+        base: String,
+        last: Option<&LastValues>,
+    ) -> TrainForm {
         let t = |name, help, v: &str| Field {
             name,
             help,
             value: Value::Text(v.to_string()),
         };
         let d = Settings::default();
-        TrainForm {
+        let mut form = TrainForm {
             fields: vec![
                 Field {
                     name: "dataset",
@@ -114,19 +152,15 @@ impl TrainForm {
                     value: Value::Choice(TRAINERS.iter().map(|s| s.to_string()).collect(), 0),
                 },
                 t(
-                    "model",
-                    "builtin: GGUF file or HF folder; others: Hugging Face id or folder",
-                    &base,
+                    "command",
+                    "python train.py --data {data} --out {output_dir} (no shell)",
+                    "",
                 ),
+                t("model", "the model to adapt", &base),
                 t(
                     "template",
                     "LLaMA-Factory chat template (qwen, llama3...)",
                     &d.template,
-                ),
-                t(
-                    "command",
-                    "python train.py --data {data} --out {output_dir} (no shell)",
-                    "",
                 ),
                 t("rank", "LoRA rank", &d.rank.to_string()),
                 t("alpha", "LoRA alpha", &d.alpha.to_string()),
@@ -150,6 +184,23 @@ impl TrainForm {
             ],
             focus: 0,
             error: None,
+            refused: None,
+            touched: false,
+        };
+        if let Some(last) = last {
+            form.apply(last);
+        }
+        form
+    }
+
+    /// Takes the values of the last run started (all but the dataset).
+    pub fn apply(&mut self, last: &LastValues) {
+        self.set_trainer(&last.trainer);
+        for (name, v) in &last.fields {
+            self.set(name, v);
+        }
+        if !self.visible().contains(&self.focus) {
+            self.focus = 0;
         }
     }
 
@@ -161,6 +212,31 @@ impl TrainForm {
             .unwrap_or_default()
     }
 
+    /// Sets a text field by name (other names are ignored: a file from another version).
+    pub fn set(&mut self, name: &str, value: &str) {
+        if let Some(Value::Text(s)) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.name == name)
+            .map(|f| &mut f.value)
+        {
+            *s = value.to_string();
+        }
+    }
+
+    /// Chooses a trainer by name (an unknown one is ignored).
+    pub fn set_trainer(&mut self, name: &str) {
+        if let Some(Value::Choice(opts, i)) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.name == "trainer")
+            .map(|f| &mut f.value)
+            && let Some(k) = opts.iter().position(|o| o == name)
+        {
+            *i = k;
+        }
+    }
+
     fn index(&self, name: &str) -> usize {
         self.fields.iter().position(|f| f.name == name).unwrap_or(0)
     }
@@ -169,34 +245,66 @@ impl TrainForm {
         self.get("trainer")
     }
 
-    pub fn focus_by(&mut self, delta: isize) {
-        let n = self.fields.len() as isize;
-        self.focus = (self.focus as isize + delta).rem_euclid(n.max(1)) as usize;
+    /// The indices of the fields the chosen trainer uses, in order.
+    pub fn visible(&self) -> Vec<usize> {
+        let trainer = self.trainer();
+        (0..self.fields.len())
+            .filter(|&i| used_by(self.fields[i].name, &trainer))
+            .collect()
     }
 
+    /// Moves the focus by `delta` visible fields, wrapping around.
+    pub fn focus_by(&mut self, delta: isize) {
+        let shown = self.visible();
+        let at = shown.iter().position(|&i| i == self.focus).unwrap_or(0) as isize;
+        let n = shown.len().max(1) as isize;
+        self.focus = shown
+            .get((at + delta).rem_euclid(n) as usize)
+            .copied()
+            .unwrap_or(0);
+    }
+
+    /// The next or previous option of the focused choice. Choosing another trainer changes
+    /// the fields shown; the focus stays on the trainer, and an error about a field that is
+    /// no longer shown goes.
     pub fn cycle(&mut self, delta: isize) {
         if let Some(Value::Choice(opts, i)) = self.fields.get_mut(self.focus).map(|f| &mut f.value)
             && !opts.is_empty()
         {
             *i = (*i as isize + delta).rem_euclid(opts.len() as isize) as usize;
+            self.touched = true;
+            self.refused = None;
+            if let Some((at, _)) = self.error
+                && !self.visible().contains(&at)
+            {
+                self.error = None;
+            }
         }
     }
 
     pub fn type_char(&mut self, c: char) {
         if let Some(Value::Text(s)) = self.fields.get_mut(self.focus).map(|f| &mut f.value) {
             s.push(c);
+            self.touched = true;
         }
     }
 
     pub fn backspace(&mut self) {
         if let Some(Value::Text(s)) = self.fields.get_mut(self.focus).map(|f| &mut f.value) {
             s.pop();
+            self.touched = true;
         }
     }
 
     /// The dataset name and trainer settings, or the field at fault and why.
+    /// Only the fields the chosen trainer uses are read; the others keep their defaults.
     pub fn validate(&self) -> Result<(String, TrainerSpec), (usize, String)> {
-        let num = |name: &str| -> Result<f64, (usize, String)> {
+        let trainer = self.trainer();
+        let d = Settings::default();
+        let num = |name: &str, default: f64| -> Result<f64, (usize, String)> {
+            if !used_by(name, &trainer) {
+                return Ok(default);
+            }
             let raw = self.get(name);
             match raw.trim().parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -206,7 +314,10 @@ impl TrainForm {
                 )),
             }
         };
-        let int = |name: &str, min: usize| -> Result<usize, (usize, String)> {
+        let int = |name: &str, min: usize, default: usize| -> Result<usize, (usize, String)> {
+            if !used_by(name, &trainer) {
+                return Ok(default);
+            }
             let raw = self.get(name);
             match raw.trim().parse::<usize>() {
                 Ok(v) if v >= min => Ok(v),
@@ -220,18 +331,18 @@ impl TrainForm {
         if dataset.is_empty() {
             return Err((self.index("dataset"), "no dataset: import one first".into()));
         }
-        let lr = num("lr")?;
+        let lr = num("lr", d.lr)?;
         if lr <= 0.0 {
             return Err((self.index("lr"), "lr: must be above 0".into()));
         }
-        let (epochs, max_steps) = (num("epochs")?, int("max_steps", 0)?);
+        let (epochs, max_steps) = (num("epochs", d.epochs)?, int("max_steps", 0, d.max_steps)?);
         if epochs <= 0.0 && max_steps == 0 {
             return Err((self.index("epochs"), "set epochs > 0 or max_steps".into()));
         }
-        let rank = int("rank", 1)?;
-        let alpha = num("alpha")?;
-        let batch_size = int("batch_size", 1)?;
-        let max_seq_len = int("max_seq_len", 2)?;
+        let rank = int("rank", 1, d.rank)?;
+        let alpha = num("alpha", d.alpha)?;
+        let batch_size = int("batch_size", 1, d.batch_size)?;
+        let max_seq_len = int("max_seq_len", 2, d.max_seq_len)?;
         let model = self.get("model").trim().to_string();
         let need = |name: &str, v: &str| -> Result<(), (usize, String)> {
             if v.trim().is_empty() {
@@ -243,7 +354,7 @@ impl TrainForm {
                 Ok(())
             }
         };
-        let (trainer, base, command) = match self.trainer().as_str() {
+        let (trainer, base, command) = match trainer.as_str() {
             "builtin" => {
                 need("model", &model)?;
                 (TrainerKind::Builtin, Some(PathBuf::from(&model)), None)
@@ -291,9 +402,13 @@ impl TrainForm {
 mod tests {
     use super::*;
 
+    fn names(f: &TrainForm) -> Vec<&'static str> {
+        f.visible().into_iter().map(|i| f.fields[i].name).collect()
+    }
+
     #[test]
     fn the_form_validates_and_points_at_the_bad_field() {
-        let mut f = TrainForm::new(vec!["a".into(), "b".into()], 1, "m.gguf".into());
+        let mut f = TrainForm::new(vec!["a".into(), "b".into()], 1, "m.gguf".into(), None);
         let (ds, spec) = f.validate().unwrap();
         assert_eq!((ds.as_str(), spec.kind()), ("b", "builtin"));
         f.focus = f.index("rank");
@@ -316,5 +431,79 @@ mod tests {
         assert_eq!(f.validate().unwrap().1.kind(), "cmd");
         f.focus_by(-100);
         assert!(f.focus < f.fields.len());
+    }
+
+    #[test]
+    fn only_the_chosen_trainers_fields_are_shown_and_focused() {
+        let mut f = TrainForm::new(vec!["a".into()], 0, "m.gguf".into(), None);
+        let tuned = [
+            "rank",
+            "alpha",
+            "lr",
+            "epochs",
+            "max_steps",
+            "batch_size",
+            "max_seq_len",
+        ];
+        let with = |head: &[&'static str]| -> Vec<&'static str> {
+            head.iter().chain(tuned.iter()).copied().collect()
+        };
+        assert_eq!(names(&f), with(&["dataset", "trainer", "model"]));
+        // A bad value in a field the next trainer does not use stops nothing there.
+        f.focus = f.index("lr");
+        f.type_char('x');
+        assert!(f.validate().is_err());
+        f.focus = f.index("trainer");
+        f.cycle(1);
+        assert_eq!(f.trainer(), "llamafactory");
+        assert_eq!(
+            names(&f),
+            with(&["dataset", "trainer", "model", "template"])
+        );
+        assert_eq!(f.fields[f.focus].name, "trainer", "the cursor stays put");
+        f.cycle(1);
+        assert_eq!(f.trainer(), "cmd");
+        assert_eq!(names(&f), ["dataset", "trainer", "command", "model"]);
+        f.set("command", "python t.py {data}");
+        assert_eq!(f.validate().unwrap().1.kind(), "cmd", "lr is not read");
+        // Moving walks the shown fields only, both ways round.
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            f.focus_by(1);
+            seen.push(f.fields[f.focus].name);
+        }
+        assert_eq!(seen, ["command", "model", "dataset", "trainer"]);
+        f.focus_by(-1);
+        assert_eq!(f.fields[f.focus].name, "dataset");
+    }
+
+    #[test]
+    fn the_form_opens_on_the_last_values() {
+        let mut first = TrainForm::new(vec!["a".into()], 0, "m.gguf".into(), None);
+        first.set_trainer("llamafactory");
+        first.set("model", "Qwen/Qwen2.5-1.5B");
+        first.set("template", "qwen");
+        first.set("rank", "16");
+        let last = LastValues::of(&first);
+        let f = TrainForm::new(
+            vec!["a".into(), "b".into()],
+            1,
+            "m.gguf".into(),
+            Some(&last),
+        );
+        assert_eq!(f.trainer(), "llamafactory");
+        assert_eq!(
+            (f.get("model"), f.get("template"), f.get("rank")),
+            ("Qwen/Qwen2.5-1.5B".into(), "qwen".into(), "16".into())
+        );
+        assert_eq!(f.get("dataset"), "b", "the dataset on screen");
+        assert!(!f.touched);
+        // A file from another version: unknown names and trainers are ignored.
+        let odd = LastValues {
+            trainer: "unsloth".into(),
+            fields: [("gpus".to_string(), "8".to_string())].into(),
+        };
+        let f = TrainForm::new(vec!["a".into()], 0, "m.gguf".into(), Some(&odd));
+        assert_eq!(f.trainer(), "builtin");
     }
 }

@@ -1,16 +1,28 @@
-//! The train screen's reducer: the runs list, stop, the overlaid comparison run, the new-run
-//! form, and the periodic poll that keeps a live run's chart moving.
+//! The train screen's reducer: the runs list, stop (asked first), the overlaid comparison run,
+//! the new-run form (opening on the last values; a waiver when the audit gate refuses), and the
+//! periodic poll that keeps a live run's chart moving.
 
-use super::{TrainForm, TrainPanel};
+use super::{LastValues, TrainForm, TrainPanel};
 use crate::tui::action::Action;
-use crate::tui::app::{Cmd, Context, Screen};
+use crate::tui::app::{Cmd, Context, Prompt, Screen};
 use crate::tui::train_worker::{TrainReply, TrainRequest};
 use crate::tui::worker::Request;
 use crossterm::event::{KeyCode, KeyEvent};
 
+/// Ticks between polls while no run is active: a run started elsewhere (`assay train`) still
+/// shows up, without reading the runs twice a second for nothing. While one is active every
+/// tick polls, so a new point is on the chart within one tick ([`crate::tui::TICK`]).
+pub const IDLE_POLL_TICKS: u32 = 6;
+
 impl TrainPanel {
-    pub fn open(&mut self) -> Vec<Cmd> {
-        let mut cmds = vec![Cmd::Goto(Screen::Train)];
+    /// Opens the screen: the runs, and the form's last values (kept for the form).
+    pub fn open(&mut self, ctx: &Context) -> Vec<Cmd> {
+        let mut cmds = vec![
+            Cmd::Goto(Screen::Train),
+            Cmd::Db(Request::Train(TrainRequest::LastValues {
+                path: ctx.train_form_file.clone(),
+            })),
+        ];
         cmds.extend(self.poll());
         cmds
     }
@@ -35,12 +47,19 @@ impl TrainPanel {
             .collect()
     }
 
-    /// Periodic: while the screen is open, a live run's new points come in.
+    /// Periodic: while the screen is open, a live run's new points come in every tick; with
+    /// no active run the list is read every [`IDLE_POLL_TICKS`] ticks.
     pub fn tick(&mut self, screen: Screen) -> Vec<Cmd> {
-        if screen == Screen::Train && self.form.is_none() {
-            return self.poll();
+        if screen != Screen::Train || self.form.is_some() {
+            return Vec::new();
         }
-        Vec::new()
+        self.idle_ticks += 1;
+        let live = self.runs.iter().any(|r| r.status.is_active());
+        if !live && self.idle_ticks < IDLE_POLL_TICKS {
+            return Vec::new();
+        }
+        self.idle_ticks = 0;
+        self.poll()
     }
 
     pub fn update(&mut self, a: Action, ctx: &Context) -> Vec<Cmd> {
@@ -62,19 +81,28 @@ impl TrainPanel {
                 let base = crate::llm::local::LocalModel::default_path()
                     .display()
                     .to_string();
-                self.form = Some(TrainForm::new(names, ctx.dataset.unwrap_or(0), base));
+                let current = ctx.dataset.unwrap_or(0);
+                self.form = Some(TrainForm::new(names, current, base, self.last.as_ref()));
                 Vec::new()
             }
             Action::StopRun => {
                 let Some(r) = self.selected() else {
                     return vec![Cmd::Say("no run selected".into())];
                 };
-                let (id, active) = (r.id, r.status.is_active());
-                if active {
-                    vec![Cmd::Db(Request::Train(TrainRequest::Stop { run_id: id }))]
-                } else {
-                    vec![Cmd::Say(format!("run #{id} has already ended"))]
+                if !r.status.is_active() {
+                    return vec![Cmd::Say(format!("run #{} has already ended", r.id))];
                 }
+                let p = crate::train::curves::progress(self.points_of(r.id));
+                let step = match p.total_steps {
+                    Some(total) => format!("step {}/{total}", p.step),
+                    None => format!("step {}", p.step),
+                };
+                let on =
+                    crate::tui::text::fit(r.dataset.as_deref().unwrap_or("a deleted dataset"), 20);
+                vec![Cmd::Ask(Prompt::StopRun {
+                    run_id: r.id,
+                    run: format!("#{} ({} on {on}, {step})", r.id, r.trainer),
+                })]
             }
             Action::CompareRun => {
                 let sel = self.selected().map(|r| r.id);
@@ -107,26 +135,47 @@ impl TrainPanel {
             Action::PrevField => form.focus_by(-1),
             Action::NextOption => form.cycle(1),
             Action::PrevOption => form.cycle(-1),
-            Action::Confirm => match form.validate() {
-                Err(e) => form.error = Some(e),
-                Ok((dataset, spec)) => {
-                    form.error = None;
-                    let exe = self.exe.clone();
-                    return vec![
-                        Cmd::Db(Request::Train(TrainRequest::Start {
-                            dataset: dataset.clone(),
-                            spec: Box::new(spec),
-                            exe,
-                            reviewer: ctx.reviewer.clone(),
-                        })),
-                        Cmd::Say(format!("starting a run on {dataset}…")),
-                    ];
-                }
-            },
+            Action::Confirm => return self.start(ctx, None),
             Action::Cancel | Action::Back => self.form = None,
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Starts a run from the form: without a waiver (`force: None`) the audit gate may refuse,
+    /// and the form then offers one; with it, the run is recorded as started on a waiver.
+    pub fn start(&mut self, ctx: &Context, force: Option<String>) -> Vec<Cmd> {
+        if self.starting.is_some() {
+            return vec![Cmd::Say("a run is being started…".into())];
+        }
+        let Some(form) = &mut self.form else {
+            return Vec::new();
+        };
+        let (dataset, spec) = match form.validate() {
+            Err(e) => {
+                form.error = Some(e);
+                return Vec::new();
+            }
+            Ok(ok) => ok,
+        };
+        form.error = None;
+        let values = LastValues::of(form);
+        self.starting = Some(values.clone());
+        let said = match &force {
+            Some(_) => format!("starting a run on {dataset}, the audit waived…"),
+            None => format!("starting a run on {dataset}…"),
+        };
+        vec![
+            Cmd::Db(Request::Train(TrainRequest::Start {
+                dataset,
+                spec: Box::new(spec),
+                exe: self.exe.clone(),
+                reviewer: ctx.reviewer.clone(),
+                force,
+                remember: Some((ctx.train_form_file.clone(), values)),
+            })),
+            Cmd::Say(said),
+        ]
     }
 
     /// Typing into the focused text field of the form.
@@ -167,20 +216,47 @@ impl TrainPanel {
                 }
                 Vec::new()
             }
-            TrainReply::Started(id) => {
+            TrainReply::Started { run_id, waived } => {
                 self.form = None;
-                self.select = Some(id);
+                self.select = Some(run_id);
+                self.last = self.starting.take().or(self.last.take());
+                let how = if waived { ", audit waived" } else { "" };
                 let mut cmds = vec![Cmd::Say(format!(
-                    "run #{id} started; it goes on if you quit (assay runs show {id})"
+                    "run #{run_id} started{how}; it goes on if you quit (assay runs show {run_id})"
                 ))];
                 cmds.extend(self.poll());
                 cmds
             }
+            TrainReply::AuditRefused { missing } => {
+                self.starting = None;
+                let Some(form) = &mut self.form else {
+                    return Vec::new();
+                };
+                form.error = None;
+                form.refused = Some(missing.join("; "));
+                // Refused stays the answer unless a reason is typed and confirmed.
+                vec![Cmd::Ask(Prompt::Waiver {
+                    input: String::new(),
+                })]
+            }
             TrainReply::StartFailed(why) => {
+                self.starting = None;
                 if let Some(form) = &mut self.form {
                     form.error = Some((0, why.clone()));
                 }
                 vec![Cmd::Fail(why)]
+            }
+            TrainReply::LastValues(last) => {
+                // A form opened before the file was read takes its values, unless already used.
+                if let (Some(l), Some(form)) = (&last, &mut self.form)
+                    && !form.touched
+                {
+                    form.apply(l);
+                }
+                if last.is_some() {
+                    self.last = last;
+                }
+                Vec::new()
             }
             TrainReply::StopAsked { run_id, active } => {
                 let said = if active {

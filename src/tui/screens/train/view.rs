@@ -1,12 +1,14 @@
 //! The train screen: past and live runs on the left; on the right the selected run's raw and
 //! smoothed loss, eval loss and learning rate (ratatui charts), a second run overlaid when one
-//! is pinned, throughput and ETA; its log tail below (sanitised). The new-run form replaces
-//! the panel while it is open.
+//! is pinned, throughput and ETA (while it runs); its log tail below (sanitised). The new-run
+//! form replaces the panel while it is open: the chosen trainer's fields only, and after a
+//! refusal of the audit gate, what is missing and the waiver on offer.
 
-use super::{TrainForm, TrainPanel, Value, used_by};
+use super::{TrainForm, TrainPanel, Value};
 use crate::store::RunInfo;
 use crate::train::curves::{Curves, duration, padded, progress, range};
 use crate::tui::app::App;
+use crate::tui::text::wrap;
 use crate::tui::theme::Theme;
 use crate::tui::ui::common::frame;
 use crate::tui::ui::common::safe_line;
@@ -24,7 +26,8 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     if let Some(form) = &app.train.form {
-        return draw_form(form, t, inner, buf);
+        let waiving = matches!(app.prompt, Some(crate::tui::app::Prompt::Waiver { .. }));
+        return draw_form(form, waiving, t, inner, buf);
     }
     let panel = &app.train;
     if panel.runs.is_empty() {
@@ -148,8 +151,11 @@ fn draw_charts(panel: &TrainPanel, run: &RunInfo, t: &Theme, area: Rect, buf: &m
     if let Some(r) = p.steps_per_s {
         info.push_str(&format!(" · {r:.2} step/s"));
     }
-    if run.status.is_active()
-        && let Some(eta) = p.eta_s
+    // Only a run still working has time left: not one that ended or is being stopped.
+    if matches!(
+        run.status,
+        crate::store::RunStatus::Queued | crate::store::RunStatus::Running
+    ) && let Some(eta) = p.eta_s
     {
         info.push_str(&format!(" · ETA {}", duration(eta)));
     }
@@ -313,23 +319,28 @@ fn draw_log(run: &RunInfo, t: &Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn draw_form(form: &TrainForm, t: &Theme, area: Rect, buf: &mut Buffer) {
+/// The form; `waiving`: the prompt line asks for a waiver's reason.
+fn draw_form(form: &TrainForm, waiving: bool, t: &Theme, area: Rect, buf: &mut Buffer) {
     let trainer = form.trainer();
     let mut y = area.y;
     let bottom = area.bottom();
+    let width = area.width.saturating_sub(1);
     let put = |y: &mut u16, line: Line<'_>, buf: &mut Buffer| {
         if *y < bottom {
-            buf.set_line(area.x + 1, *y, &line, area.width.saturating_sub(1));
+            buf.set_line(area.x + 1, *y, &line, width);
             *y += 1;
         }
     };
     put(
         &mut y,
-        Line::from(Span::styled("new training run", t.heading)),
+        Line::from(Span::styled(
+            format!("new training run · {trainer}"),
+            t.heading,
+        )),
         buf,
     );
-    for (i, f) in form.fields.iter().enumerate() {
-        let used = used_by(f.name, &trainer);
+    for i in form.visible() {
+        let f = &form.fields[i];
         let focus = i == form.focus;
         let value = match &f.value {
             Value::Choice(opts, _) if opts.is_empty() => "(none)".to_string(),
@@ -337,22 +348,21 @@ fn draw_form(form: &TrainForm, t: &Theme, area: Rect, buf: &mut Buffer) {
             Value::Text(s) if focus => format!("{}▏", safe_line(s)),
             Value::Text(s) => safe_line(s),
         };
-        let style = match (focus, used) {
-            (true, _) => t.selection,
-            (false, true) => t.text,
-            (false, false) => t.muted,
-        };
         put(
             &mut y,
             Line::from(vec![
                 Span::styled(format!("{:>12}  ", f.name), t.muted),
-                Span::styled(value, style),
+                Span::styled(value, if focus { t.selection } else { t.text }),
             ]),
             buf,
         );
     }
     if let Some(f) = form.fields.get(form.focus) {
-        put(&mut y, Line::from(Span::styled(f.help, t.muted)), buf);
+        put(
+            &mut y,
+            Line::from(Span::styled(f.help_for(&trainer), t.muted)),
+            buf,
+        );
     }
     if let Some((_, why)) = &form.error {
         put(
@@ -360,6 +370,25 @@ fn draw_form(form: &TrainForm, t: &Theme, area: Rect, buf: &mut Buffer) {
             Line::from(Span::styled(safe_line(why), t.error)),
             buf,
         );
+    }
+    if let Some(missing) = &form.refused {
+        let text = format!("the audit gate refused: {}", safe_line(missing));
+        let offer = if waiving {
+            "To start anyway, type a reason below: the run is then marked as waived (the \
+             waiver is recorded with your name and stated in the run's audit notes). Esc keeps \
+             the refusal."
+        } else {
+            "Refused. Enter asks again for a waiver, which needs a reason."
+        };
+        // The offer goes last but is never pushed off by a long refusal.
+        let offer_lines = wrap(offer, width as usize);
+        let room = (bottom.saturating_sub(y) as usize).saturating_sub(offer_lines.len() + 1);
+        for l in wrap(&text, width as usize).into_iter().take(room.max(1)) {
+            put(&mut y, Line::from(Span::styled(l, t.error)), buf);
+        }
+        for l in offer_lines {
+            put(&mut y, Line::from(Span::styled(l, t.flagged)), buf);
+        }
     }
     put(
         &mut y,

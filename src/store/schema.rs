@@ -15,6 +15,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/007_review_integrity.sql")),
         M::up(include_str!("migrations/008_rules.sql")),
         M::up(include_str!("migrations/009_views.sql")),
+        M::up(include_str!("migrations/010_run_follows.sql")),
     ])
 }
 

@@ -3,14 +3,17 @@
 //! the LLM judge), then an export, a SIGKILL mid-job, a server that echoes the key back in its
 //! error bodies, and trace-level logging; then every byte written under the temp folder (the
 //! database and its WAL, exports, rejects, logs, ASSAY_HOME) and every output is searched for
-//! the key. Also: a config file holding a key that others can read is refused.
+//! the key. Also: a config file holding a key that others can read is refused; a trainer that
+//! prints its HF_TOKEN, WANDB_API_KEY and an `sk-` key of its own leaves none of them in the
+//! database, `runs show` / `runs list` / `train` output or the run folder, whose folders and
+//! logs are 0755 / 0644 under a 077 umask.
 
 #[path = "support/reliability.rs"]
 mod rel;
 mod support;
 
-use assay::model::{Content, SampleKind, Turn};
-use assay::store::Store;
+use assay::model::{Content, Decision, SampleKind, Turn};
+use assay::store::{Filter, Store};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -395,4 +398,121 @@ fn a_config_file_with_a_key_that_others_can_read_is_refused() {
     .unwrap();
     let out = generate(0o644);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+}
+
+#[test]
+fn a_trainers_printed_secrets_are_scrubbed_and_run_files_get_plain_modes() {
+    const HF: &str = "hf_trainer0canary0123456789abcdef";
+    // Not shaped like any known key: only its variable's name gives it away.
+    const WANDB: &str = "wandb-canary-4242-deadbeef-cafe";
+    const OWN: &str = "sk-leaky-trainer-canary-5c0ffee0d15ea5e";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let db = root.join("s.db");
+    let mut outputs = Vec::new();
+    let mut assay = |args: &[&str]| {
+        // The binary under a private umask: the modes below must not come from it.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("umask 077; exec \"$0\" \"$@\"")
+            .arg(rel::bin())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("USER", "tester")
+            .env("HF_TOKEN", HF)
+            .env("WANDB_API_KEY", WANDB)
+            .output()
+            .unwrap();
+        outputs.extend_from_slice(&out.stdout);
+        outputs.extend_from_slice(&out.stderr);
+        out
+    };
+    assert!(assay(&["demo", "--no-tui", "--no-model"]).status.success());
+    {
+        let mut store = Store::open(&db).unwrap();
+        let ds = store.require_dataset("alpaca-qa").unwrap();
+        for r in store.list_page(&Filter::dataset(ds), None, 4).unwrap() {
+            let rev = store.sample(r.id).unwrap().head.id;
+            store
+                .add_review(r.id, rev, "tester", Decision::Accept, "")
+                .unwrap();
+        }
+    }
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/leaky_trainer.sh");
+    let cmd = format!("sh {}", script.display());
+    let train = assay(&[
+        "train",
+        "--dataset",
+        "alpaca-qa",
+        "--force",
+        "test",
+        "--trainer",
+        "cmd",
+        "--cmd",
+        &cmd,
+    ]);
+    // The trainer fails (exit 3): its last lines are kept and printed as the reason.
+    assert!(!train.status.success());
+    let err = String::from_utf8_lossy(&train.stderr);
+    assert!(err.contains("[redacted]"), "{err}");
+    let run = Store::open(&db).unwrap().runs().unwrap().remove(0);
+    let id = run.id.to_string();
+    let show = assay(&["runs", "show", &id]);
+    assert!(show.status.success());
+    assert!(String::from_utf8_lossy(&show.stdout).contains("[redacted]"));
+    assert!(assay(&["runs", "list"]).status.success());
+    // Both loss lines still became points: scrubbing leaves the rest of a line alone.
+    assert_eq!(
+        Store::open(&db)
+            .unwrap()
+            .run_points(run.id, 0)
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let run_dir = PathBuf::from(&run.out_dir);
+    let train_log = std::fs::read_to_string(run_dir.join("train.log")).unwrap();
+    assert!(train_log.contains("HF_TOKEN=[redacted]"), "{train_log}");
+    assert!(train_log.contains("api_key='[redacted]'"), "{train_log}");
+    let mut found = Vec::new();
+    let files = rel::files_under(&root);
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        for key in [HF, WANDB, OWN] {
+            if rel::occurrences(&data, key.as_bytes()) > 0 {
+                found.push(format!("{key} in {}", f.display()));
+            }
+        }
+    }
+    for key in [HF, WANDB, OWN] {
+        if rel::occurrences(&outputs, key.as_bytes()) > 0 {
+            found.push(format!("{key} in the output"));
+        }
+    }
+    assert!(found.is_empty(), "secrets written: {found:?}");
+    assert!(files.iter().any(|f| f.ends_with("train.log")));
+
+    // Modes, whatever the umask: folders 0755, logs and data 0644.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for d in [
+        run_dir.clone(),
+        run_dir.join("data"),
+        run_dir.join("output"),
+    ] {
+        assert_eq!(mode(&d), 0o755, "{}", d.display());
+    }
+    for f in [
+        "train.log",
+        "supervisor.log",
+        "data/README.md",
+        "data/data/train.jsonl",
+    ] {
+        let p = run_dir.join(f);
+        assert!(p.exists(), "{f}");
+        assert_eq!(mode(&p), 0o644, "{f}");
+    }
+    assert_eq!(mode(&run_dir.join("data/data")), 0o755);
 }

@@ -1,11 +1,13 @@
 //! `assay runs`: training runs as recorded in the store: list, show (and follow), stop, plot
-//! their loss curves, and the hidden `supervise` that owns a run in the background.
+//! their loss curves, attach to a run that trains elsewhere (a bundle), and the hidden
+//! `supervise` that owns a run in the background.
 
 use super::GlobalArgs;
 use crate::store::{RunInfo, RunStatus, Store};
 use crate::text::sanitize::sanitize_line;
 use crate::train::curves::{duration, progress};
-use crate::train::external::{reconcile, supervise};
+use crate::train::external::attach::{Ended, Event, LogSource, SshCommand, attach};
+use crate::train::external::{is_bundle, reconcile, supervise};
 use crate::train::plot::{PlotRun, legend, plot};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -33,6 +35,19 @@ pub enum Command {
     },
     /// Ask a run to stop: its trainer gets SIGINT, then SIGTERM after the grace period.
     Stop { run: i64 },
+    /// Follow the trainer_log.jsonl of a run launched elsewhere (`assay train --bundle`) from a
+    /// shared folder or over SSH, so that its points land here as for a local run. Ctrl-C stops
+    /// following, not the run; attaching again resumes where it was.
+    Attach {
+        run: i64,
+        /// The bundle's folder, or its trainer_log.jsonl: a local path, or
+        /// ssh://[user@]host[:port]/path (ssh from ASSAY_SSH, default `ssh`).
+        source: String,
+        /// More ssh options, e.g. "-i ~/.ssh/cluster" or "-o ProxyJump=gw" (repeatable; also
+        /// ASSAY_SSH_OPTS).
+        #[arg(long = "ssh-opt", value_name = "OPTS", allow_hyphen_values = true)]
+        ssh_opt: Vec<String>,
+    },
     /// Draw the loss curves of one or more runs (overlaid) as a picture.
     Plot {
         #[arg(required = true, num_args = 1..=4)]
@@ -69,6 +84,22 @@ pub fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<()> {
         Command::Stop { run } => {
             let info = store.run(run)?;
             let info = reconcile(&mut store, info)?;
+            if is_bundle(&info) && matches!(info.status, RunStatus::External) {
+                eprintln!(
+                    "run {run} trains elsewhere (a bundle) and nothing here follows it: stop it \
+                     where it runs (scancel, sky cancel, or Ctrl-C where launch.sh runs)"
+                );
+                return Ok(());
+            }
+            if is_bundle(&info) && info.status.is_active() {
+                store.request_run_stop(run)?;
+                eprintln!(
+                    "run {run} trains elsewhere: `assay runs attach` stops following it. Stop \
+                     its trainer where it runs (scancel, sky cancel, or Ctrl-C where launch.sh \
+                     runs)"
+                );
+                return Ok(());
+            }
             if store.request_run_stop(run)? {
                 eprintln!(
                     "stop asked for run {run} ({}); its trainer gets SIGINT, then SIGTERM after \
@@ -94,12 +125,69 @@ pub fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<()> {
             super::output::line(format!("{}: {}", out.display(), legend(&items).join(", ")))?;
             Ok(())
         }
+        Command::Attach {
+            run,
+            source,
+            ssh_opt,
+        } => attach_cmd(&mut store, run, &source, &ssh_opt),
         Command::Supervise { run } => {
             let status = supervise(&mut store, run)?;
             tracing::info!("run {run} {status}");
             Ok(())
         }
     }
+}
+
+/// The ssh program and options: ASSAY_SSH, ASSAY_SSH_OPTS, then each `--ssh-opt`, all split
+/// like a shell would (and passed without one).
+fn ssh_command(flags: &[String]) -> anyhow::Result<SshCommand> {
+    let mut cmd = SshCommand::default();
+    if let Ok(p) = std::env::var("ASSAY_SSH")
+        && !p.trim().is_empty()
+    {
+        cmd.program = p;
+    }
+    let env = std::env::var("ASSAY_SSH_OPTS").ok();
+    for (what, text) in env
+        .iter()
+        .map(|t| ("ASSAY_SSH_OPTS", t))
+        .chain(flags.iter().map(|t| ("--ssh-opt", t)))
+    {
+        let words =
+            shlex::split(text).with_context(|| format!("{what} {text:?}: unbalanced quotes"))?;
+        cmd.options.extend(words);
+    }
+    Ok(cmd)
+}
+
+fn attach_cmd(store: &mut Store, run: i64, source: &str, flags: &[String]) -> anyhow::Result<()> {
+    let source = LogSource::parse(source)?;
+    let ssh = ssh_command(flags)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    ctrlc_flag(stop.clone())?;
+    let ended = attach(store, run, &source, &ssh, &stop, &mut |e| match e {
+        Event::Point(p) => {
+            if p.loss.is_some() || p.eval_loss.is_some() {
+                // A closed stdout does not stop following: every point is in the database.
+                let _ = super::output::line(format!(
+                    "{}",
+                    serde_json::json!({
+                        "step": p.step, "total_steps": p.total_steps, "loss": p.loss,
+                        "eval_loss": p.eval_loss, "lr": p.lr, "tokens_per_s": p.tokens_per_s,
+                    })
+                ));
+            }
+        }
+        Event::Note(n) => eprintln!("{}", sanitize_line(n)),
+    })?;
+    match ended {
+        Ended::Finished => eprintln!("run {run} completed (its log shows the trainer's end)"),
+        Ended::Detached => eprintln!(
+            "run {run} is no longer followed (external); `assay runs attach {run} ...` goes on \
+             from where it was"
+        ),
+    }
+    Ok(())
 }
 
 fn list(store: &mut Store, json: bool) -> anyhow::Result<()> {
@@ -155,6 +243,7 @@ fn show(store: &Store, info: RunInfo, with_points: bool) -> anyhow::Result<()> {
         .collect();
     let p = progress(&points);
     let mut v = serde_json::to_value(&info)?;
+    v["follow"] = serde_json::to_value(store.run_follow(info.id)?)?;
     v["points_logged"] = serde_json::json!(points.len());
     v["last_point"] = serde_json::to_value(points.last())?;
     // Only a run that is going on has time left.
@@ -191,9 +280,9 @@ fn watch(
 ) -> anyhow::Result<RunStatus> {
     let mut seq = 0;
     let mut asked = false;
-    loop {
-        for (s, p) in store.run_points(id, seq)? {
-            seq = s;
+    let print_new = |store: &Store, seq: &mut i64| -> anyhow::Result<()> {
+        for (s, p) in store.run_points(id, *seq)? {
+            *seq = s;
             if p.loss.is_some() || p.eval_loss.is_some() {
                 super::output::line(format!(
                     "{}",
@@ -204,9 +293,15 @@ fn watch(
                 ))?;
             }
         }
+        Ok(())
+    };
+    loop {
+        print_new(store, &mut seq)?;
         let run = store.run(id)?;
         let run = reconcile(store, run)?;
         if !run.status.is_active() {
+            // Points stored between the read above and the end being recorded.
+            print_new(store, &mut seq)?;
             return Ok(run.status);
         }
         if stop.load(Ordering::Relaxed) && !asked {

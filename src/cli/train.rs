@@ -9,7 +9,11 @@
 
 use super::GlobalArgs;
 use crate::store::{RunStatus, Store};
-use crate::train::external::{TrainerSpec, launch::execute, spawn_supervisor};
+use crate::text::sanitize::sanitize_line;
+use crate::train::external::bundle;
+use crate::train::external::{
+    BundleSpec, DeepSpeed, TrainerSpec, launch::execute, spawn_supervisor,
+};
 use crate::train::runs::{self, StartRequest};
 use crate::train::settings::{Missing, Settings, TrainerKind, defaults};
 use anyhow::Context;
@@ -102,6 +106,54 @@ pub struct Args {
     /// Train although the audit is incomplete; the reason is recorded as a waiver.
     #[arg(long, value_name = "REASON")]
     pub force: Option<String>,
+    /// Write a self-contained bundle into DIR (a new or empty folder) to launch on other
+    /// machines (torchrun, Slurm, SkyPilot) instead of training here; LLaMA-Factory only. The
+    /// run is recorded as external; `assay runs attach` follows it.
+    #[arg(
+        long,
+        value_name = "DIR",
+        help_heading = "Bundle",
+        conflicts_with_all = ["out", "detach", "resume"]
+    )]
+    pub bundle: Option<PathBuf>,
+    /// Nodes the bundle is made for (Slurm --nodes, SkyPilot num_nodes, launch.sh's NNODES).
+    #[arg(
+        long,
+        default_value_t = 1,
+        help_heading = "Bundle",
+        requires = "bundle"
+    )]
+    pub nodes: usize,
+    /// GPUs per node (one trainer process each).
+    #[arg(
+        long,
+        default_value_t = 1,
+        help_heading = "Bundle",
+        requires = "bundle"
+    )]
+    pub gpus_per_node: usize,
+    /// SkyPilot's accelerator name (A100, H100, L4...).
+    #[arg(
+        long,
+        default_value = "A100",
+        help_heading = "Bundle",
+        requires = "bundle"
+    )]
+    pub accelerator: String,
+    /// The DeepSpeed configuration train.yaml names (both are in every bundle). Default none:
+    /// plain data-parallel torchrun, which needs no DeepSpeed on the nodes; zero3 shards the
+    /// base weights too, for a model that does not fit one GPU.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "none",
+        help_heading = "Bundle",
+        requires = "bundle"
+    )]
+    pub deepspeed: DeepSpeed,
+    /// The Slurm / SkyPilot job name (default: assay-run-ID).
+    #[arg(long, help_heading = "Bundle", requires = "bundle")]
+    pub job_name: Option<String>,
 }
 
 fn extra_keys(set: &[String]) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
@@ -149,6 +201,33 @@ impl From<&Args> for Settings {
     }
 }
 
+/// Says what a bundle holds and how to launch it; its run id goes to stdout.
+fn bundled(store: &Store, id: i64) -> anyhow::Result<()> {
+    let run = store.run(id)?;
+    let dir = sanitize_line(&run.out_dir).into_owned();
+    eprintln!(
+        "run {id}: {} samples, written as a bundle in {dir} (status external: nothing runs \
+         here)",
+        run.samples
+    );
+    eprintln!("  {}", bundle::FILES.join(", "));
+    eprintln!(
+        "  launch it there: `bash launch.sh` (one node), `sbatch train.sbatch` (Slurm), `sky \
+         launch sky.yaml` (SkyPilot); {dir}/README.md says more"
+    );
+    eprintln!("  follow it from here: `assay runs attach {id} ssh://HOST{dir}/`");
+    if let Some(model) = run.config["spec"]["model_name_or_path"].as_str()
+        && std::path::Path::new(model).exists()
+    {
+        eprintln!(
+            "  note: the model {} is a local path; it must exist at that path on every node",
+            sanitize_line(model)
+        );
+    }
+    super::output::line(format!("{id}"))?;
+    Ok(())
+}
+
 fn spec(args: &Args) -> anyhow::Result<TrainerSpec> {
     let mut settings = Settings::from(args);
     // `--set` means something to LLaMA-Factory only, and a missing --model is reported first.
@@ -166,6 +245,11 @@ fn spec(args: &Args) -> anyhow::Result<TrainerSpec> {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
+    if args.bundle.is_some() && args.trainer != TrainerKind::Llamafactory {
+        anyhow::bail!(
+            "--bundle writes a LLaMA-Factory run: add --trainer llamafactory --model HF-ID"
+        );
+    }
     let spec = spec(&args)?;
     let db = std::path::absolute(&global.db)
         .with_context(|| format!("{}: cannot make the path absolute", global.db.display()))?;
@@ -182,6 +266,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<()> {
     let admitted = runs::admit(&mut store, &req)?;
     for line in &admitted.audit {
         eprintln!("{line}");
+    }
+    if let Some(dir) = &args.bundle {
+        let bundle = BundleSpec {
+            dir: dir.clone(),
+            nodes: args.nodes,
+            gpus_per_node: args.gpus_per_node,
+            accelerator: args.accelerator.clone(),
+            deepspeed: args.deepspeed,
+            job_name: args.job_name.clone().unwrap_or_default(),
+        };
+        let id = runs::create_bundle(&mut store, req, admitted, bundle)?;
+        return bundled(&store, id);
     }
     let id = runs::create(&mut store, req, admitted)?;
     let out_dir = store.run(id)?.out_dir;

@@ -9,6 +9,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 /// Where a run is in its life. `Stopping` is a stop that was asked for and not yet obeyed.
+/// `External`: its trainer runs on another machine (a bundle from `assay train --bundle`) and
+/// nothing here follows it now; while `assay runs attach` follows it, it is `Running`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -18,16 +20,18 @@ pub enum RunStatus {
     Completed,
     Failed,
     Stopped,
+    External,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 6] = [
+    pub const ALL: [RunStatus; 7] = [
         RunStatus::Queued,
         RunStatus::Running,
         RunStatus::Stopping,
         RunStatus::Completed,
         RunStatus::Failed,
         RunStatus::Stopped,
+        RunStatus::External,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,7 @@ impl RunStatus {
             RunStatus::Completed => "completed",
             RunStatus::Failed => "failed",
             RunStatus::Stopped => "stopped",
+            RunStatus::External => "external",
         }
     }
 
@@ -176,13 +181,62 @@ fn point_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, RunPoint)> {
 
 /// SQLite would store NaN as NULL anyway; infinities are dropped too so that a chart's axis is
 /// never stretched to infinity (a diverged loss shows as a gap, and the log tail says why).
-fn finite(x: Option<f64>) -> Option<f64> {
+pub(super) fn finite(x: Option<f64>) -> Option<f64> {
     x.filter(|v| v.is_finite())
 }
 
 /// SQLite integers are i64; a count past that is clamped rather than wrapped negative.
-fn sql_int(n: u64) -> i64 {
+pub(super) fn sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Appends points (numbered after the run's last) and sets the log tail, inside `tx`.
+pub(super) fn insert_points(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    points: &[RunPoint],
+    log_tail: Option<&[String]>,
+) -> Result<()> {
+    let mut seq: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), 0) FROM run_points WHERE run_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO run_points (run_id, seq, step, total_steps, epoch, loss, eval_loss,
+             lr, tokens_per_s, grad_norm, elapsed_s)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for p in points {
+        seq += 1;
+        stmt.execute(params![
+            id,
+            seq,
+            sql_int(p.step),
+            p.total_steps.map(sql_int),
+            finite(p.epoch),
+            finite(p.loss),
+            finite(p.eval_loss),
+            finite(p.lr),
+            finite(p.tokens_per_s),
+            finite(p.grad_norm),
+            p.elapsed_s
+        ])?;
+    }
+    if let Some(total) = points.iter().rev().find_map(|p| p.total_steps) {
+        tx.execute(
+            "UPDATE runs SET total_steps = ?2 WHERE id = ?1",
+            params![id, sql_int(total)],
+        )?;
+    }
+    if let Some(tail) = log_tail {
+        let json = serde_json::to_string(tail).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "UPDATE runs SET log_tail = ?2 WHERE id = ?1",
+            params![id, json],
+        )?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -332,48 +386,7 @@ impl Store {
         points: &[RunPoint],
         log_tail: Option<&[String]>,
     ) -> Result<()> {
-        self.write(|tx| {
-            let mut seq: i64 = tx.query_row(
-                "SELECT coalesce(max(seq), 0) FROM run_points WHERE run_id = ?1",
-                [id],
-                |r| r.get(0),
-            )?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO run_points (run_id, seq, step, total_steps, epoch, loss, eval_loss,
-                     lr, tokens_per_s, grad_norm, elapsed_s)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
-            for p in points {
-                seq += 1;
-                stmt.execute(params![
-                    id,
-                    seq,
-                    sql_int(p.step),
-                    p.total_steps.map(sql_int),
-                    finite(p.epoch),
-                    finite(p.loss),
-                    finite(p.eval_loss),
-                    finite(p.lr),
-                    finite(p.tokens_per_s),
-                    finite(p.grad_norm),
-                    p.elapsed_s
-                ])?;
-            }
-            if let Some(total) = points.iter().rev().find_map(|p| p.total_steps) {
-                tx.execute(
-                    "UPDATE runs SET total_steps = ?2 WHERE id = ?1",
-                    params![id, sql_int(total)],
-                )?;
-            }
-            if let Some(tail) = log_tail {
-                let json = serde_json::to_string(tail).unwrap_or_else(|_| "[]".into());
-                tx.execute(
-                    "UPDATE runs SET log_tail = ?2 WHERE id = ?1",
-                    params![id, json],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(|tx| insert_points(tx, id, points, log_tail))
     }
 
     /// The points of a run after sequence number `after_seq` (0: all), with their numbers.

@@ -16,6 +16,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/008_rules.sql")),
         M::up(include_str!("migrations/009_views.sql")),
         M::up(include_str!("migrations/010_sort.sql")),
+        M::up(include_str!("migrations/011_run_follows.sql")),
     ])
 }
 

@@ -2,7 +2,9 @@
 //! the recorded run (snapshot of its accepted samples, data files, configuration), and for a
 //! supervised run its detached supervisor, which outlives whatever started it.
 
-use super::external::{NewRunRequest, TrainerSpec, create_run, spawn_supervisor};
+use super::external::{
+    BundleSpec, NewRunRequest, TrainerSpec, create_bundle_run, create_run, spawn_supervisor,
+};
 use crate::store::Store;
 use std::path::PathBuf;
 
@@ -53,6 +55,28 @@ pub fn create(store: &mut Store, req: StartRequest, admitted: Admitted) -> anyho
             audit: admitted.audit,
             stop_grace_s: req.stop_grace_s,
         },
+    )
+}
+
+/// Records the run of an admitted dataset as a bundle to launch elsewhere (LLaMA-Factory
+/// only); returns its id. Nothing is started here.
+pub fn create_bundle(
+    store: &mut Store,
+    req: StartRequest,
+    admitted: Admitted,
+    bundle: BundleSpec,
+) -> anyhow::Result<i64> {
+    create_bundle_run(
+        store,
+        NewRunRequest {
+            dataset_id: admitted.dataset_id,
+            dataset: req.dataset,
+            spec: req.spec,
+            out: None,
+            audit: admitted.audit,
+            stop_grace_s: req.stop_grace_s,
+        },
+        bundle,
     )
 }
 

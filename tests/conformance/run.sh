@@ -4,6 +4,8 @@
 #   - every export loads through LLaMA-Factory's own `get_dataset` (templates default and qwen)
 #     with the exported count and its text in the right places;
 #   - `assay train --trainer llamafactory` completes a few steps with its points recorded;
+#   - a bundle's train.yaml (`assay train --bundle`) passes LLaMA-Factory's get_train_args and
+#     its data folder loads through get_dataset, one example per line;
 #   - every Hugging Face folder loads in `datasets` and trains one step in TRL's SFTTrainer;
 #   - after a scripted reviewer's decisions and edits (`assay review`), the DPO / KTO folders
 #     load through LLaMA-Factory (stages dpo, kto) and the DPO / KTO / stepwise files train one
@@ -226,6 +228,16 @@ EOF
         record "assay train --trainer llamafactory: $d" 0 "$(tail -1 "$log")"
     fi
 done
+
+echo "== a bundle (assay train --bundle) through LLaMA-Factory's own parser and data loader"
+BUNDLE=$WORK/bundle
+if assay train --dataset xtuner-dialogues --trainer llamafactory --model "$MODEL" --template qwen \
+    --lr 2e-5 --max-steps 3 --eval-fraction 0 --set bf16=false --set fp16=false \
+    --bundle "$BUNDLE" --force "conformance suite" > "$WORK/bundle.log" 2>&1; then
+    (cd "$BUNDLE" && "$PY" "$HERE/lf_bundle.py") >> "$RESULTS" 2> "$WORK/lf_bundle.err"
+else
+    record "bundle: assay train --bundle" 0 "$(tail -1 "$WORK/bundle.log")"
+fi
 
 echo "== built-in adapter and merged model in PEFT / transformers"
 LORA=$WORK/lora

@@ -2,6 +2,7 @@
 //! SFT trainer reads: `messages` rows) and a command template filled in word by word. Progress
 //! comes from the Hugging Face Trainer lines the script prints.
 
+use super::files;
 use super::spec::Launch;
 use super::template;
 use crate::formats::SampleView;
@@ -60,7 +61,9 @@ pub fn prepare(
     })?;
     w.finish()
         .with_context(|| format!("writing {}", data_dir.display()))?;
-    std::fs::create_dir_all(&output_dir)
+    files::publish(&data_dir)
+        .with_context(|| format!("setting modes in {}", data_dir.display()))?;
+    files::create_dir(&output_dir)
         .with_context(|| format!("cannot create {}", output_dir.display()))?;
     Ok(Launch {
         argv,

@@ -3,9 +3,10 @@
 //! and noticing runs whose supervisor died without recording an end.
 
 use super::signals::{alive, new_session};
-use super::spec::{RunConfig, TrainerSpec};
-use super::{command, llamafactory, supervise::run_external, template};
+use super::spec::{BundleSpec, RunConfig, TrainerSpec};
+use super::{bundle, command, files, llamafactory, supervise::run_external, template};
 use crate::store::{NewRun, RunInfo, RunStatus, Store};
+use crate::text::secrets::Scrubber;
 use crate::train::Point;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -52,9 +53,8 @@ fn validate(spec: &TrainerSpec) -> anyhow::Result<()> {
 }
 
 /// Records a queued run on the accepted samples of the dataset (their current revisions are
-/// the snapshot) and writes what its trainer needs. Returns the run id.
-pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> {
-    validate(&req.spec)?;
+/// the snapshot); returns its id and configuration.
+fn record(store: &mut Store, req: &NewRunRequest) -> anyhow::Result<(i64, RunConfig)> {
     // A run trains on what an export would take by default: the accepted samples.
     let filter = crate::export::policy::accepted(req.dataset_id);
     let mut snapshot = Vec::new();
@@ -67,11 +67,12 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
         "dataset {} has no accepted sample to train on: accept some in `assay` first",
         req.dataset
     );
-    let mut config = RunConfig {
+    let config = RunConfig {
         spec: req.spec.clone(),
         dataset: req.dataset.clone(),
         audit: req.audit.clone(),
         launch: None,
+        bundle: None,
     };
     let run = NewRun {
         trainer: req.spec.kind().into(),
@@ -80,6 +81,14 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
         out_dir: String::new(),
     };
     let id = store.create_run(&run, &snapshot)?;
+    Ok((id, config))
+}
+
+/// Records a queued run on the accepted samples of the dataset (their current revisions are
+/// the snapshot) and writes what its trainer needs. Returns the run id.
+pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> {
+    validate(&req.spec)?;
+    let (id, mut config) = record(store, &req)?;
     let out = match req.out.clone() {
         Some(p) => p,
         None => store
@@ -90,8 +99,7 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
             .join(format!("run-{id}")),
     };
     let prepared = absolute(out).and_then(|out| {
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
+        files::create_dir(&out).with_context(|| format!("cannot create {}", out.display()))?;
         let launch = match &req.spec {
             TrainerSpec::Builtin { .. } => None,
             TrainerSpec::Llamafactory(s) => Some(llamafactory::prepare(
@@ -133,6 +141,52 @@ pub fn create_run(store: &mut Store, req: NewRunRequest) -> anyhow::Result<i64> 
     }
 }
 
+/// Records a LLaMA-Factory run whose trainer runs elsewhere and writes its bundle into
+/// `bundle.dir` (which must be new or empty): status `external`, nothing launched here.
+/// Returns the run id.
+pub fn create_bundle_run(
+    store: &mut Store,
+    req: NewRunRequest,
+    bundle: BundleSpec,
+) -> anyhow::Result<i64> {
+    validate(&req.spec)?;
+    let TrainerSpec::Llamafactory(spec) = &req.spec else {
+        anyhow::bail!("--bundle writes a LLaMA-Factory run: use it with --trainer llamafactory");
+    };
+    bundle::validate(&bundle)?;
+    let dir = absolute(bundle.dir.clone())?;
+    bundle::check_target(&dir)?;
+    let (id, mut config) = record(store, &req)?;
+    let job_name = match bundle.job_name.as_str() {
+        "" => format!("assay-run-{id}"),
+        given => given.to_string(),
+    };
+    let bundle = BundleSpec {
+        dir,
+        job_name,
+        ..bundle
+    };
+    match bundle::write(store, id, &req.dataset, spec, &bundle) {
+        Ok(()) => {
+            let dir = bundle.dir.display().to_string();
+            config.bundle = Some(bundle);
+            store.set_run_setup(id, &serde_json::to_value(&config)?, &dir)?;
+            store.mark_run_external(id)?;
+            Ok(id)
+        }
+        Err(e) => {
+            let why = format!("could not write the bundle: {e:#}");
+            store.finish_run(id, RunStatus::Failed, None, Some(&why), &[])?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether a run was written as a bundle, to run elsewhere.
+pub fn is_bundle(run: &RunInfo) -> bool {
+    run.config.get("bundle").is_some_and(|b| !b.is_null())
+}
+
 /// Starts `exe runs supervise RUN` (exe: the assay binary) detached from this process: it
 /// makes its own session, so quitting the TUI or closing the terminal leaves it running.
 /// The caller reaps the returned child (or exits, and init does).
@@ -142,11 +196,7 @@ pub fn spawn_supervisor(exe: &Path, db: &Path, run_id: i64) -> anyhow::Result<Ch
         PathBuf::from(store.run(run_id)?.out_dir)
     };
     let log = run_dir.join("supervisor.log");
-    let err = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .with_context(|| format!("cannot open {}", log.display()))?;
+    let err = files::open_log(&log).with_context(|| format!("cannot open {}", log.display()))?;
     Command::new(exe)
         .arg("--db")
         .arg(db)
@@ -214,7 +264,8 @@ pub fn execute(
     match result {
         Ok(status) => Ok(status),
         Err(e) => {
-            let why = format!("{e:#}");
+            // An error can quote what the trainer printed or was given.
+            let why = Scrubber::from_env().scrub(&format!("{e:#}")).into_owned();
             let tail = store.run(run_id)?.log_tail;
             store.finish_run(run_id, RunStatus::Failed, None, Some(&why), &tail)?;
             Err(e)
@@ -223,13 +274,22 @@ pub fn execute(
 }
 
 /// A run marked active whose owning process is gone is recorded as failed, so lists never show
-/// a dead run as running forever.
+/// a dead run as running forever. A bundle's run only loses its follower (a `runs attach`
+/// that was killed): it becomes external again, since its trainer may well go on elsewhere.
 pub fn reconcile(store: &mut Store, run: RunInfo) -> anyhow::Result<RunInfo> {
     let Some(pid) = run.pid else {
         return Ok(run);
     };
     if !run.status.is_active() || alive(pid) {
         return Ok(run);
+    }
+    if is_bundle(&run) {
+        let why = format!(
+            "`assay runs attach` (pid {pid}) stopped following it without saying so (killed?); \
+             attach again to go on from where it was"
+        );
+        store.release_followed_run(run.id, &why)?;
+        return Ok(store.run(run.id)?);
     }
     let why = format!(
         "the process that ran it (pid {pid}) ended without recording an outcome (killed, or the \

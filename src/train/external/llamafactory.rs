@@ -2,11 +2,13 @@
 //! via the exporter's folder writer), a training YAML, and `llamafactory-cli train <yaml>`.
 //! Progress is read from the `trainer_log.jsonl` it writes into `output_dir`.
 
+use super::files;
 use super::spec::{Launch, LlamaFactorySpec};
 use crate::formats::SampleView;
 use crate::formats::folders::{LlamaFactory, safe_name};
 use crate::model::SampleKind;
 use crate::store::Store;
+use crate::text::secrets::{contains_key, secret_name};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -59,16 +61,31 @@ pub fn validate(spec: &LlamaFactorySpec) -> anyhow::Result<()> {
     if spec.logging_steps == 0 {
         return bad("logging_steps", "must be at least 1");
     }
+    let secret = "looks like a secret (an API key or token): pass it through an environment \
+                  variable (HF_TOKEN, WANDB_API_KEY...), which the trainer inherits; settings are \
+                  stored with the run and written into train.yaml";
+    if contains_key(&spec.model_name_or_path) {
+        return bad("model_name_or_path", secret);
+    }
+    for (k, v) in &spec.extra {
+        if secret_name(k) || contains_key(&v.to_string()) {
+            return bad(k, secret);
+        }
+    }
     Ok(())
 }
 
-/// The training YAML. Every value is written as JSON (a YAML flow scalar), so a model path or
-/// dataset name with quotes, colons or newlines stays one inert string.
+/// The training YAML. Values are written by [`super::yaml`] (inert quoted strings, floats that
+/// PyYAML reads as floats), so a model path or dataset name with quotes, colons or newlines stays
+/// one string. `dataset_dir` and `output_dir` are written as given: absolute for a local run,
+/// relative to the bundle's folder for a bundle. `deepspeed` names a DeepSpeed config file
+/// unless `--set deepspeed=...` already did.
 pub fn yaml(
     spec: &LlamaFactorySpec,
     dataset: &str,
-    dataset_dir: &Path,
-    output_dir: &Path,
+    dataset_dir: &str,
+    output_dir: &str,
+    deepspeed: Option<&str>,
 ) -> String {
     let mut keys: Vec<(&str, Value)> = vec![
         ("model_name_or_path", json!(spec.model_name_or_path)),
@@ -80,11 +97,11 @@ pub fn yaml(
         ("lora_dropout", json!(spec.lora.dropout)),
         ("lora_target", json!(spec.lora.targets.join(","))),
         ("dataset", json!(dataset)),
-        ("dataset_dir", json!(dataset_dir.display().to_string())),
+        ("dataset_dir", json!(dataset_dir)),
         ("template", json!(spec.template)),
         ("cutoff_len", json!(spec.cutoff_len)),
         ("overwrite_cache", json!(true)),
-        ("output_dir", json!(output_dir.display().to_string())),
+        ("output_dir", json!(output_dir)),
         ("logging_steps", json!(spec.logging_steps)),
         ("save_steps", json!(spec.save_steps.max(1))),
         ("plot_loss", json!(false)),
@@ -112,19 +129,59 @@ pub fn yaml(
         keys.push(("eval_strategy", json!("steps")));
         keys.push(("eval_steps", json!(spec.eval_steps.max(1))));
     }
+    if let Some(ds) = deepspeed {
+        keys.push(("deepspeed", json!(ds)));
+    }
     let mut out =
         String::from("# Written by assay for one training run; edit the run, not this.\n");
     for (k, v) in keys {
         if !spec.extra.contains_key(k) {
-            out.push_str(&format!("{k}: {v}\n"));
+            out.push_str(&format!("{k}: {}\n", super::yaml::value(&v)));
         }
     }
     for (k, v) in &spec.extra {
         // Keys come from the user's `--set key=value`: kept to YAML-safe names.
         let key = safe_name(k);
-        out.push_str(&format!("{key}: {v}\n"));
+        out.push_str(&format!("{key}: {}\n", super::yaml::value(v)));
     }
     out
+}
+
+/// Writes the run's snapshot as a LLaMA-Factory dataset folder at `data_dir` (named
+/// `safe_name(dataset)` in its `dataset_info.json`); returns how many samples it holds.
+pub fn write_dataset(
+    store: &Store,
+    run_id: i64,
+    dataset: &str,
+    data_dir: &Path,
+) -> anyhow::Result<u64> {
+    let mut w = LlamaFactory::create(data_dir, dataset)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let mut chat = 0u64;
+    let mut written = 0u64;
+    store.for_each_run_sample(run_id, |s| {
+        let view = SampleView {
+            kind: s.kind,
+            content: &s.head.content,
+            meta: &s.meta,
+        };
+        if w.write(&view)? {
+            written += 1;
+            if s.kind != SampleKind::Pretrain {
+                chat += 1;
+            }
+        }
+        Ok(())
+    })?;
+    w.finish()
+        .with_context(|| format!("writing {}", data_dir.display()))?;
+    files::publish(data_dir).with_context(|| format!("setting modes in {}", data_dir.display()))?;
+    anyhow::ensure!(
+        chat > 0,
+        "run {run_id}: no conversation among its samples for LLaMA-Factory's SFT stage \
+         (pre-training text alone cannot be fine-tuned on this way)"
+    );
+    Ok(written)
 }
 
 /// Writes the run's snapshot as a LLaMA-Factory folder and the YAML under `out`; returns the
@@ -140,30 +197,16 @@ pub fn prepare(
     validate(spec)?;
     let data_dir = out.join("data");
     let output_dir = out.join("output");
-    let mut w = LlamaFactory::create(&data_dir, dataset)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let mut chat = 0u64;
-    store.for_each_run_sample(run_id, |s| {
-        let view = SampleView {
-            kind: s.kind,
-            content: &s.head.content,
-            meta: &s.meta,
-        };
-        if w.write(&view)? && s.kind != SampleKind::Pretrain {
-            chat += 1;
-        }
-        Ok(())
-    })?;
-    w.finish()
-        .with_context(|| format!("writing {}", data_dir.display()))?;
-    anyhow::ensure!(
-        chat > 0,
-        "run {run_id}: no conversation among its samples for LLaMA-Factory's SFT stage \
-         (pre-training text alone cannot be fine-tuned on this way)"
-    );
+    write_dataset(store, run_id, dataset, &data_dir)?;
     let yaml_path = out.join("train.yaml");
-    let text = yaml(spec, &safe_name(dataset), &data_dir, &output_dir);
-    std::fs::write(&yaml_path, text)
+    let text = yaml(
+        spec,
+        &safe_name(dataset),
+        &data_dir.display().to_string(),
+        &output_dir.display().to_string(),
+        None,
+    );
+    files::write(&yaml_path, text.as_bytes(), files::FILE_MODE)
         .with_context(|| format!("cannot write {}", yaml_path.display()))?;
     Ok(Launch {
         argv: vec![
@@ -203,10 +246,27 @@ mod tests {
             save_steps: 100,
             extra: [("bf16".to_string(), json!(true))].into(),
         };
-        let y = yaml(&spec, "d", Path::new("/d"), Path::new("/o"));
+        let y = yaml(&spec, "d", "/d", "/o", Some("ds_z3.json"));
         assert!(y.contains("model_name_or_path: \"evil\\\"\\nstage: pt # x\"\n"));
         assert_eq!(y.matches("\nstage:").count(), 1);
         assert!(y.contains("bf16: true\n"));
+        assert!(y.contains("learning_rate: 0.0001\n"));
+        assert!(y.contains("deepspeed: \"ds_z3.json\"\n"));
         assert!(validate(&spec).is_ok());
+        let small_lr = LlamaFactorySpec {
+            learning_rate: 2e-5,
+            ..spec.clone()
+        };
+        // PyYAML reads `2e-05` as a string; the YAML says 2.0e-05.
+        assert!(yaml(&small_lr, "d", "/d", "/o", None).contains("learning_rate: 2.0e-05\n"));
+        for (k, v) in [
+            ("hub_token", json!("x")),
+            ("push_to_hub_model_id", json!("sk-AAAAAAAAAAAAAAAAAAAAAAAA")),
+        ] {
+            let mut bad = spec.clone();
+            bad.extra.insert(k.into(), v);
+            let e = validate(&bad).unwrap_err().to_string();
+            assert!(e.contains(k) && e.contains("environment variable"), "{e}");
+        }
     }
 }

@@ -26,6 +26,55 @@ pub fn llamafactory_point(line: &str, elapsed_s: f64) -> Option<RunPoint> {
     (p.loss.is_some() || p.eval_loss.is_some()).then_some(p)
 }
 
+/// What a `trainer_log.jsonl` line says besides its point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LlamaFactoryMark {
+    /// The trainer's own time since it started (`"elapsed_time": "1 day, 2:03:04"`).
+    pub elapsed_s: Option<f64>,
+    /// The closing line the Hugging Face Trainer logs when training ends: the last step, and
+    /// no loss of any kind (its `train_loss` summary is not a logged loss).
+    pub finished: bool,
+}
+
+/// Reads [`LlamaFactoryMark`] from a line; `None` for a line that is not a JSON object.
+pub fn llamafactory_mark(line: &str) -> Option<LlamaFactoryMark> {
+    let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+    let obj = v.as_object()?;
+    let step = obj.get("current_steps").and_then(serde_json::Value::as_u64);
+    let total = obj.get("total_steps").and_then(serde_json::Value::as_u64);
+    let lossless = !["loss", "eval_loss", "predict_loss"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    let finished = matches!((step, total), (Some(s), Some(t)) if t > 0 && s >= t) && lossless;
+    let elapsed_s = obj
+        .get("elapsed_time")
+        .and_then(serde_json::Value::as_str)
+        .and_then(timedelta_seconds);
+    Some(LlamaFactoryMark {
+        elapsed_s,
+        finished,
+    })
+}
+
+/// Python's `str(timedelta)`: `H:MM:SS`, `D day(s), H:MM:SS`, with optional `.ffffff`.
+fn timedelta_seconds(s: &str) -> Option<f64> {
+    let (days, clock) = match s.split_once(", ") {
+        Some((d, c)) => {
+            let n: f64 = d.split_whitespace().next()?.parse().ok()?;
+            (n, c)
+        }
+        None => (0.0, s),
+    };
+    let mut parts = clock.trim().split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let sec: f64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(days * 86400.0 + h * 3600.0 + m * 60.0 + sec)
+}
+
 /// The scalar entries of a flat Python dict literal found in `line`: `(key, value)` with the
 /// value as a number where it reads as one (quoted numbers included, `nan`/`inf` too).
 pub fn python_dict(line: &str) -> Option<Vec<(String, Option<f64>)>> {
@@ -207,6 +256,29 @@ mod tests {
         assert_eq!(e.eval_loss, Some(1.4));
         assert!(llamafactory_point(r#"{"current_steps": 1, "total_st"#, 0.0).is_none());
         assert!(llamafactory_point("", 0.0).is_none());
+    }
+
+    #[test]
+    fn llamafactory_marks_the_end_and_its_own_clock() {
+        let last = llamafactory_mark(
+            r#"{"current_steps": 30, "total_steps": 30, "loss": 1.1, "elapsed_time": "0:01:05"}"#,
+        )
+        .unwrap();
+        assert_eq!((last.finished, last.elapsed_s), (false, Some(65.0)));
+        let end = llamafactory_mark(
+            r#"{"current_steps": 30, "total_steps": 30, "epoch": 3.0, "percentage": 100.0, "elapsed_time": "1 day, 2:03:04", "remaining_time": "0:00:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (end.finished, end.elapsed_s),
+            (true, Some(86400.0 + 7384.0))
+        );
+        let eval =
+            llamafactory_mark(r#"{"current_steps": 30, "total_steps": 30, "eval_loss": 1.3}"#);
+        assert!(!eval.unwrap().finished);
+        assert!(llamafactory_mark("not json").is_none());
+        assert_eq!(timedelta_seconds("2 days, 0:00:01.5"), Some(172801.5));
+        assert_eq!(timedelta_seconds("1:2"), None);
     }
 
     #[test]

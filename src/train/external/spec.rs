@@ -18,6 +18,47 @@ pub struct RunConfig {
     /// Filled in once the data is written; absent for the built-in trainer.
     #[serde(default)]
     pub launch: Option<Launch>,
+    /// For a run written as a bundle to launch elsewhere (`assay train --bundle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleSpec>,
+}
+
+/// A self-contained bundle of a LLaMA-Factory run, for machines assay does not run on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleSpec {
+    /// The bundle's folder (absolute).
+    pub dir: PathBuf,
+    pub nodes: usize,
+    pub gpus_per_node: usize,
+    /// SkyPilot's accelerator name (`A100`, `H100`, `L4`...).
+    pub accelerator: String,
+    pub deepspeed: DeepSpeed,
+    /// The Slurm / SkyPilot job name (letters, digits, `.`, `_`, `-`); empty when asked for
+    /// means `assay-run-ID`.
+    pub job_name: String,
+}
+
+/// Which DeepSpeed configuration `train.yaml` names (both are written into every bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum DeepSpeed {
+    /// Plain data-parallel torchrun: no DeepSpeed needed on the nodes.
+    None,
+    /// ZeRO-2: optimizer state and gradients sharded.
+    Zero2,
+    /// ZeRO-3: the frozen base weights sharded too, for a model that does not fit one GPU.
+    Zero3,
+}
+
+impl DeepSpeed {
+    /// The config file in the bundle that `train.yaml` names.
+    pub fn file(self) -> Option<&'static str> {
+        match self {
+            DeepSpeed::None => None,
+            DeepSpeed::Zero2 => Some("ds_z2.json"),
+            DeepSpeed::Zero3 => Some("ds_z3.json"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

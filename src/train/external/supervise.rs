@@ -2,13 +2,16 @@
 //! in its own process group, keeps its output in a log file, turns its log lines into points
 //! in the store, obeys a stop asked for in the store (SIGINT, then SIGTERM, then SIGKILL, a
 //! grace period apart) and records how it ended: completed, stopped, or failed with the exit
-//! code and the last lines it printed.
+//! code and the last lines it printed. Every line the trainer prints is scrubbed of secrets
+//! ([`crate::text::secrets`]) before it reaches the log file, the stored tail or a parser.
 
+use super::files;
 use super::logparse::{HfLogReader, llamafactory_point};
 use super::signals::{Signal, signal_group};
 use super::spec::Launch;
 use super::tail::Tail;
 use crate::store::{RunPoint, RunStatus, Store};
+use crate::text::secrets::Scrubber;
 use anyhow::Context;
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -66,6 +69,7 @@ struct Follow<'a> {
     run_id: i64,
     launch: &'a Launch,
     log: std::fs::File,
+    scrub: Scrubber,
     tail: VecDeque<String>,
     jsonl: Option<Tail>,
     hf: HfLogReader,
@@ -77,6 +81,7 @@ struct Follow<'a> {
 
 impl Follow<'_> {
     fn line(&mut self, line: String) -> anyhow::Result<()> {
+        let line = self.scrub.scrub(&line).into_owned();
         writeln!(self.log, "{line}")
             .with_context(|| format!("writing {}", self.launch.log_file.display()))?;
         if self.jsonl.is_none()
@@ -121,11 +126,9 @@ impl Follow<'_> {
 
 /// Runs the trainer of `launch` for run `run_id` to its end and records the outcome.
 pub fn run_external(store: &mut Store, run_id: i64, launch: &Launch) -> anyhow::Result<RunStatus> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&launch.log_file)
+    let log = files::open_log(&launch.log_file)
         .with_context(|| format!("cannot open {}", launch.log_file.display()))?;
+    let scrub = Scrubber::from_env();
     let Some((program, args)) = launch.argv.split_first() else {
         anyhow::bail!("run {run_id}: empty command");
     };
@@ -146,6 +149,7 @@ pub fn run_external(store: &mut Store, run_id: i64, launch: &Launch) -> anyhow::
                  {:?})",
                 launch.argv
             );
+            let why = scrub.scrub(&why).into_owned();
             store.finish_run(run_id, RunStatus::Failed, None, Some(&why), &[])?;
             return Ok(RunStatus::Failed);
         }
@@ -165,6 +169,7 @@ pub fn run_external(store: &mut Store, run_id: i64, launch: &Launch) -> anyhow::
         run_id,
         launch,
         log,
+        scrub,
         tail: VecDeque::new(),
         jsonl: launch.jsonl_log.as_deref().map(Tail::new),
         hf: HfLogReader::default(),

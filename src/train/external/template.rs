@@ -3,6 +3,7 @@
 //! (shlex) first and the placeholders are filled in afterwards, word by word, so a value such as
 //! a dataset called `x; touch /tmp/pwned` stays one argument. No shell ever runs the result.
 
+use crate::text::secrets::{contains_key, secret_name};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -73,26 +74,18 @@ fn fill(word: &str, values: &BTreeMap<&str, String>) -> Result<String, TemplateE
     Ok(out)
 }
 
-/// A flag that names a secret: one of its words (split on `-`/`_`) is token, key, secret or
-/// password (`--hub_token`, `--api-key`; not `--tokenizer` or `--max_tokens`).
+/// A flag that names a secret (`--hub_token`, `--api-key`; not `--tokenizer` or `--max_tokens`),
+/// by the one rule in [`crate::text::secrets`].
 fn secret_flag(flag: &str) -> bool {
-    flag.starts_with("--")
-        && flag.trim_start_matches('-').split(['-', '_']).any(|w| {
-            matches!(
-                w.to_ascii_lowercase().as_str(),
-                "token" | "key" | "secret" | "password"
-            )
-        })
+    flag.starts_with("--") && secret_name(flag)
 }
 
-/// Refuses key shapes (OpenAI, Hugging Face, GitHub, Slack) and values of secret-naming flags:
+/// Refuses key shapes (OpenAI, Hugging Face, GitHub, Slack...) and values of secret-naming flags:
 /// the argument vector is stored with the run.
 fn refuse_secrets(argv: &[String]) -> Result<(), TemplateError> {
     let mut after_secret_flag = false;
     for (index, a) in argv.iter().enumerate() {
-        let shaped = ["sk-", "hf_", "ghp_", "github_pat_", "xoxb-"]
-            .iter()
-            .any(|p| a.starts_with(p) && a.len() >= 20);
+        let shaped = contains_key(a);
         let inline = a
             .split_once('=')
             .is_some_and(|(f, v)| secret_flag(f) && !v.is_empty());

@@ -66,6 +66,8 @@ fn status_style(t: &Theme, run: &RunInfo) -> Style {
         Failed => t.rejected,
         Stopped | Stopping => t.flagged,
         Queued | Running => t.unreviewed,
+        // Its trainer runs elsewhere and nothing follows it now.
+        External => t.muted,
     }
 }
 

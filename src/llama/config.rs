@@ -237,6 +237,9 @@ impl LlamaConfig {
         if cfg.model_type != Architecture::Qwen3 {
             // Checked above to equal hidden / heads where given; one source of truth.
             cfg.head_dim = None;
+        } else if cfg.head_dim.is_none() {
+            // transformers' `Qwen3Config` default, whatever the hidden size.
+            cfg.head_dim = Some(128);
         }
         cfg.rope_theta = theta;
         cfg.rope_scaling = scaling;
@@ -456,6 +459,12 @@ mod tests {
         let again: LlamaConfig =
             serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
         assert_eq!(again, cfg);
+        // Without `head_dim`, Qwen3's heads are transformers' default 128, not hidden / heads.
+        let cfg = read(serde_json::json!({"model_type": "qwen3", "vocab_size": 100,
+            "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2}))
+        .unwrap();
+        assert_eq!(cfg.head_dim(), 128);
     }
 
     #[test]

@@ -75,10 +75,8 @@ impl LoraLlama {
                     .clone();
                 // q, k and v are the first three modules.
                 let bias = if arch.qkv_bias() && m < 3 {
-                    Some(
-                        base.get(&format!("model.layers.{i}.{group}.{name}.bias"))?
-                            .clone(),
-                    )
+                    let name = format!("model.layers.{i}.{group}.{name}.bias");
+                    Some(sized(base, &name, weight.dim(0)?)?)
                 } else {
                     None
                 };
@@ -104,8 +102,11 @@ impl LoraLlama {
                     .get(&format!("model.layers.{i}.post_attention_layernorm.weight"))?
                     .clone(),
                 qk_norm: if arch.qk_norm() {
-                    let n = |s: &str| base.get(&format!("model.layers.{i}.self_attn.{s}.weight"));
-                    Some([n("q_norm")?.clone(), n("k_norm")?.clone()])
+                    let n = |s: &str| {
+                        let name = format!("model.layers.{i}.self_attn.{s}.weight");
+                        sized(base, &name, cfg.head_dim())
+                    };
+                    Some([n("q_norm")?, n("k_norm")?])
                 } else {
                     None
                 },
@@ -366,6 +367,20 @@ impl LoraLlama {
             .reshape((b, s, h * d))?;
         layer.proj[3].forward(&y, train)
     }
+}
+
+/// The vector weight `name` (a bias, a per-head norm), which must hold `len` values.
+fn sized(base: &BaseWeights, name: &str, len: usize) -> Result<Tensor> {
+    let t = base.get(name)?;
+    if t.dims() != [len] {
+        return Err(crate::llama::LlamaError::BadModel {
+            path: base.source.clone(),
+            field: name.into(),
+            message: format!("shape {:?}; the model's config implies [{len}]", t.dims()),
+        }
+        .into());
+    }
+    Ok(t.clone())
 }
 
 /// A layer's weights and LoRA slots (offsets into the packed A/B tensor) for the fused op.

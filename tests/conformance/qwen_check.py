@@ -51,7 +51,7 @@ def build(arch, tied, vocab, eos):
     common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                   rms_norm_eps=1e-6, rope_parameters={"rope_theta": 1e6, "rope_type": "default"},
-                  tie_word_embeddings=tied, initializer_range=0.05, eos_token_id=eos,
+                  tie_word_embeddings=tied, initializer_range=0.1, eos_token_id=eos,
                   pad_token_id=eos, bos_token_id=None)
     if arch == "qwen2":
         model = Qwen2ForCausalLM(Qwen2Config(**common))

@@ -228,19 +228,26 @@ impl FastLlama {
         for i in 0..n_layer {
             let p = format!("blk.{i}");
             let m = |r: &mut R, name: &str| matrix(ct, r, &format!("{p}.{name}.weight"));
-            let qkv_bias = if arch.qkv_bias() {
-                let mut b = Vec::new();
-                for n in ["attn_q", "attn_k", "attn_v"] {
-                    b.extend(vector(ct, r, &format!("{p}.{n}.bias"))?);
+            let sized = |r: &mut R, name: String, len: usize| -> Result<Vec<f32>> {
+                let v = vector(ct, r, &name)?;
+                if v.len() != len {
+                    candle_core::bail!("{name} holds {} values, the model needs {len}", v.len());
                 }
+                Ok(v)
+            };
+            let kv_dim = n_kv_head * head_dim;
+            let qkv_bias = if arch.qkv_bias() {
+                let mut b = sized(r, format!("{p}.attn_q.bias"), n_head * head_dim)?;
+                b.extend(sized(r, format!("{p}.attn_k.bias"), kv_dim)?);
+                b.extend(sized(r, format!("{p}.attn_v.bias"), kv_dim)?);
                 Some(b)
             } else {
                 None
             };
             let qk_norm = if arch.qk_norm() {
                 Some([
-                    vector(ct, r, &format!("{p}.attn_q_norm.weight"))?,
-                    vector(ct, r, &format!("{p}.attn_k_norm.weight"))?,
+                    sized(r, format!("{p}.attn_q_norm.weight"), head_dim)?,
+                    sized(r, format!("{p}.attn_k_norm.weight"), head_dim)?,
                 ])
             } else {
                 None
@@ -260,6 +267,13 @@ impl FastLlama {
                 w_up: m(r, "ffn_up")?,
                 w_down: m(r, "ffn_down")?,
             });
+        }
+        let qkv_rows = n_head * head_dim + 2 * n_kv_head * head_dim;
+        if let Some(l) = layers.iter().find(|l| l.wqkv.rows() != qkv_rows) {
+            candle_core::bail!(
+                "q, k and v have {} rows together; {n_head} heads and {n_kv_head} kv heads of {head_dim} need {qkv_rows}",
+                l.wqkv.rows()
+            );
         }
         let hidden = layers.first().map_or(0, |l| l.w_gate.rows());
         let mut me = Self {

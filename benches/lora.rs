@@ -1,7 +1,9 @@
-//! LoRA training throughput on SmolLM2-135M (GGUF, dequantised to f32): r=8 on q,v, sequence
-//! 256, batch 1, 2 threads; side by side with PyTorch + PEFT on the same weights and ids.
+//! LoRA training throughput on SmolLM2-135M (GGUF, dequantised to f32) and on a tiny random
+//! Qwen2 (q/k/v biases, tied embeddings): r=8 on q,v, sequence 256, batch 1, 2 threads; side by
+//! side with PyTorch + PEFT on the same weights and ids (the Qwen2 as a Hugging Face folder).
 //!
-//! `cargo bench --bench lora`. Model: `ASSAY_MODEL_PATH` or `<models dir>/SmolLM2-135M-Instruct.Q4_1.gguf`.
+//! `cargo bench --bench lora` (`ASSAY_BENCH_CASES=llama` or `=qwen2` for one of them). Model:
+//! `ASSAY_MODEL_PATH` or `<models dir>/SmolLM2-135M-Instruct.Q4_1.gguf`.
 //! Peer: `ASSAY_PEER_PYTHON` (a python with torch, transformers, peft, gguf), default `python3`.
 //! The two alternate, round by round (the peer a fresh process each round), and the medians of
 //! the rounds are printed: on a shared machine the load moves between rounds.
@@ -9,6 +11,7 @@
 //! PyTorch's OpenMP threads spin-wait and its rate collapses; `OMP_WAIT_POLICY=PASSIVE` (passed
 //! on to the peer) gives it its best case on a shared machine.
 
+use assay::llama::{Architecture, LlamaConfig};
 use assay::train::{BaseWeights, LoraConfig, LoraLlama};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
@@ -44,23 +47,102 @@ fn cpu_seconds() -> f64 {
         .map_or(f64::NAN, |(u, s)| (u + s) / 100.0)
 }
 
+/// One model to train: what the bench prints, the weights, and what the peer loads (the same
+/// GGUF, or a Hugging Face folder of the same weights).
+struct Case {
+    label: String,
+    base: BaseWeights,
+    peer_model: PathBuf,
+}
+
+/// The tiny Qwen2 config of the second case: q/k/v biases, tied embeddings as Qwen2.5's small
+/// models have them, a vocabulary that costs about what the layers cost.
+fn tiny_qwen2() -> LlamaConfig {
+    LlamaConfig {
+        model_type: Architecture::Qwen2,
+        vocab_size: 16_384,
+        hidden_size: 256,
+        intermediate_size: 1024,
+        num_hidden_layers: 4,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: None,
+        rms_norm_eps: 1e-6,
+        rope_theta: 1_000_000.0,
+        max_position_embeddings: 1024,
+        tie_word_embeddings: true,
+        rope_scaling: None,
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // SAFETY: set before any thread is started.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "2") };
     }
-    let path = std::env::var_os("ASSAY_MODEL_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| assay::paths::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"));
-    if !path.is_file() {
-        println!(
-            "lora bench: model not found at {} (set ASSAY_MODEL_PATH)",
-            path.display()
-        );
-        return Ok(());
-    }
+    // `ASSAY_BENCH_CASES=llama` or `=qwen2` runs one of the two.
+    let only = std::env::var("ASSAY_BENCH_CASES").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|c| c.trim() == name);
     let dev = Device::Cpu;
-    let base = BaseWeights::from_gguf(&path, &dev)?;
+    let mut cases = Vec::new();
+    let scratch = tempfile_dir()?;
+    if wanted("llama") {
+        let path = std::env::var_os("ASSAY_MODEL_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| assay::paths::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"));
+        if path.is_file() {
+            cases.push(Case {
+                label: "SmolLM2-135M (llama, GGUF dequantised to f32)".into(),
+                base: BaseWeights::from_gguf(&path, &dev)?,
+                peer_model: path,
+            });
+        } else {
+            println!(
+                "lora bench: model not found at {} (set ASSAY_MODEL_PATH); skipping the llama case",
+                path.display()
+            );
+        }
+    }
+    if wanted("qwen2") {
+        let base = BaseWeights::random(tiny_qwen2(), &dev, 11)?;
+        let folder = scratch.join("tiny-qwen2");
+        // The peer loads the same weights from a Hugging Face folder (B = 0: the base's).
+        let model = LoraLlama::new(&base, LoraConfig::default(), 0)?;
+        assay::train::adapter::save_merged(&model, &folder)?;
+        let c = &base.config;
+        cases.push(Case {
+            label: format!(
+                "tiny Qwen2 (random; hidden {}, {} layers, vocab {}, tied, q/k/v biases)",
+                c.hidden_size, c.num_hidden_layers, c.vocab_size
+            ),
+            base,
+            peer_model: folder,
+        });
+    }
+    let python = std::env::var("ASSAY_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peers/peft_peer.py");
+    for case in &cases {
+        run_case(case, &python, &script, &scratch)?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// A scratch folder of this process under the temporary directory.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("assay-lora-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn run_case(
+    case: &Case,
+    python: &str,
+    script: &std::path::Path,
+    scratch: &std::path::Path,
+) -> anyhow::Result<()> {
+    let dev = Device::Cpu;
+    let base = &case.base;
     let lora = LoraConfig {
         rank: RANK,
         alpha: 16.0,
@@ -70,10 +152,10 @@ fn main() -> anyhow::Result<()> {
     let vocab = base.config.vocab_size as u32;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let ids: Vec<u32> = (0..=SEQ).map(|_| rng.random_range(0..vocab)).collect();
-    let ids_file = std::env::temp_dir().join("assay_lora_bench_ids.json");
+    let ids_file = scratch.join("ids.json");
     std::fs::write(&ids_file, serde_json::to_string(&ids)?)?;
 
-    let model = LoraLlama::new(&base, lora, 0)?;
+    let model = LoraLlama::new(base, lora, 0)?;
     let mut opt = candle_nn::AdamW::new(
         model.vars(),
         candle_nn::ParamsAdamW {
@@ -114,12 +196,11 @@ fn main() -> anyhow::Result<()> {
         }
         Ok((wall / STEPS as f64, cpu / STEPS as f64))
     };
+    println!("== {}", case.label);
     println!(
         "LoRA r={RANK} q,v, seq {SEQ}, batch 1, 2 threads; {ROUNDS} alternating rounds of {STEPS} timed steps each"
     );
     println!("  (tok/s per CPU-s x2: the rate on two idle cores, less exposed to other processes)");
-    let python = std::env::var("ASSAY_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peers/peft_peer.py");
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let mut peer_rss = f64::NAN;
     for round in 1..=ROUNDS {
@@ -133,7 +214,7 @@ fn main() -> anyhow::Result<()> {
             peak_rss_mib(),
         );
         ours.push((wall, cpu));
-        match peer_round(&python, &script, &path, &ids_file) {
+        match peer_round(python, script, &case.peer_model, &ids_file) {
             Ok((wall, cpu, rss)) => {
                 report(&format!("round {round} PyTorch + PEFT"), wall, cpu, rss);
                 theirs.push((wall, cpu));

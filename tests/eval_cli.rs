@@ -25,12 +25,14 @@ use std::sync::atomic::AtomicBool;
 
 fn tiny_config() -> LlamaConfig {
     LlamaConfig {
+        model_type: Default::default(),
         vocab_size: ByteTokenizer::VOCAB,
         hidden_size: 64,
         intermediate_size: 128,
         num_hidden_layers: 2,
         num_attention_heads: 4,
         num_key_value_heads: 2,
+        head_dim: None,
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
         max_position_embeddings: 512,

@@ -17,12 +17,14 @@ fn seeded(shape: &Shape, scale: f32, rng: &mut rand_chacha::ChaCha8Rng) -> Tenso
 
 fn tiny() -> LlamaConfig {
     LlamaConfig {
+        model_type: Default::default(),
         vocab_size: 97,
         hidden_size: 48,
         intermediate_size: 80,
         num_hidden_layers: 2,
         num_attention_heads: 6,
         num_key_value_heads: 2,
+        head_dim: None,
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
         max_position_embeddings: 64,

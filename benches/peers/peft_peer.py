@@ -1,7 +1,8 @@
 """PyTorch + PEFT peer for benches/lora.rs: LoRA on q,v of the same GGUF (dequantised to fp32
-by transformers), the same token ids, sequence, batch 1, rank, 2 threads, AdamW.
+by transformers) or Hugging Face folder, the same token ids, sequence, batch 1, rank, 2 threads,
+AdamW.
 
-usage: peft_peer.py MODEL.gguf IDS.json SEQ RANK WARMUP STEPS
+usage: peft_peer.py MODEL.gguf|MODEL_DIR IDS.json SEQ RANK WARMUP STEPS
 """
 import json
 import os
@@ -18,9 +19,12 @@ def main():
     seq, rank, warmup, steps = int(seq), int(rank), int(warmup), int(steps)
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(
-        os.path.dirname(os.path.abspath(gguf)), gguf_file=os.path.basename(gguf),
-        torch_dtype=torch.float32)
+    if os.path.isdir(gguf):
+        model = AutoModelForCausalLM.from_pretrained(gguf, dtype=torch.float32)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(
+            os.path.dirname(os.path.abspath(gguf)), gguf_file=os.path.basename(gguf),
+            torch_dtype=torch.float32)
     cfg = LoraConfig(r=rank, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
                      task_type="CAUSAL_LM")
     model = get_peft_model(model, cfg)

@@ -34,8 +34,8 @@ impl Forward for EngineForward {
     }
 }
 
-/// The GGUF name of a Hugging Face llama weight, and how many heads its rows are permuted by
-/// (q and k are stored for interleaved RoPE).
+/// The GGUF name of a Hugging Face weight of the llama family, and how many heads its rows are
+/// permuted by (a llama's q and k are stored for interleaved RoPE; Qwen's are not).
 fn gguf_name(hf: &str, cfg: &LlamaConfig) -> Option<(String, Option<usize>)> {
     match hf {
         "model.embed_tokens.weight" => return Some(("token_embd.weight".into(), None)),
@@ -43,21 +43,28 @@ fn gguf_name(hf: &str, cfg: &LlamaConfig) -> Option<(String, Option<usize>)> {
         "lm_head.weight" => return Some(("output.weight".into(), None)),
         _ => {}
     }
+    let permuted = cfg.model_type.gguf_permutes_qk();
+    let heads = |n: usize| permuted.then_some(n);
     let rest = hf.strip_prefix("model.layers.")?;
     let (layer, name) = rest.split_once('.')?;
     let (g, heads) = match name {
-        "self_attn.q_proj.weight" => ("attn_q", Some(cfg.num_attention_heads)),
-        "self_attn.k_proj.weight" => ("attn_k", Some(cfg.num_key_value_heads)),
-        "self_attn.v_proj.weight" => ("attn_v", None),
-        "self_attn.o_proj.weight" => ("attn_output", None),
-        "mlp.gate_proj.weight" => ("ffn_gate", None),
-        "mlp.up_proj.weight" => ("ffn_up", None),
-        "mlp.down_proj.weight" => ("ffn_down", None),
-        "input_layernorm.weight" => ("attn_norm", None),
-        "post_attention_layernorm.weight" => ("ffn_norm", None),
+        "self_attn.q_proj.weight" => ("attn_q.weight", heads(cfg.num_attention_heads)),
+        "self_attn.k_proj.weight" => ("attn_k.weight", heads(cfg.num_key_value_heads)),
+        "self_attn.v_proj.weight" => ("attn_v.weight", None),
+        "self_attn.o_proj.weight" => ("attn_output.weight", None),
+        "self_attn.q_proj.bias" => ("attn_q.bias", None),
+        "self_attn.k_proj.bias" => ("attn_k.bias", None),
+        "self_attn.v_proj.bias" => ("attn_v.bias", None),
+        "self_attn.q_norm.weight" => ("attn_q_norm.weight", None),
+        "self_attn.k_norm.weight" => ("attn_k_norm.weight", None),
+        "mlp.gate_proj.weight" => ("ffn_gate.weight", None),
+        "mlp.up_proj.weight" => ("ffn_up.weight", None),
+        "mlp.down_proj.weight" => ("ffn_down.weight", None),
+        "input_layernorm.weight" => ("attn_norm.weight", None),
+        "post_attention_layernorm.weight" => ("ffn_norm.weight", None),
         _ => return None,
     };
-    Some((format!("blk.{layer}.{g}.weight"), heads))
+    Some((format!("blk.{layer}.{g}"), heads))
 }
 
 /// Loads `tensors` (Hugging Face names, f32) on the Q8_0 engine with the metadata and tokenizer

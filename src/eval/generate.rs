@@ -117,6 +117,12 @@ pub struct CandleLlama {
 impl CandleLlama {
     /// Builds the model from weights named as in [`crate::train::LoraLlama::merged_tensors`].
     pub fn new(tensors: Vec<(String, Tensor)>, cfg: &LlamaConfig, device: &Device) -> Result<Self> {
+        if cfg.model_type != crate::llama::Architecture::Llama {
+            return Err(EvalError::Invalid(format!(
+                "a {} model runs on the evaluator's candle Qwen, not its llama",
+                cfg.model_type.name()
+            )));
+        }
         let map: HashMap<String, Tensor> = tensors.into_iter().collect();
         check_shapes(&map, cfg)?;
         use crate::llama::rope::RopeScaling;
@@ -186,11 +192,11 @@ impl Forward for CandleLlama {
     }
 }
 
-/// Every weight the llama loader reads, with the shape it expects: the loader panics on a
-/// missing or misshapen weight, so a bad model folder is reported here first.
-fn check_shapes(map: &HashMap<String, Tensor>, c: &LlamaConfig) -> Result<()> {
+/// Every weight candle's llama / Qwen loaders read, with the shape they expect: a loader may
+/// panic on a missing or misshapen weight, so a bad model folder is reported here first.
+pub(super) fn check_shapes(map: &HashMap<String, Tensor>, c: &LlamaConfig) -> Result<()> {
     let (h, i) = (c.hidden_size, c.intermediate_size);
-    let kv = c.num_key_value_heads * c.head_dim();
+    let (q, kv) = (c.q_dim(), c.kv_dim());
     let mut want: Vec<(String, Vec<usize>)> = vec![
         ("model.embed_tokens.weight".into(), vec![c.vocab_size, h]),
         ("model.norm.weight".into(), vec![h]),
@@ -201,22 +207,38 @@ fn check_shapes(map: &HashMap<String, Tensor>, c: &LlamaConfig) -> Result<()> {
     for l in 0..c.num_hidden_layers {
         let n = |s: &str| format!("model.layers.{l}.{s}.weight");
         want.extend([
-            (n("self_attn.q_proj"), vec![h, h]),
+            (n("self_attn.q_proj"), vec![q, h]),
             (n("self_attn.k_proj"), vec![kv, h]),
             (n("self_attn.v_proj"), vec![kv, h]),
-            (n("self_attn.o_proj"), vec![h, h]),
+            (n("self_attn.o_proj"), vec![h, q]),
             (n("mlp.gate_proj"), vec![i, h]),
             (n("mlp.up_proj"), vec![i, h]),
             (n("mlp.down_proj"), vec![h, i]),
             (n("input_layernorm"), vec![h]),
             (n("post_attention_layernorm"), vec![h]),
         ]);
+        if c.model_type.qkv_bias() {
+            let b = |s: &str| format!("model.layers.{l}.self_attn.{s}.bias");
+            want.extend([
+                (b("q_proj"), vec![q]),
+                (b("k_proj"), vec![kv]),
+                (b("v_proj"), vec![kv]),
+            ]);
+        }
+        if c.model_type.qk_norm() {
+            let d = c.head_dim();
+            want.extend([
+                (n("self_attn.q_norm"), vec![d]),
+                (n("self_attn.k_norm"), vec![d]),
+            ]);
+        }
     }
     for (name, shape) in want {
         match map.get(&name) {
             None => {
                 return Err(EvalError::Invalid(format!(
-                    "weight `{name}` is missing; is this a llama-architecture model?"
+                    "weight `{name}` is missing; does the config's model_type ({}) match the weights?",
+                    c.model_type.name()
                 )));
             }
             Some(t) if t.dims() != shape.as_slice() => {

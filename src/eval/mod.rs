@@ -2,6 +2,7 @@
 //! greedily; answers are scored against golden answers or option keys, accuracy is reported
 //! with an exact confidence interval, and wrong answers return as samples to review.
 
+pub mod candle_qwen;
 pub mod error;
 pub mod failures;
 pub mod fast;

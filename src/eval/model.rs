@@ -1,9 +1,10 @@
 //! The models under test: a base (GGUF or Hugging Face folder) with the tokenizer that goes with
 //! it, and the same base with a PEFT adapter merged in.
 
+use super::candle_qwen::CandleQwen;
 use super::error::{EvalError, Result, io_err};
 use super::generate::{CandleLlama, Forward};
-use crate::llama::{BaseWeights, TextTokenizer};
+use crate::llama::{Architecture, BaseWeights, TextTokenizer};
 use crate::train::adapter::{CONFIG_FILE, load_adapter};
 use candle_core::Device;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ pub fn load_base(path: &Path, device: &Device) -> Result<(BaseWeights, Box<dyn T
 pub enum EngineKind {
     /// The Q8_0 engine for a GGUF base on the CPU, candle otherwise.
     Auto,
-    /// candle-transformers' llama in f32.
+    /// candle-transformers' llama (or Qwen2 / Qwen3) in f32.
     Candle,
     /// The offline model's Q8_0 engine (GGUF bases only).
     Q8,
@@ -62,7 +63,10 @@ fn build(
         EngineKind::Auto if gguf && device.is_cpu() => {
             super::fast::engine_model(&base.source, &tensors, &base.config)
         }
-        _ => Ok(Box::new(CandleLlama::new(tensors, &base.config, &device)?)),
+        _ if base.config.model_type == Architecture::Llama => {
+            Ok(Box::new(CandleLlama::new(tensors, &base.config, &device)?))
+        }
+        _ => Ok(Box::new(CandleQwen::new(tensors, &base.config, &device)?)),
     }
 }
 

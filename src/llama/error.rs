@@ -17,7 +17,9 @@ pub enum LlamaError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path}: missing weight `{name}`; is this a llama-architecture model?")]
+    #[error(
+        "{path}: missing weight `{name}`; does the model type in its config match its weights?"
+    )]
     MissingWeight { path: PathBuf, name: String },
     #[error("{path}: field `{field}`: {message}")]
     BadModel {

@@ -1,9 +1,10 @@
 //! Frozen base weights: dequantised from a GGUF file or read from a Hugging Face folder, kept as
-//! plain f32 tensors under Hugging Face names (`model.layers.0.self_attn.q_proj.weight`).
+//! plain f32 tensors under Hugging Face names (`model.layers.0.self_attn.q_proj.weight`, Qwen2's
+//! `...q_proj.bias`, Qwen3's `...self_attn.q_norm.weight`).
 //!
-//! GGUF stores the q and k projections with their rows permuted for interleaved RoPE; they are
-//! permuted back here, so one half-split RoPE serves both sources and a LoRA adapter's rows line
-//! up with the Hugging Face model that PEFT loads.
+//! A llama GGUF stores the q and k projections with their rows permuted for interleaved RoPE;
+//! they are permuted back here, so one half-split RoPE serves both sources and a LoRA adapter's
+//! rows line up with the Hugging Face model that PEFT loads. Qwen GGUFs are not permuted.
 
 use super::config::LlamaConfig;
 use super::error::{LlamaError, Result, io_err};
@@ -41,11 +42,13 @@ impl BaseWeights {
             })
     }
 
-    /// The output projection: `lm_head.weight`, or the embedding when they are tied.
+    /// The output projection: the embedding when they are tied (as transformers computes it,
+    /// even where a checkpoint also stores `lm_head.weight`), else `lm_head.weight`.
     pub fn lm_head(&self) -> Result<&Tensor> {
-        match self.tensors.get("lm_head.weight") {
-            Some(t) => Ok(t),
-            None => self.get("model.embed_tokens.weight"),
+        if self.config.tie_word_embeddings {
+            self.get("model.embed_tokens.weight")
+        } else {
+            self.get("lm_head.weight")
         }
     }
 
@@ -104,11 +107,16 @@ impl BaseWeights {
             tensors.insert("lm_head.weight".into(), load("output.weight")?);
         }
         let (h, kv) = (config.num_attention_heads, config.num_key_value_heads);
+        let arch = config.model_type;
         for i in 0..config.num_hidden_layers {
             let g = |s: &str| format!("blk.{i}.{s}.weight");
             let hf = |s: &str| format!("model.layers.{i}.{s}.weight");
-            let q = unpermute(&load(&g("attn_q"))?, h)?;
-            let k = unpermute(&load(&g("attn_k"))?, kv)?;
+            let (q, k) = (load(&g("attn_q"))?, load(&g("attn_k"))?);
+            let (q, k) = if arch.gguf_permutes_qk() {
+                (unpermute(&q, h)?, unpermute(&k, kv)?)
+            } else {
+                (q, k)
+            };
             tensors.insert(hf("self_attn.q_proj"), q);
             tensors.insert(hf("self_attn.k_proj"), k);
             for (gg, name) in [
@@ -121,6 +129,20 @@ impl BaseWeights {
                 ("ffn_norm", "post_attention_layernorm"),
             ] {
                 tensors.insert(hf(name), load(&g(gg))?);
+            }
+            if arch.qkv_bias() {
+                for (gg, name) in [
+                    ("attn_q", "q_proj"),
+                    ("attn_k", "k_proj"),
+                    ("attn_v", "v_proj"),
+                ] {
+                    let t = load(&format!("blk.{i}.{gg}.bias"))?;
+                    tensors.insert(format!("model.layers.{i}.self_attn.{name}.bias"), t);
+                }
+            }
+            if arch.qk_norm() {
+                tensors.insert(hf("self_attn.q_norm"), load(&g("attn_q_norm"))?);
+                tensors.insert(hf("self_attn.k_norm"), load(&g("attn_k_norm"))?);
             }
         }
         Ok(BaseWeights {
@@ -153,8 +175,9 @@ pub fn permute(w: &Tensor, heads: usize) -> Result<Tensor> {
 
 impl BaseWeights {
     /// A randomly initialised model, for tests and benchmarks: projections normal with std 0.02,
-    /// embedding and output with std 1/sqrt(hidden) so that logits can move far enough for a
-    /// frozen random output layer to fit data; norms at 1.
+    /// Qwen2's q/k/v biases with std 0.1 (so that they matter), embedding and output with std
+    /// 1/sqrt(hidden) so that logits can move far enough for a frozen random output layer to fit
+    /// data; norms (Qwen3's q/k norms too) at 1.
     pub fn random(config: LlamaConfig, device: &Device, seed: u64) -> Result<Self> {
         use rand::SeedableRng;
         use rand_distr_free::normal;
@@ -167,7 +190,7 @@ impl BaseWeights {
             Ok(Tensor::from_vec(data, shape, device)?)
         };
         let c = &config;
-        let (hd, kvd) = (c.hidden_size, c.num_key_value_heads * c.head_dim());
+        let (hd, qd, kvd) = (c.hidden_size, c.q_dim(), c.kv_dim());
         let emb_std = 1.0 / (hd as f32).sqrt();
         let mut tensors = HashMap::new();
         tensors.insert(
@@ -181,10 +204,21 @@ impl BaseWeights {
         tensors.insert("model.norm.weight".into(), ones.clone());
         for i in 0..c.num_hidden_layers {
             let l = |s: &str| format!("model.layers.{i}.{s}.weight");
-            tensors.insert(l("self_attn.q_proj"), mk((hd, hd), 0.02)?);
+            tensors.insert(l("self_attn.q_proj"), mk((qd, hd), 0.02)?);
             tensors.insert(l("self_attn.k_proj"), mk((kvd, hd), 0.02)?);
             tensors.insert(l("self_attn.v_proj"), mk((kvd, hd), 0.02)?);
-            tensors.insert(l("self_attn.o_proj"), mk((hd, hd), 0.02)?);
+            tensors.insert(l("self_attn.o_proj"), mk((hd, qd), 0.02)?);
+            if c.model_type.qkv_bias() {
+                for (name, width) in [("q_proj", qd), ("k_proj", kvd), ("v_proj", kvd)] {
+                    let b = mk((1, width), 0.1)?.flatten_all()?;
+                    tensors.insert(format!("model.layers.{i}.self_attn.{name}.bias"), b);
+                }
+            }
+            if c.model_type.qk_norm() {
+                let ones = Tensor::ones(c.head_dim(), DType::F32, device)?;
+                tensors.insert(l("self_attn.q_norm"), ones.clone());
+                tensors.insert(l("self_attn.k_norm"), ones);
+            }
             tensors.insert(l("mlp.gate_proj"), mk((c.intermediate_size, hd), 0.02)?);
             tensors.insert(l("mlp.up_proj"), mk((c.intermediate_size, hd), 0.02)?);
             tensors.insert(l("mlp.down_proj"), mk((hd, c.intermediate_size), 0.02)?);

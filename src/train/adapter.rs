@@ -193,8 +193,11 @@ pub fn save_merged(model: &LoraLlama, dir: &Path) -> Result<()> {
         path: dir.join("config.json"),
         source,
     })?;
-    config["architectures"] = json!(["LlamaForCausalLM"]);
-    config["model_type"] = json!("llama");
+    let arch = model.config.model_type;
+    config["architectures"] = json!([arch.hf_class()]);
+    config["model_type"] = json!(arch.name());
+    // Written always: a reader's default (transformers' Qwen3: 128) may differ from ours.
+    config["head_dim"] = json!(model.config.head_dim());
     config["torch_dtype"] = json!("float32");
     let path = dir.join("config.json");
     let text = serde_json::to_string_pretty(&config).map_err(|source| TrainError::Json {

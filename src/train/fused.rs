@@ -1,5 +1,7 @@
-//! One llama decoder layer as a single candle op on the CPU, with a hand-written backward pass:
-//! RMSNorm, LoRA-wrapped projections, RoPE, causal GQA attention and the SiLU-gated MLP.
+//! One llama-family decoder layer as a single candle op on the CPU, with a hand-written backward
+//! pass: RMSNorm, LoRA-wrapped projections (with Qwen2's frozen q/k/v biases), Qwen3's per-head
+//! q/k RMSNorm, RoPE, causal GQA attention and the SiLU-gated MLP. The architecture's extras
+//! are a branch per projection or per layer, never per element, so llama pays nothing for them.
 //!
 //! Autograd over the composed layer ([`super::llama`]) runs some ninety small tensor ops per layer
 //! and step, each a pass through candle's thread pool; here the forward keeps the activations the
@@ -9,9 +11,11 @@
 use super::attention::{self, Dims};
 use super::op_input::f32_input;
 use crate::cpu::gemm::{View, gemm};
+use crate::cpu::ops::add;
 use crate::cpu::ops::parallel::{add_into, rms_norm, rms_norm_bwd, rope, silu_gate, silu_gate_bwd};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Storage, Tensor, bail};
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
 /// A projection's LoRA pair inside the layer's packed LoRA tensor: A (rank x in) at `offset`,
@@ -27,6 +31,10 @@ pub struct LayerSpec {
     /// q, k, v, o, gate, up, down weights, (out, in) each, contiguous f32 on the CPU.
     pub proj: Vec<Tensor>,
     pub lora: Vec<Option<LoraSlot>>,
+    /// Each projection's frozen bias (Qwen2's q, k and v), added after the product.
+    pub bias: Vec<Option<Vec<f32>>>,
+    /// Qwen3's RMSNorm weights over each head of q and of k, applied before RoPE.
+    pub qk_norm: Option<[Vec<f32>; 2]>,
     pub norms: [Tensor; 2],
     pub eps: f32,
     pub scale: f32,
@@ -40,11 +48,19 @@ struct LoraAct {
     u: Vec<f32>,
 }
 
+/// What backward needs of the per-head q/k norms: q and k before them, and each head's `r`.
+struct QkNormAct {
+    raw: [Vec<f32>; 2],
+    r: [Vec<f32>; 2],
+}
+
 #[derive(Default)]
 struct Cache {
     r1: Vec<f32>,
     xn1: Vec<f32>,
+    /// q and k after the norms (if any) and RoPE, and v.
     qkv: [Vec<f32>; 3],
+    qk_norm: Option<QkNormAct>,
     probs: Vec<f32>,
     attn: Vec<f32>,
     x2: Vec<f32>,
@@ -122,6 +138,9 @@ impl FusedLayer {
             false,
             true,
         )?;
+        if let Some(bias) = &self.spec.bias[i] {
+            y.par_chunks_mut(out).for_each(|row| add(row, bias));
+        }
         let Some(slot) = self.spec.lora[i] else {
             acts.push(None);
             return Ok(y);
@@ -281,6 +300,16 @@ impl FusedLayer {
         let mut q = self.proj_fwd(0, w[0], lora, &xn1, n, &mut acts)?;
         let mut k = self.proj_fwd(1, w[1], lora, &xn1, n, &mut acts)?;
         let v = self.proj_fwd(2, w[2], lora, &xn1, n, &mut acts)?;
+        if let Some([qw, kw]) = &sp.qk_norm {
+            // Rows of `head_dim` values: each head is normed on its own.
+            let (q_raw, k_raw) = (q.clone(), k.clone());
+            let rq = rms_norm(&q_raw, qw, sp.eps, &mut q);
+            let rk = rms_norm(&k_raw, kw, sp.eps, &mut k);
+            c.qk_norm = Some(QkNormAct {
+                raw: [q_raw, k_raw],
+                r: [rq, rk],
+            });
+        }
         let (cos, sin) = (&sp.rope.0, &sp.rope.1);
         rope(&mut q, dm.heads, dm.head_dim, dm.seq, cos, sin, 1.0);
         rope(&mut k, dm.kv_heads, dm.head_dim, dm.seq, cos, sin, 1.0);
@@ -364,6 +393,13 @@ impl FusedLayer {
         let (cos, sin) = (&sp.rope.0, &sp.rope.1);
         rope(&mut dq, dm.heads, dm.head_dim, dm.seq, cos, sin, -1.0);
         rope(&mut dk, dm.kv_heads, dm.head_dim, dm.seq, cos, sin, -1.0);
+        if let (Some([qw, kw]), Some(act)) = (&sp.qk_norm, &c.qk_norm) {
+            let mut dq_raw = vec![0f32; dq.len()];
+            rms_norm_bwd(&act.raw[0], &act.r[0], qw, &dq, &mut dq_raw);
+            let mut dk_raw = vec![0f32; dk.len()];
+            rms_norm_bwd(&act.raw[1], &act.r[1], kw, &dk, &mut dk_raw);
+            (dq, dk) = (dq_raw, dk_raw);
+        }
         let mut dxn1 = self.need_dx.then(|| vec![0f32; n * h]);
         for (i, dy) in [(0, &dq), (1, &dk), (2, &dv)] {
             self.proj_bwd(

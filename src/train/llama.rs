@@ -1,7 +1,8 @@
-//! A trainable llama: base weights frozen, LoRA pairs on the chosen projections. On the CPU each
-//! decoder layer is one fused op with a hand-written backward ([`super::fused`]); elsewhere, and
-//! as the reference the fused op is tested against, the layer is composed from differentiable
-//! tensor ops (half-split RoPE, RMSNorm, softmax).
+//! A trainable llama-family model (llama, Qwen2's q/k/v biases, Qwen3's per-head q/k norms):
+//! base weights frozen, LoRA pairs on the chosen projections. On the CPU each decoder layer is
+//! one fused op with a hand-written backward ([`super::fused`]); elsewhere, and as the reference
+//! the fused op is tested against, the layer is composed from differentiable tensor ops
+//! (half-split RoPE, RMSNorm, softmax).
 //!
 //! candle-transformers' llama cannot serve here: it returns only the last position's logits and
 //! its fused RoPE / softmax / RMSNorm kernels have no backward pass.
@@ -21,6 +22,8 @@ use std::sync::{Arc, Mutex};
 struct Layer {
     input_norm: Tensor,
     post_norm: Tensor,
+    /// Qwen3's RMSNorm weights over each head of q and of k (`q_norm`, `k_norm`).
+    qk_norm: Option<[Tensor; 2]>,
     /// q, k, v, o, gate, up, down: in that order, matching [`MODULES`].
     proj: Vec<Projection>,
 }
@@ -63,12 +66,20 @@ impl LoraLlama {
         let device = base.get("model.embed_tokens.weight")?.device().clone();
         let mut rng = seeded(seed);
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        let arch = cfg.model_type;
         for i in 0..cfg.num_hidden_layers {
             let mut proj = Vec::with_capacity(MODULES.len());
-            for (group, name) in MODULES {
+            for (m, (group, name)) in MODULES.into_iter().enumerate() {
                 let weight = base
                     .get(&format!("model.layers.{i}.{group}.{name}.weight"))?
                     .clone();
+                // q, k and v are the first three modules.
+                let bias = if arch.qkv_bias() && m < 3 {
+                    let name = format!("model.layers.{i}.{group}.{name}.bias");
+                    Some(sized(base, &name, weight.dim(0)?)?)
+                } else {
+                    None
+                };
                 let pair = if lora.targets.iter().any(|t| t == name) {
                     let (out, inp) = weight.dims2()?;
                     Some(LoraPair::init(lora.rank, inp, out, &mut rng, &weight)?)
@@ -77,6 +88,7 @@ impl LoraLlama {
                 };
                 proj.push(Projection {
                     weight,
+                    bias,
                     lora: pair,
                     scale: lora.scale(),
                     dropout: lora.dropout,
@@ -89,6 +101,15 @@ impl LoraLlama {
                 post_norm: base
                     .get(&format!("model.layers.{i}.post_attention_layernorm.weight"))?
                     .clone(),
+                qk_norm: if arch.qk_norm() {
+                    let n = |s: &str| {
+                        let name = format!("model.layers.{i}.self_attn.{s}.weight");
+                        sized(base, &name, cfg.head_dim())
+                    };
+                    Some([n("q_norm")?, n("k_norm")?])
+                } else {
+                    None
+                },
                 proj,
             });
         }
@@ -160,8 +181,15 @@ impl LoraLlama {
             let l = |s: &str| format!("model.layers.{i}.{s}.weight");
             out.push((l("input_layernorm"), layer.input_norm.clone()));
             out.push((l("post_attention_layernorm"), layer.post_norm.clone()));
+            if let Some([q, k]) = &layer.qk_norm {
+                out.push((l("self_attn.q_norm"), q.clone()));
+                out.push((l("self_attn.k_norm"), k.clone()));
+            }
             for (p, (group, name)) in layer.proj.iter().zip(MODULES) {
                 out.push((l(&format!("{group}.{name}")), p.merged_weight()?));
+                if let Some(b) = &p.bias {
+                    out.push((format!("model.layers.{i}.{group}.{name}.bias"), b.clone()));
+                }
             }
         }
         Ok(out)
@@ -307,12 +335,23 @@ impl LoraLlama {
             cfg.head_dim(),
         );
         let rep = h / kv;
-        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
-            Ok(t.reshape((b, s, n, d))?.transpose(1, 2)?.contiguous()?)
+        let eps = cfg.rms_norm_eps as f32;
+        // Qwen3 norms each head of q and k (the last axis) before RoPE.
+        let heads = |t: Tensor, n: usize, norm: Option<&Tensor>| -> Result<Tensor> {
+            let t = t.reshape((b, s, n, d))?;
+            let t = match norm {
+                Some(w) => candle_nn::ops::rms_norm_slow(&t, w, eps)?,
+                None => t,
+            };
+            Ok(t.transpose(1, 2)?.contiguous()?)
         };
-        let q = heads(layer.proj[0].forward(x, train)?, h)?;
-        let k = heads(layer.proj[1].forward(x, train)?, kv)?;
-        let v = heads(layer.proj[2].forward(x, train)?, kv)?;
+        let (qn, kn) = match &layer.qk_norm {
+            Some([q, k]) => (Some(q), Some(k)),
+            None => (None, None),
+        };
+        let q = heads(layer.proj[0].forward(x, train)?, h, qn)?;
+        let k = heads(layer.proj[1].forward(x, train)?, kv, kn)?;
+        let v = heads(layer.proj[2].forward(x, train)?, kv, None)?;
         let q = candle_nn::rotary_emb::rope_slow(&q, cos, sin)?;
         let k = candle_nn::rotary_emb::rope_slow(&k, cos, sin)?;
         // Grouped-query attention without copying k and v: the `rep` query heads that share a
@@ -328,6 +367,20 @@ impl LoraLlama {
             .reshape((b, s, h * d))?;
         layer.proj[3].forward(&y, train)
     }
+}
+
+/// The vector weight `name` (a bias, a per-head norm), which must hold `len` values.
+fn sized(base: &BaseWeights, name: &str, len: usize) -> Result<Tensor> {
+    let t = base.get(name)?;
+    if t.dims() != [len] {
+        return Err(crate::llama::LlamaError::BadModel {
+            path: base.source.clone(),
+            field: name.into(),
+            message: format!("shape {:?}; the model's config implies [{len}]", t.dims()),
+        }
+        .into());
+    }
+    Ok(t.clone())
 }
 
 /// A layer's weights and LoRA slots (offsets into the packed A/B tensor) for the fused op.
@@ -352,12 +405,22 @@ fn layer_spec(
             None => None,
         });
     }
+    let vec = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
     Ok(Arc::new(LayerSpec {
         proj: layer
             .proj
             .iter()
             .map(|p| p.weight.contiguous())
             .collect::<candle_core::Result<_>>()?,
+        bias: layer
+            .proj
+            .iter()
+            .map(|p| p.bias.as_ref().map(vec).transpose())
+            .collect::<candle_core::Result<_>>()?,
+        qk_norm: match &layer.qk_norm {
+            Some([q, k]) => Some([vec(q)?, vec(k)?]),
+            None => None,
+        },
         lora,
         norms: [
             layer.input_norm.contiguous()?,

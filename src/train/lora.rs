@@ -92,9 +92,11 @@ impl LoraPair {
     }
 }
 
-/// A frozen projection, optionally with a LoRA pair beside it.
+/// A frozen projection (with its frozen bias where the architecture has one, as Qwen2's q, k
+/// and v), optionally with a LoRA pair beside it.
 pub struct Projection {
     pub weight: Tensor,
+    pub bias: Option<Tensor>,
     pub lora: Option<LoraPair>,
     pub scale: f64,
     pub dropout: f32,
@@ -103,6 +105,10 @@ pub struct Projection {
 impl Projection {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = frozen_linear(x, &self.weight)?;
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
         let Some(lora) = &self.lora else {
             return Ok(y);
         };

@@ -1,8 +1,9 @@
 //! Training: the built-in candle LoRA trainer, external trainers, starting runs from trainer
 //! settings, the held-out split, runs and their logs.
 //!
-//! The built-in trainer fine-tunes llama-architecture models with LoRA on the CPU (CUDA with the
-//! `cuda` feature): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
+//! The built-in trainer fine-tunes models of the llama family (llama, Qwen2 / Qwen2.5, Qwen3)
+//! with LoRA on the CPU (CUDA with the `cuda` feature): frozen base weights from GGUF or
+//! safetensors, PEFT-compatible adapters out.
 
 pub mod adapter;
 pub mod attention;

@@ -3,8 +3,9 @@ the adapter resolves its base through `AutoPeftModelForCausalLM` and its files a
 on the base, and the merged folder on its own in transformers (with its own tokenizer), give
 the logits assay computed (probe.json, written by `assay merge --probe`) within 1e-3.
 
-usage: peft_check.py ADAPTER_DIR MERGED_DIR
-Prints one JSON result per check: {"check", "ok", "detail"}.
+usage: peft_check.py ADAPTER_DIR MERGED_DIR [PREFIX]
+Prints one JSON result per check: {"check", "ok", "detail"}, each name after PREFIX (the Qwen
+checks run it once per tiny model: "qwen2: ").
 """
 import json
 import os
@@ -28,6 +29,7 @@ def report(name, fn):
 
 def main():
     adapter, merged = sys.argv[1], sys.argv[2]
+    prefix = sys.argv[3] if len(sys.argv) > 3 else ""
     torch.set_num_threads(2)
     probe = json.load(open(os.path.join(merged, "probe.json")))
     ids = torch.tensor(probe["ids"]).unsqueeze(0)
@@ -65,9 +67,9 @@ def main():
         assert diff <= TOL, f"max |diff| {diff:.2e} > {TOL}"
         return f"max |diff| {diff:.2e}, same token ids"
 
-    report("adapter files 0644", adapter_files)
-    report("adapter: AutoPeftModelForCausalLM, logits vs assay", peft_auto)
-    report("merged model: transformers + its tokenizer, logits vs assay", merged_model)
+    report(prefix + "adapter files 0644", adapter_files)
+    report(prefix + "adapter: AutoPeftModelForCausalLM, logits vs assay", peft_auto)
+    report(prefix + "merged model: transformers + its tokenizer, logits vs assay", merged_model)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,16 @@
 #     load through LLaMA-Factory (stages dpo, kto) and the DPO / KTO / stepwise files train one
 #     step in TRL's DPOTrainer, KTOTrainer and PRMTrainer;
 #   - an adapter from the built-in trainer and the model `assay merge` makes of it load in
-#     PEFT / transformers with logits within 1e-3 of assay's.
+#     PEFT / transformers with logits within 1e-3 of assay's;
+#   - on tiny Qwen2 (untied, tied) and Qwen3 models that transformers creates, assay's logits
+#     match transformers' within 1e-4 and every LoRA gradient PEFT's within 1e-3 (relative), and
+#     an adapter assay trains on each loads in PEFT with logits within 1e-3 of assay's.
 # It prints a table (check, result) and exits non-zero on any miss.
 #
 # Environment: ASSAY_CONFORMANCE_VENV (the venv; created when missing, default
 # target/conformance-venv), ASSAY_BIN (default: cargo build's target/debug/assay),
 # ASSAY_MODEL_PATH (the SmolLM2 GGUF; default: assay's models folder), ASSAY_CONFORMANCE_WORK
-# (scratch, default target/conformance).
+# (scratch, default target/conformance). The Qwen checks run `cargo test --test qwen_parity`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -248,6 +251,37 @@ if assay train --dataset alpaca-qa --base "$MODEL" --out "$LORA" --max-steps 3 -
     "$PY" "$HERE/peft_check.py" "$LORA" "$MERGED" >> "$RESULTS" 2> "$WORK/peft_check.err"
 else
     record "built-in adapter + assay merge" 0 "$(tail -1 "$WORK/train-builtin.log" "$WORK/merge.log" 2>/dev/null | tail -1)"
+fi
+
+echo "== the Qwen family: tiny transformers models against assay's trainer"
+QWEN=$WORK/qwen
+QWEN_CASES="qwen2 qwen2-tied qwen3"
+mkdir -p "$QWEN"
+if "$PY" "$HERE/qwen_check.py" make "$QWEN" "$MODEL" 2> "$WORK/qwen_make.err"; then
+    # assay's side: logits, loss and LoRA gradients of the same models and adapters.
+    if ASSAY_QWEN_PARITY_DIR=$QWEN cargo test --quiet --test qwen_parity -- --ignored \
+        > "$WORK/qwen_parity.log" 2>&1; then
+        "$PY" "$HERE/qwen_check.py" compare "$QWEN" >> "$RESULTS" 2> "$WORK/qwen_check.err"
+    else
+        record "qwen: assay's logits and gradients (cargo test --test qwen_parity)" 0 \
+            "$(grep -m1 -E 'error|panicked' "$WORK/qwen_parity.log" || tail -1 "$WORK/qwen_parity.log")"
+    fi
+    # A few steps of the built-in trainer on each, the adapter in PEFT, the merge in transformers.
+    for c in $QWEN_CASES; do
+        dir=$QWEN/$c
+        if assay train --dataset alpaca-qa --base "$dir/model" --out "$dir/lora" --max-steps 3 \
+            --batch-size 1 --max-seq-len 96 --lr 0.01 --eval-fraction 0 --force "conformance suite" \
+            > "$dir/train.log" 2>&1 \
+            && assay merge --adapter "$dir/lora" --out "$dir/merged" --probe "What is LoRA? 1234" \
+            > "$dir/merge.log" 2>&1; then
+            "$PY" "$HERE/peft_check.py" "$dir/lora" "$dir/merged" "$c: " >> "$RESULTS" \
+                2>> "$WORK/peft_check.err"
+        else
+            record "$c: assay train + assay merge" 0 "$(tail -1 "$dir/train.log" "$dir/merge.log" 2>/dev/null | tail -1)"
+        fi
+    done
+else
+    record "qwen: tiny models made by transformers" 0 "$(tail -1 "$WORK/qwen_make.err")"
 fi
 
 echo

@@ -53,12 +53,14 @@ pub fn write_hf_folder(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
     let config = LlamaConfig {
+        model_type: Default::default(),
         vocab_size: size.max(32),
         hidden_size: 32,
         intermediate_size: 64,
         num_hidden_layers: 2,
         num_attention_heads: 4,
         num_key_value_heads: 2,
+        head_dim: None,
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
         max_position_embeddings: 128,

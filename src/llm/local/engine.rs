@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
 
 use crate::llama::tokenizer::{GgufTokenizer, StreamDecoder};
 use crate::llm::LlmError;
@@ -78,11 +78,13 @@ pub struct Generated {
     pub gen_secs: f64,
 }
 
-/// The network: candle's quantised llama, or qwen2 (which has attention biases llama lacks).
+/// The network: candle's quantised llama, qwen2 (which has attention biases llama lacks) or
+/// qwen3 (per-head q/k norms).
 pub enum Weights {
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
-    /// assay's own CPU forward for llama (see `fast_llama`).
+    Qwen3(quantized_qwen3::ModelWeights),
+    /// assay's own CPU forward for the llama family (see `fast_llama`).
     Fast(Box<super::fast_llama::FastLlama>),
 }
 
@@ -91,6 +93,12 @@ impl Weights {
         match self {
             Self::Llama(w) => w.forward(input, pos),
             Self::Qwen2(w) => w.forward(input, pos),
+            Self::Qwen3(w) => {
+                if pos == 0 {
+                    w.clear_kv_cache();
+                }
+                w.forward(input, pos)
+            }
             Self::Fast(w) => {
                 let ids = input.flatten_all()?.to_vec1::<u32>()?;
                 let logits = w.forward(&ids, pos)?;

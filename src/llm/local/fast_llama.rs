@@ -1,4 +1,5 @@
-//! assay's llama forward pass over Q4_1 / Q8_0 weights for the CPU: preallocated buffers and
+//! assay's forward pass for the llama family (llama; Qwen2 with its q/k/v biases; Qwen3 with
+//! its per-head q/k norms) over Q4_1 / Q8_0 weights for the CPU: preallocated buffers and
 //! KV cache, no per-op tensors, a persistent thread pool (`cpu::pool`) for the matrix products
 //! and attention, the products' kernel chosen once at load (`cpu::Kernel`), and the prompt fed as batches of tokens (one pass over the weights per batch, not
 //! per token).
@@ -6,7 +7,8 @@
 //! Why: on a small model candle's per-op overhead (an allocation and a thread barrier for each
 //! of ~600 ops per token) dominates, and on a busy machine the barriers' spinning threads make
 //! it several times slower (see benches/local_llm.rs). The maths is candle's `quantized_llama`
-//! (interleaved RoPE as GGUF stores llama's q/k, grouped-query attention); `tests/local_model.rs`
+//! (interleaved RoPE as GGUF stores llama's q/k, grouped-query attention; Qwen GGUFs keep the
+//! half-split order, as candle's `quantized_qwen2` / `quantized_qwen3` read them); `tests/local_model.rs`
 //! checks its logits against llama.cpp's on the real model, and that any thread count or batch
 //! size gives the very same logits (each value is always summed in the same order).
 
@@ -17,13 +19,18 @@ use candle_core::quantized::{GgmlDType, gguf_file};
 use candle_core::{Device, Result};
 
 use crate::cpu::Kernel;
-use crate::cpu::ops::{add, dot, rms_norm_rows, rope_interleaved, silu, softmax};
+use crate::cpu::ops::{
+    add, dot, rms_norm_row, rms_norm_rows, rope_half_split, rope_interleaved, silu, softmax,
+};
 use crate::cpu::pool::{Disjoint, Pool, chunking};
 use crate::cpu::q8_batch::Q8Batch;
 use crate::cpu::qmatrix::QMatrix;
+use crate::llama::Architecture;
 
 /// Prompt tokens per batch: bounds the scratch memory; larger batches gain little.
 const MAX_BATCH: usize = 64;
+/// The widest attention head the forward takes (Qwen3 and llama use 64 or 128).
+const MAX_HEAD_DIM: usize = 512;
 /// Output rows per chunk are a multiple of this (a cache line of f32), so threads never write
 /// the same line.
 const ROW_ALIGN: usize = 16;
@@ -32,6 +39,10 @@ struct Layer {
     attn_norm: Vec<f32>,
     /// q, k and v stacked: one parallel product instead of three.
     wqkv: QMatrix,
+    /// Qwen2's q, k and v biases, stacked as the rows of `wqkv`.
+    qkv_bias: Option<Vec<f32>>,
+    /// Qwen3's RMSNorm weights over each head of q and of k.
+    qk_norm: Option<[Vec<f32>; 2]>,
     wo: QMatrix,
     ffn_norm: Vec<f32>,
     w_gate: QMatrix,
@@ -52,6 +63,10 @@ pub struct FastLlama {
     n_head: usize,
     n_kv_head: usize,
     head_dim: usize,
+    /// `n_head * head_dim`: the query width, which Qwen3 sets apart from `dim`.
+    q_dim: usize,
+    /// Half-split RoPE (Qwen's GGUFs) rather than interleaved (llama's permuted q/k).
+    half_split: bool,
     eps: f32,
     /// cos/sin per position and frequency: `[pos * head_dim / 2 + i]`.
     cos: Vec<f32>,
@@ -130,33 +145,54 @@ pub fn default_threads() -> usize {
 }
 
 impl FastLlama {
-    /// Loads a llama-architecture GGUF (dense, no mixture of experts), run by `threads` threads.
+    /// Loads a GGUF of the llama family (dense, no mixture of experts), run by `threads` threads.
     pub fn from_gguf<R: std::io::Read + std::io::Seek>(
         ct: &gguf_file::Content,
         r: &mut R,
         max_seq: usize,
         threads: usize,
     ) -> Result<Self> {
-        let n_head = md_u32(ct, "llama.attention.head_count")?;
-        let n_kv_head = md_u32(ct, "llama.attention.head_count_kv")?;
-        let n_layer = md_u32(ct, "llama.block_count")?;
-        let dim = md_u32(ct, "llama.embedding_length")?;
-        if ct.metadata.contains_key("llama.expert_count") {
+        let arch_name = match ct.metadata.get("general.architecture") {
+            Some(v) => v.to_string()?.clone(),
+            None => "llama".into(),
+        };
+        let Some(arch) = Architecture::from_name(&arch_name) else {
+            candle_core::bail!("architecture `{arch_name}` is not supported by the fast path");
+        };
+        let p = arch.name();
+        let n_head = md_u32(ct, &format!("{p}.attention.head_count"))?;
+        let n_kv_head = md_u32(ct, &format!("{p}.attention.head_count_kv"))?;
+        let n_layer = md_u32(ct, &format!("{p}.block_count"))?;
+        let dim = md_u32(ct, &format!("{p}.embedding_length"))?;
+        if ct.metadata.contains_key(&format!("{p}.expert_count")) {
             candle_core::bail!("mixture-of-experts models are not supported by the fast path");
         }
-        let eps = match ct.metadata.get("llama.attention.layer_norm_rms_epsilon") {
+        let eps = match ct
+            .metadata
+            .get(&format!("{p}.attention.layer_norm_rms_epsilon"))
+        {
             Some(v) => v.to_f32()?,
             None => 1e-5,
         };
         let base = ct
             .metadata
-            .get("llama.rope.freq_base")
+            .get(&format!("{p}.rope.freq_base"))
             .and_then(|v| v.to_f32().ok())
             .unwrap_or(10000.0);
-        if n_head == 0 || n_kv_head == 0 || n_head % n_kv_head != 0 || (dim / n_head) % 2 != 0 {
+        let head_dim = match arch {
+            Architecture::Qwen3 => md_u32(ct, &format!("{p}.attention.key_length"))?,
+            _ if n_head > 0 => dim / n_head,
+            _ => 0,
+        };
+        if n_head == 0
+            || n_kv_head == 0
+            || n_head % n_kv_head != 0
+            || head_dim == 0
+            || head_dim % 2 != 0
+            || head_dim > MAX_HEAD_DIM
+        {
             candle_core::bail!("unsupported head layout: {n_head} heads, {n_kv_head} kv heads");
         }
-        let head_dim = dim / n_head;
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_seq * half);
         let mut sin = Vec::with_capacity(max_seq * half);
@@ -192,6 +228,30 @@ impl FastLlama {
         for i in 0..n_layer {
             let p = format!("blk.{i}");
             let m = |r: &mut R, name: &str| matrix(ct, r, &format!("{p}.{name}.weight"));
+            let sized = |r: &mut R, name: String, len: usize| -> Result<Vec<f32>> {
+                let v = vector(ct, r, &name)?;
+                if v.len() != len {
+                    candle_core::bail!("{name} holds {} values, the model needs {len}", v.len());
+                }
+                Ok(v)
+            };
+            let kv_dim = n_kv_head * head_dim;
+            let qkv_bias = if arch.qkv_bias() {
+                let mut b = sized(r, format!("{p}.attn_q.bias"), n_head * head_dim)?;
+                b.extend(sized(r, format!("{p}.attn_k.bias"), kv_dim)?);
+                b.extend(sized(r, format!("{p}.attn_v.bias"), kv_dim)?);
+                Some(b)
+            } else {
+                None
+            };
+            let qk_norm = if arch.qk_norm() {
+                Some([
+                    sized(r, format!("{p}.attn_q_norm.weight"), head_dim)?,
+                    sized(r, format!("{p}.attn_k_norm.weight"), head_dim)?,
+                ])
+            } else {
+                None
+            };
             layers.push(Layer {
                 attn_norm: vector(ct, r, &format!("{p}.attn_norm.weight"))?,
                 wqkv: stacked(
@@ -199,12 +259,21 @@ impl FastLlama {
                     r,
                     &["attn_q", "attn_k", "attn_v"].map(|n| format!("{p}.{n}.weight")),
                 )?,
+                qkv_bias,
+                qk_norm,
                 wo: m(r, "attn_output")?,
                 ffn_norm: vector(ct, r, &format!("{p}.ffn_norm.weight"))?,
                 w_gate: m(r, "ffn_gate")?,
                 w_up: m(r, "ffn_up")?,
                 w_down: m(r, "ffn_down")?,
             });
+        }
+        let qkv_rows = n_head * head_dim + 2 * n_kv_head * head_dim;
+        if let Some(l) = layers.iter().find(|l| l.wqkv.rows() != qkv_rows) {
+            candle_core::bail!(
+                "q, k and v have {} rows together; {n_head} heads and {n_kv_head} kv heads of {head_dim} need {qkv_rows}",
+                l.wqkv.rows()
+            );
         }
         let hidden = layers.first().map_or(0, |l| l.w_gate.rows());
         let mut me = Self {
@@ -219,6 +288,8 @@ impl FastLlama {
             n_head,
             n_kv_head,
             head_dim,
+            q_dim: n_head * head_dim,
+            half_split: !arch.gguf_permutes_qk(),
             eps,
             cos,
             sin,
@@ -277,9 +348,9 @@ impl FastLlama {
     /// Runs `tokens` (at `pos0..`) through every layer; the logits of the last one if `last`.
     fn batch(&mut self, tokens: &[u32], pos0: usize, last: bool) {
         let (n, dim, hidden, eps) = (tokens.len(), self.dim, self.hidden, self.eps);
-        let hd = self.head_dim;
+        let (hd, q_dim, half_split) = (self.head_dim, self.q_dim, self.half_split);
         let kv_dim = self.n_kv_head * hd;
-        let qkv_rows = dim + 2 * kv_dim;
+        let qkv_rows = q_dim + 2 * kv_dim;
         let kernel = self.kernel;
         let Self {
             layers,
@@ -300,7 +371,7 @@ impl FastLlama {
         }
         for (buf, width) in [
             (&mut s.xn, dim),
-            (&mut s.att, dim),
+            (&mut s.att, q_dim),
             (&mut s.proj, dim),
             (&mut s.qkv, qkv_rows),
             (&mut s.gate, hidden),
@@ -313,15 +384,34 @@ impl FastLlama {
             rms_norm_rows(&s.x, &l.attn_norm, eps, &mut s.xn);
             s.xq.quantize(&s.xn, dim);
             par_product(pool, kernel, &l.wqkv, &s.xq, 0..qkv_rows, &mut s.qkv);
-            // RoPE on q and k, then k and v into the cache.
+            // Qwen2's biases, Qwen3's per-head norms, RoPE on q and k, then k and v into the
+            // cache. The architecture's extras are decided once per layer, not per value.
+            let mut head = [0f32; MAX_HEAD_DIM];
             for (t, row) in s.qkv.chunks_exact_mut(qkv_rows).enumerate() {
+                if let Some(b) = &l.qkv_bias {
+                    add(row, b);
+                }
+                if let Some([qn, kn]) = &l.qk_norm {
+                    let (q, rest) = row.split_at_mut(q_dim);
+                    for (part, w) in [(q, qn), (&mut rest[..kv_dim], kn)] {
+                        for h in part.chunks_exact_mut(hd) {
+                            let tmp = &mut head[..hd];
+                            tmp.copy_from_slice(h);
+                            rms_norm_row(tmp, w, eps, h);
+                        }
+                    }
+                }
                 let p = (pos0 + t) * half;
                 let (cos, sin) = (&self.cos[p..p + half], &self.sin[p..p + half]);
-                for h in row[..dim + kv_dim].chunks_exact_mut(hd) {
-                    rope_interleaved(h, cos, sin);
+                for h in row[..q_dim + kv_dim].chunks_exact_mut(hd) {
+                    if half_split {
+                        rope_half_split(h, cos, sin, 1.0);
+                    } else {
+                        rope_interleaved(h, cos, sin);
+                    }
                 }
-                k_cache[li].extend_from_slice(&row[dim..dim + kv_dim]);
-                v_cache[li].extend_from_slice(&row[dim + kv_dim..]);
+                k_cache[li].extend_from_slice(&row[q_dim..q_dim + kv_dim]);
+                v_cache[li].extend_from_slice(&row[q_dim + kv_dim..]);
             }
             let geometry = Attn {
                 k: &k_cache[li],
@@ -329,14 +419,14 @@ impl FastLlama {
                 pos0,
                 n,
                 qkv_rows,
-                dim,
+                q_dim,
                 n_head: self.n_head,
                 group: self.n_head / self.n_kv_head,
                 head_dim: hd,
                 kv_dim,
             };
             attention(pool, &geometry, s);
-            s.xq.quantize(&s.att, dim);
+            s.xq.quantize(&s.att, q_dim);
             par_product(pool, kernel, &l.wo, &s.xq, 0..dim, &mut s.proj);
             add(&mut s.x, &s.proj);
             rms_norm_rows(&s.x, &l.ffn_norm, eps, &mut s.xn);
@@ -363,7 +453,8 @@ struct Attn<'a> {
     pos0: usize,
     n: usize,
     qkv_rows: usize,
-    dim: usize,
+    /// The attention output's row width (`n_head * head_dim`).
+    q_dim: usize,
     n_head: usize,
     group: usize,
     head_dim: usize,
@@ -394,7 +485,7 @@ fn attention(pool: &mut Pool, a: &Attn, s: &mut Scratch) {
             }
             softmax(sc);
             // SAFETY: each (t, h) task is in exactly one chunk and owns this head's output.
-            let o = unsafe { out.range(t * a.dim + h * hd..t * a.dim + (h + 1) * hd) };
+            let o = unsafe { out.range(t * a.q_dim + h * hd..t * a.q_dim + (h + 1) * hd) };
             o.fill(0.0);
             for (p, &w) in sc.iter().enumerate() {
                 let v = &a.v[p * a.kv_dim + off..p * a.kv_dim + off + hd];

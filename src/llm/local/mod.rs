@@ -1,6 +1,6 @@
 //! The offline default model: a GGUF (SmolLM2-135M-Instruct unless `--model PATH` names another
-//! llama or qwen2 GGUF). Llama on the CPU runs on assay's own Q4_1 / Q8_0 forward
-//! (`fast_llama`), the rest on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
+//! llama, qwen2 or qwen3 GGUF). On the CPU these run on assay's own Q4_1 / Q8_0 forward
+//! (`fast_llama`), elsewhere on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
 pub mod engine;
@@ -36,7 +36,7 @@ pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// What to do when the model file is missing, for every error that finds it so.
 pub const HOW_TO_GET: &str = "run `assay model fetch` to download the default model, or pass \
-                              --model PATH to a llama-architecture GGUF";
+                              --model PATH to a llama, qwen2 or qwen3 GGUF";
 
 /// The local model, shared by any number of callers; requests take turns on the one engine.
 pub struct LocalModel {
@@ -157,8 +157,7 @@ fn needs_q8_copy(path: &Path) -> Result<bool, LlmError> {
     let mut file = std::fs::File::open(path).map_err(|e| config_err(path, e))?;
     let content = gguf_file::Content::read(&mut file)
         .map_err(|e| config_err(path, format!("not a readable GGUF file ({e})")))?;
-    let llama = metadata_str(&content, "general.architecture").as_deref() == Some("llama")
-        && !content.metadata.contains_key("llama.expert_count");
+    let llama = runs_fast(&content);
     let other_slow = content.tensor_infos.values().any(|t| {
         matches!(
             t.ggml_dtype,
@@ -183,7 +182,7 @@ fn select_device() -> Device {
 pub enum Backend {
     /// assay's own forward for llama on the CPU, candle for the rest.
     Auto,
-    /// candle-transformers' quantized llama / qwen2 everywhere.
+    /// candle-transformers' quantized llama / qwen2 / qwen3 everywhere.
     Candle,
 }
 
@@ -220,14 +219,11 @@ pub fn load_engine_threads(
         tracing::warn!(path = %path.display(), "the model's chat template is not ChatML; using ChatML anyway");
     }
     let tokenizer = GgufTokenizer::from_gguf(&content).map_err(|e| config_err(path, e))?;
-    let fast = backend == Backend::Auto
-        && device.is_cpu()
-        && arch == "llama"
-        && !content.metadata.contains_key("llama.expert_count");
+    let fast = backend == Backend::Auto && device.is_cpu() && runs_fast(&content);
     let weights = match arch.as_str() {
-        "llama" if fast => Weights::Fast(Box::new(
+        _ if fast => Weights::Fast(Box::new(
             fast_llama::FastLlama::from_gguf(&content, &mut file, engine::MAX_SEQ_LEN, threads)
-                .map_err(|e| config_err(path, format!("cannot load the llama weights: {e}")))?,
+                .map_err(|e| config_err(path, format!("cannot load the {arch} weights: {e}")))?,
         )),
         "llama" => Weights::Llama(
             candle_transformers::models::quantized_llama::ModelWeights::from_gguf(
@@ -241,10 +237,18 @@ pub fn load_engine_threads(
             )
             .map_err(|e| config_err(path, format!("cannot load the qwen2 weights: {e}")))?,
         ),
+        "qwen3" => Weights::Qwen3(
+            candle_transformers::models::quantized_qwen3::ModelWeights::from_gguf(
+                content, &mut file, device,
+            )
+            .map_err(|e| config_err(path, format!("cannot load the qwen3 weights: {e}")))?,
+        ),
         other => {
             return Err(config_err(
                 path,
-                format!("architecture `{other}` is not supported (llama or qwen2 GGUF files only)"),
+                format!(
+                    "architecture `{other}` is not supported (llama, qwen2 or qwen3 GGUF files only)"
+                ),
             ));
         }
     };
@@ -265,6 +269,15 @@ pub fn load_engine_threads(
         device: device.clone(),
         stop_ids,
     })
+}
+
+/// Whether assay's own forward runs this GGUF: a dense model of the llama family.
+fn runs_fast(content: &gguf_file::Content) -> bool {
+    let arch = metadata_str(content, "general.architecture").unwrap_or_default();
+    matches!(arch.as_str(), "llama" | "qwen2" | "qwen3")
+        && !content
+            .metadata
+            .contains_key(&format!("{arch}.expert_count"))
 }
 
 fn metadata_str(content: &gguf_file::Content, key: &str) -> Option<String> {

@@ -227,6 +227,7 @@ mod tests {
             gradient_accumulation_steps: 1,
             cutoff_len: 512,
             val_size: 0.0,
+            warmup_ratio: 0.1,
             eval_steps: 10,
             logging_steps: 1,
             save_steps: 100,

@@ -46,7 +46,7 @@ pub fn run_recorded(
     stop: &Arc<AtomicBool>,
     echo: &mut dyn FnMut(&Point),
 ) -> anyhow::Result<RunStatus> {
-    let device = candle_core::Device::Cpu;
+    let device = super::device::from_env()?;
     let (base, tokenizer) = load_base(base_path, &device)?;
     let mut examples = Vec::new();
     // The samples behind the examples, for the held-out split `assay eval --split-of` reads.
@@ -69,9 +69,10 @@ pub fn run_recorded(
         "run {run_id}: none of its {skipped} samples has an assistant turn to train on"
     );
     let note = format!(
-        "training on {} samples ({skipped} without an assistant turn skipped), base {}",
+        "training on {} samples ({skipped} without an assistant turn skipped), base {}, on {}",
         examples.len(),
-        base_path.display()
+        base_path.display(),
+        super::device::label(&device)
     );
     store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
     let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;

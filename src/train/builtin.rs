@@ -46,7 +46,7 @@ pub fn run_recorded(
     stop: &Arc<AtomicBool>,
     echo: &mut dyn FnMut(&Point),
 ) -> anyhow::Result<RunStatus> {
-    let device = candle_core::Device::Cpu;
+    let device = super::device::from_env()?;
     let (base, tokenizer) = load_base(base_path, &device)?;
     let mut examples = Vec::new();
     // The samples behind the examples, for the held-out split `assay eval --split-of` reads.
@@ -70,7 +70,7 @@ pub fn run_recorded(
     );
     let model = LoraLlama::new(&base, config.lora.clone(), config.seed)?;
     let mut trainer = Trainer::new(model, config.clone(), examples)?;
-    let note = start_line(&trainer, skipped, base_path);
+    let note = start_line(&trainer, skipped, base_path, &device);
     store.add_run_points(run_id, &[], Some(std::slice::from_ref(&note)))?;
     let dataset = store.run(run_id)?.dataset.unwrap_or_default();
     super::split::record_ids(&dataset, base_path, &trainer.config, out, &example_ids)?;
@@ -161,17 +161,23 @@ fn push_tail(log: &mut Vec<String>, line: String) {
 }
 
 /// The first line of a run's log: what it trains on, how long, from which base.
-fn start_line(trainer: &Trainer, skipped: usize, base: &Path) -> String {
+fn start_line(
+    trainer: &Trainer,
+    skipped: usize,
+    base: &Path,
+    device: &candle_core::Device,
+) -> String {
     let c = &trainer.config;
     format!(
         "training on {} samples, {} held out for the eval loss ({skipped} without an assistant \
-         turn skipped); {} steps (batch {} x accumulation {}), warm-up {} steps; base {}",
+         turn skipped); {} steps (batch {} x accumulation {}), warm-up {} steps; base {}, on {}",
         trainer.train_len(),
         trainer.eval_len(),
         trainer.total_steps,
         c.batch_size,
         c.grad_accum,
         c.warmup_for(trainer.total_steps),
-        base.display()
+        base.display(),
+        super::device::label(device)
     )
 }

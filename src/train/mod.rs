@@ -2,14 +2,15 @@
 //! settings, the held-out split, runs and their logs.
 //!
 //! The built-in trainer fine-tunes models of the llama family (llama, Qwen2 / Qwen2.5, Qwen3)
-//! with LoRA on the CPU (CUDA with the `cuda` feature): frozen base weights from GGUF or
-//! safetensors, PEFT-compatible adapters out.
+//! with LoRA on the CPU (a CUDA GPU with the `cuda` feature and `ASSAY_DEVICE=cuda`, see
+//! [`device`]): frozen base weights from GGUF or safetensors, PEFT-compatible adapters out.
 
 pub mod adapter;
 pub mod attention;
 pub mod builtin;
 pub mod curves;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod external;
 pub mod frozen;

@@ -31,8 +31,10 @@ pub struct Ctx {
     pub retry_failed: bool,
 }
 
-/// A stable key for a job from its kind and parameters: the same command resumes the same job.
+/// A stable key for a job from its kind and parameters: the same command resumes the same job
+/// (the parameters are hashed with sorted keys, so their order never changes the key).
 pub fn job_key(kind: &str, params: &serde_json::Value) -> String {
+    let params = crate::model::canonical::to_string(params);
     let h = xxhash_rust::xxh3::xxh3_128(format!("{kind}\0{params}").as_bytes());
     format!("{kind}-{h:032x}")
 }

@@ -32,7 +32,9 @@ pub struct ToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
-    /// The arguments as JSON (an object in well-formed data; kept as given otherwise).
+    /// The arguments as JSON (an object in well-formed data; kept as given otherwise), written
+    /// with sorted keys (see [`super::canonical`]).
+    #[serde(serialize_with = "super::canonical::serialize")]
     pub arguments: serde_json::Value,
 }
 
@@ -88,8 +90,13 @@ pub struct Content {
     /// The reference answer a verifier compares with (CAMEL golden answers, option letters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub golden: Option<String>,
-    /// Declared tools (agent trajectories, ShareGPT `tools`, OpenAI function specs), as given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Declared tools (agent trajectories, ShareGPT `tools`, OpenAI function specs), as given,
+    /// written with sorted keys (see [`super::canonical`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::canonical::serialize_opt"
+    )]
     pub tools: Option<serde_json::Value>,
     /// Options of a multiple-choice item, lettered A, B, C... in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,7 +123,8 @@ impl Content {
 
     /// A stable hash of the content, used to make re-imports a no-op.
     pub fn hash(&self) -> u128 {
-        // serde_json writes struct fields in declaration order, so equal content gives equal bytes.
+        // serde_json writes struct fields in declaration order and the JSON values inside with
+        // sorted keys, so equal content gives equal bytes.
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         xxhash_rust::xxh3::xxh3_128(&bytes)
     }

@@ -3,6 +3,7 @@
 //! (`fast_llama`), elsewhere on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
+pub mod constrain;
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
@@ -124,6 +125,12 @@ impl LocalModel {
         }
         opts.seed = req.seed.unwrap_or_else(rand::random);
         opts.stop = req.stop.clone();
+        opts.json_schema = match (&req.json_schema, req.json_mode) {
+            (Some(schema), _) => Some(schema.clone()),
+            // JSON asked for without a schema: any object.
+            (None, true) => Some(serde_json::json!({"type": "object"})),
+            (None, false) => None,
+        };
         opts
     }
 }
@@ -268,6 +275,7 @@ pub fn load_engine_threads(
         tokenizer,
         device: device.clone(),
         stop_ids,
+        grammars: None,
     })
 }
 

@@ -107,7 +107,14 @@ proptest! {
         for k in ["system", "tools"] {
             if want.get(k).is_none() { want[k] = "".into(); }
         }
-        prop_assert_eq!(one_line(Format::Sharegpt, &rec), want);
+        // `tools` is JSON inside a string: the same value, whatever the order of its keys.
+        let mut got = one_line(Format::Sharegpt, &rec);
+        for row in [&mut got, &mut want] {
+            if let Some(t) = row["tools"].as_str().filter(|t| !t.is_empty()) {
+                row["tools"] = serde_json::from_str::<Value>(t).unwrap();
+            }
+        }
+        prop_assert_eq!(got, want);
     }
 
     #[test]
@@ -253,7 +260,7 @@ fn agent_trajectory_exports_as_sharegpt_and_openai_tool_calls() {
     // The thought in LLaMA-Factory's thought words, which its function formatter cuts off.
     assert_eq!(
         sg["conversations"][1]["value"],
-        "<think>\n先查天气。\n</think>\n\n{\"arguments\":{\"location\":\"北京\"},\"name\":\"get_weather\"}"
+        "<think>\n先查天气。\n</think>\n\n{\"name\":\"get_weather\",\"arguments\":{\"location\":\"北京\"}}"
     );
     assert_eq!(
         sg["conversations"][3]["value"],

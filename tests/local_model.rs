@@ -4,39 +4,20 @@
 //! The model is found at `ASSAY_MODEL_PATH` or the default path (`assay model fetch`). Without it
 //! these tests print a notice and pass, unless `ASSAY_REQUIRE_MODEL=1` (CI), where they fail.
 
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
+
+#[path = "support/offline_model.rs"]
+mod offline_model;
 
 use assay::llm::local::LocalModel;
 use assay::llm::{ChatMessage, ChatRequest, Llm};
-
-fn model_path() -> PathBuf {
-    std::env::var_os("ASSAY_MODEL_PATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(LocalModel::default_path)
-}
 
 /// The shared model, or None (after a loud notice) when the file is absent and not required.
 fn model() -> Option<&'static LocalModel> {
     static MODEL: OnceLock<Option<LocalModel>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let path = model_path();
-            let required = std::env::var("ASSAY_REQUIRE_MODEL").is_ok_and(|v| v == "1");
-            if !path.is_file() {
-                assert!(
-                    !required,
-                    "ASSAY_REQUIRE_MODEL=1 but no model at {}; run `assay model fetch`",
-                    path.display()
-                );
-                eprintln!(
-                    "\n!!!!! SKIPPED: no local model at {} (run `assay model fetch` or set \
-                     ASSAY_MODEL_PATH); set ASSAY_REQUIRE_MODEL=1 to make this a failure !!!!!\n",
-                    path.display()
-                );
-                return None;
-            }
+            let path = offline_model::find()?;
             Some(LocalModel::load(&path).expect("the model loads"))
         })
         .as_ref()
@@ -178,7 +159,7 @@ fn answers_are_sane() {
 fn fast_forward_matches_llama_cpp_and_candle() {
     use assay::llm::local::{Backend, load_engine_with, requant};
     let Some(_) = model() else { return };
-    let q8 = requant::fast_variant(&model_path()).expect("Q8_0 copy");
+    let q8 = requant::fast_variant(&offline_model::path()).expect("Q8_0 copy");
     let cpu = candle_core::Device::Cpu;
     let mut ours = load_engine_with(&q8, &cpu, Backend::Auto).expect("fast engine");
     let mut theirs = load_engine_with(&q8, &cpu, Backend::Candle).expect("candle engine");
@@ -237,7 +218,8 @@ fn fast_forward_on_the_shipped_q4_1_matches_llama_cpp() {
     use assay::llm::local::{Backend, load_engine_with};
     let Some(_) = model() else { return };
     let cpu = candle_core::Device::Cpu;
-    let mut ours = load_engine_with(&model_path(), &cpu, Backend::Auto).expect("fast engine");
+    let mut ours =
+        load_engine_with(&offline_model::path(), &cpu, Backend::Auto).expect("fast engine");
     let prompt = ours
         .tokenizer()
         .encode("<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\n")
@@ -309,7 +291,8 @@ fn threads_and_prompt_batching_do_not_change_the_output() {
     let Some(_) = model() else { return };
     let _turn = gen_lock();
     let cpu = candle_core::Device::Cpu;
-    let mut e = load_engine_threads(&model_path(), &cpu, Backend::Auto, 1).expect("fast engine");
+    let mut e =
+        load_engine_threads(&offline_model::path(), &cpu, Backend::Auto, 1).expect("fast engine");
     assert_eq!(e.threads(), Some(1));
     // Short: a debug build is slow. Batches over 64 tokens are split like any other batch,
     // and the kernels' unit tests check that splits give equal bits.

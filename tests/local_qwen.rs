@@ -6,6 +6,8 @@
 //! The last test borrows the tokenizer of the offline model (`ASSAY_MODEL_PATH` or `assay model
 //! fetch`); without it that test prints a notice and passes, unless `ASSAY_REQUIRE_MODEL=1`.
 
+#[path = "support/offline_model.rs"]
+mod offline_model;
 #[path = "support/qwen.rs"]
 mod qwen;
 
@@ -94,34 +96,12 @@ fn evaluation_runs_a_qwen_folder_with_the_trainers_logits() {
     }
 }
 
-fn smollm2() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("ASSAY_MODEL_PATH")
-        .filter(|p| !p.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(assay::llm::local::LocalModel::default_path);
-    if path.is_file() {
-        return Some(path);
-    }
-    let required = std::env::var("ASSAY_REQUIRE_MODEL").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "ASSAY_REQUIRE_MODEL=1 but no model at {}; run `assay model fetch`",
-        path.display()
-    );
-    eprintln!(
-        "\n!!!!! SKIPPED: no local model at {} to borrow a tokenizer from (run `assay model \
-         fetch`); set ASSAY_REQUIRE_MODEL=1 to make this a failure !!!!!\n",
-        path.display()
-    );
-    None
-}
-
 /// A tiny Qwen GGUF with a real vocabulary and tokenizer: the local engine (what `regenerate`
 /// and `--model PATH` run) loads it on assay's own forward and generates; evaluation's Q8_0
 /// engine on it as a base computes the trainer's logits.
 #[test]
 fn a_tiny_qwen_gguf_generates_through_the_local_engine() {
-    let Some(tokenizer_from) = smollm2() else {
+    let Some(tokenizer_from) = offline_model::find() else {
         return;
     };
     let tokenizer = qwen::tokenizer_metadata(&tokenizer_from);

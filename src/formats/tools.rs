@@ -138,8 +138,8 @@ mod tests {
             vec![
                 json!({"name": "get_weather", "description": "d", "parameters": {
                 "type": "object",
-                "properties": {"days": {"type": "integer"}, "location": {"type": "string"}},
-                "required": ["days", "location"]}})
+                "properties": {"location": {"type": "string"}, "days": {"type": "integer"}},
+                "required": ["location", "days"]}})
             ]
         );
     }

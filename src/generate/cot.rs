@@ -13,7 +13,7 @@ use crate::prompting::extract::final_answer;
 use crate::prompting::judge;
 use crate::prompting::parse::{dedup_key, parse_check, yes_no};
 use crate::prompting::steps::{number_steps, split_steps, step_key};
-use crate::prompting::{ask, prompts, reasoning};
+use crate::prompting::{ask, prompts, reasoning, schemas};
 use crate::store::{Filter, ImportRecord, InsertOutcome, JobItem, Store, StoreError};
 use crate::text::sanitize::excerpt;
 use serde::{Deserialize, Serialize};
@@ -67,9 +67,15 @@ impl LlmOracle<'_> {
                 ("prefix", &number_steps(path)),
             ],
         )?;
-        let r = ask(self.ctx.verifier.as_ref(), p, 0.0, None, true)
-            .await
-            .map_err(|e| e.to_string())?;
+        let r = ask(
+            self.ctx.verifier.as_ref(),
+            p,
+            0.0,
+            None,
+            Some(schemas::step_check()),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let (correct, score) = match parse_check(&r.text) {
             Some(v) => v,
             None => {
@@ -83,7 +89,7 @@ impl LlmOracle<'_> {
                         prompts::Lang::En => "Is every step above correct? Answer yes or no.",
                     }
                 );
-                let y = ask(self.ctx.verifier.as_ref(), again, 0.0, None, false)
+                let y = ask(self.ctx.verifier.as_ref(), again, 0.0, None, None)
                     .await
                     .map_err(|e| e.to_string())?;
                 let v = yes_no(&y.text).ok_or_else(|| {
@@ -114,7 +120,7 @@ impl Oracle for LlmOracle<'_> {
             p,
             self.temperature.max(0.7),
             Some(seed),
-            false,
+            None,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -171,7 +177,7 @@ async fn solve(
         prompt.clone(),
         p.temperature,
         Some(0),
-        false,
+        None,
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -210,7 +216,7 @@ async fn solve(
                     prompt.clone(),
                     p.temperature.max(0.7),
                     Some(u64::from(seed)),
-                    false,
+                    None,
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -275,7 +281,7 @@ async fn solve(
             "cot_complete",
             &[("question", question), ("prefix", &number_steps(&best))],
         )?;
-        let r = ask(ctx.generator.as_ref(), p2, p.temperature, Some(1000), false)
+        let r = ask(ctx.generator.as_ref(), p2, p.temperature, Some(1000), None)
             .await
             .map_err(|e| e.to_string())?;
         let mut steps = best;

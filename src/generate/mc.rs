@@ -132,7 +132,7 @@ pub async fn run(
                 prompt.clone(),
                 p.temperature,
                 None,
-                false,
+                None,
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -152,7 +152,7 @@ pub async fn run(
                     ("reasoning", &reasoning),
                 ],
             )?;
-            let e = ask(ctx.verifier.as_ref(), eval_prompt, 0.0, None, false)
+            let e = ask(ctx.verifier.as_ref(), eval_prompt, 0.0, None, None)
                 .await
                 .map_err(|e| e.to_string())?;
             let letter = match option_letter(&e.text, options.len()) {

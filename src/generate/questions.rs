@@ -87,7 +87,7 @@ pub async fn run(
                 prompt.clone(),
                 p.temperature,
                 None,
-                false,
+                None,
             )
             .await
             .map_err(|e| e.to_string())?;

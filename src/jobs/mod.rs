@@ -31,8 +31,25 @@ pub struct Ctx {
     pub retry_failed: bool,
 }
 
-/// A stable key for a job from its kind and parameters: the same command resumes the same job.
+/// A stable key for a job from its kind and parameters: the same command resumes the same job
+/// (the parameters are hashed with sorted keys, so their order never changes the key).
 pub fn job_key(kind: &str, params: &serde_json::Value) -> String {
+    let params = crate::model::canonical::to_string(params);
     let h = xxhash_rust::xxh3::xxh3_128(format!("{kind}\0{params}").as_bytes());
     format!("{kind}-{h:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_key;
+
+    #[test]
+    fn a_job_key_does_not_depend_on_the_order_of_its_parameters() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"topic":"税法","n":5,"opts":{"b":1,"a":2}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"opts":{"a":2,"b":1},"n":5,"topic":"税法"}"#).unwrap();
+        assert_eq!(job_key("questions", &a), job_key("questions", &b));
+        assert_ne!(job_key("questions", &a), job_key("answers", &a));
+    }
 }

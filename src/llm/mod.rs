@@ -51,6 +51,11 @@ pub struct ChatRequest {
     /// Ask for a JSON object where the backend can enforce it.
     #[serde(default)]
     pub json_mode: bool,
+    /// The JSON schema that object follows. The local model enforces it while sampling (only
+    /// tokens that keep the reply valid can be drawn); an endpoint gets `json_mode` only, since
+    /// not every OpenAI-compatible server accepts a schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
 }

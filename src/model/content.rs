@@ -32,7 +32,9 @@ pub struct ToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
-    /// The arguments as JSON (an object in well-formed data; kept as given otherwise).
+    /// The arguments as JSON (an object in well-formed data; kept as given otherwise), written
+    /// with sorted keys (see [`super::canonical`]).
+    #[serde(serialize_with = "super::canonical::serialize")]
     pub arguments: serde_json::Value,
 }
 
@@ -88,8 +90,13 @@ pub struct Content {
     /// The reference answer a verifier compares with (CAMEL golden answers, option letters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub golden: Option<String>,
-    /// Declared tools (agent trajectories, ShareGPT `tools`, OpenAI function specs), as given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Declared tools (agent trajectories, ShareGPT `tools`, OpenAI function specs), as given,
+    /// written with sorted keys (see [`super::canonical`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::canonical::serialize_opt"
+    )]
     pub tools: Option<serde_json::Value>,
     /// Options of a multiple-choice item, lettered A, B, C... in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,7 +123,8 @@ impl Content {
 
     /// A stable hash of the content, used to make re-imports a no-op.
     pub fn hash(&self) -> u128 {
-        // serde_json writes struct fields in declaration order, so equal content gives equal bytes.
+        // serde_json writes struct fields in declaration order and the JSON values inside with
+        // sorted keys, so equal content gives equal bytes.
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         xxhash_rust::xxh3::xxh3_128(&bytes)
     }
@@ -142,5 +150,47 @@ impl Content {
             .unwrap_or("");
         let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         line.chars().take(200).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_tools(tools: &str, arguments: &str) -> Content {
+        let mut call = Turn::assistant("");
+        call.tool_calls.push(ToolCall {
+            id: None,
+            name: "search".into(),
+            arguments: serde_json::from_str(arguments).unwrap(),
+        });
+        Content {
+            turns: vec![Turn::user("找一下"), call],
+            tools: Some(serde_json::from_str(tools).unwrap()),
+            ..Content::default()
+        }
+    }
+
+    #[test]
+    fn the_order_of_json_keys_changes_neither_hash_nor_stored_bytes() {
+        let a = with_tools(
+            r#"[{"name":"search","parameters":{"type":"object","properties":{}}}]"#,
+            r#"{"q":"税","limit":3}"#,
+        );
+        let b = with_tools(
+            r#"[{"parameters":{"properties":{},"type":"object"},"name":"search"}]"#,
+            r#"{"limit":3,"q":"税"}"#,
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.hash(), b.hash());
+        let stored = serde_json::to_string(&a).unwrap();
+        assert_eq!(stored, serde_json::to_string(&b).unwrap());
+        assert!(
+            stored.contains(r#"{"limit":3,"q":"税"}"#)
+                && stored.contains(
+                    r#"{"name":"search","parameters":{"properties":{},"type":"object"}}"#
+                ),
+            "{stored}"
+        );
     }
 }

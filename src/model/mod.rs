@@ -4,6 +4,7 @@
 //! Nothing here does I/O (reading the clock aside), so every other module (store, formats, tui,
 //! gen) can share these types and tests can build them by hand.
 
+pub mod canonical;
 mod clock;
 mod content;
 mod meta;

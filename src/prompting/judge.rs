@@ -54,7 +54,7 @@ pub async fn judge(
             ("answer", &number_steps(&steps)),
         ],
     )?;
-    let r = ask(llm, prompt, 0.0, None, true)
+    let r = ask(llm, prompt, 0.0, None, Some(super::schemas::judge()))
         .await
         .map_err(|e| e.to_string())?;
     let mut v = parse_verdict(&r.text, steps.len())?;

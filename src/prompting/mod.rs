@@ -12,6 +12,7 @@ pub mod list;
 pub mod parse;
 pub mod prompts;
 pub mod reasoning;
+pub mod schemas;
 pub mod steps;
 pub mod values;
 
@@ -33,19 +34,21 @@ pub fn retry_limit(max_tokens: Option<u32>) -> u32 {
 /// One user message, answered. An answer cut off by the token limit (`finish_reason: "length"`)
 /// is asked again once with a larger limit, and fails with [`LlmError::Truncated`] if it is cut
 /// off again: a truncated answer is never taken as complete. Reasoning the model wrote inline
-/// (`<think>…</think>`) is moved from the text into [`ChatResponse::reasoning`].
+/// (`<think>…</think>`) is moved from the text into [`ChatResponse::reasoning`]. With a
+/// `schema` ([`schemas`]) the answer is asked for as a JSON object following it.
 pub async fn ask(
     llm: &dyn Llm,
     prompt: String,
     temperature: f32,
     seed: Option<u64>,
-    json_mode: bool,
+    schema: Option<serde_json::Value>,
 ) -> Result<ChatResponse, LlmError> {
     let req = ChatRequest {
         messages: vec![ChatMessage::user(prompt)],
         temperature: Some(temperature),
         seed,
-        json_mode,
+        json_mode: schema.is_some(),
+        json_schema: schema,
         ..ChatRequest::default()
     };
     complete(llm, req).await

@@ -16,6 +16,7 @@ use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 
 /// A GGUF model's tokenizer plus the byte table the streaming decoder needs.
+#[derive(Clone)]
 pub struct GgufTokenizer {
     inner: Tokenizer,
     /// Raw bytes of each token id; special tokens have none (they are never shown).
@@ -174,6 +175,16 @@ impl GgufTokenizer {
 
     pub fn vocab_size(&self) -> usize {
         self.token_bytes.len()
+    }
+
+    /// The raw bytes token `id` stands for (none for a control token).
+    pub fn token_bytes(&self, id: u32) -> &[u8] {
+        self.bytes_of(id)
+    }
+
+    /// The vocabulary's spelling of token `id`, e.g. `<|im_end|>` or `Ġthe`.
+    pub fn token_text(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
     }
 
     fn bytes_of(&self, id: u32) -> &[u8] {

@@ -1,7 +1,8 @@
 //! The synchronous generation loop: prompt in, sampled tokens out, text streamed piece by piece.
 //!
 //! It runs on a blocking thread (the model is CPU-bound); `LocalModel` wraps it for async callers.
-//! Sampling is candle's `LogitsProcessor`; the repeat penalty is applied to the logits first.
+//! Sampling is candle's `LogitsProcessor`; the repeat penalty is applied to the logits first, then
+//! a JSON schema's mask where the request has one (see `constrain`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,6 +11,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
 
+use super::constrain::{Grammars, JsonConstraint};
 use crate::llama::tokenizer::{GgufTokenizer, StreamDecoder};
 use crate::llm::LlmError;
 
@@ -33,6 +35,8 @@ pub struct GenOptions {
     pub stop: Vec<String>,
     /// Keep generating past the end of turn (benchmarks need a fixed token count).
     pub ignore_end_of_turn: bool,
+    /// Sample only replies that follow this JSON schema.
+    pub json_schema: Option<serde_json::Value>,
 }
 
 impl Default for GenOptions {
@@ -47,6 +51,7 @@ impl Default for GenOptions {
             seed: 299_792_458,
             stop: Vec::new(),
             ignore_end_of_turn: false,
+            json_schema: None,
         }
     }
 }
@@ -114,6 +119,8 @@ pub struct Engine {
     pub(super) tokenizer: GgufTokenizer,
     pub(super) device: Device,
     pub(super) stop_ids: Vec<u32>,
+    /// The vocabulary compiled for JSON constraints, made on the first request with a schema.
+    pub(super) grammars: Option<Grammars>,
 }
 
 fn candle_err(e: candle_core::Error) -> LlmError {
@@ -160,6 +167,22 @@ impl Engine {
         self.forward(ids, pos)?.to_vec1::<f32>().map_err(candle_err)
     }
 
+    /// A constraint for one reply following `schema`.
+    fn constraint(&mut self, schema: &serde_json::Value) -> Result<JsonConstraint, LlmError> {
+        if self.grammars.is_none() {
+            let end_of_turn = self
+                .stop_ids
+                .first()
+                .copied()
+                .ok_or_else(|| LlmError::Config("the model has no end-of-turn token".into()))?;
+            self.grammars = Some(Grammars::new(&self.tokenizer, end_of_turn)?);
+        }
+        match &self.grammars {
+            Some(g) => g.json(schema),
+            None => Err(LlmError::Config("the JSON constraint is not ready".into())),
+        }
+    }
+
     /// Generates an answer to `prompt` (already in the chat template), calling `on_piece` with
     /// each piece of complete text. Stops at end of turn, a stop string, `max_tokens`, or when
     /// `cancel` is set.
@@ -185,6 +208,10 @@ impl Engine {
             )));
         }
         let max_tokens = opts.max_tokens.min(MAX_SEQ_LEN - prompt_ids.len() - 1);
+        let mut constraint = match &opts.json_schema {
+            Some(schema) => Some(self.constraint(schema)?),
+            None => None,
+        };
         let mut sampler = LogitsProcessor::from_sampling(opts.seed, opts.sampling());
         let mut decoder = StreamDecoder::default();
         let mut text = String::new();
@@ -211,11 +238,21 @@ impl Engine {
                 )
                 .map_err(candle_err)?;
             }
+            if let Some(c) = constraint.as_mut() {
+                let mut masked = logits.to_vec1::<f32>().map_err(candle_err)?;
+                c.mask(&mut masked)?;
+                logits = Tensor::from_vec(masked, logits.shape(), logits.device())
+                    .map_err(candle_err)?;
+            }
             let next = sampler.sample(&logits).map_err(candle_err)?;
             if !opts.ignore_end_of_turn && self.stop_ids.contains(&next) {
                 finish_reason = "stop";
                 break;
             }
+            let complete = match constraint.as_mut() {
+                Some(c) => c.commit(next)?,
+                None => false,
+            };
             tokens.push(next);
             if let Some(piece) = decoder.push(&self.tokenizer, next) {
                 text.push_str(&piece);
@@ -231,6 +268,11 @@ impl Engine {
                     on_piece(&text[emitted..safe]);
                     emitted = safe;
                 }
+            }
+            if complete {
+                // The schema's object is closed: nothing more may follow.
+                finish_reason = "stop";
+                break;
             }
             if tokens.len() >= max_tokens {
                 break;

@@ -3,6 +3,7 @@
 //! (`fast_llama`), elsewhere on candle-transformers (CUDA in a `--features cuda` build). `LocalModel` puts the
 //! synchronous engine behind the async `Llm` trait.
 
+pub mod constrain;
 pub mod engine;
 pub mod fast_llama;
 pub mod fetch;
@@ -69,6 +70,13 @@ impl LocalModel {
     /// Loads a GGUF. Formats candle runs slowly on the CPU are re-quantised once to Q8_0 and
     /// the result cached next to the file (see `requant`).
     pub fn load(path: &Path) -> Result<Self, LlmError> {
+        Self::load_with(path, Backend::Auto)
+    }
+
+    /// Loads a GGUF run by `backend` ([`Backend::Candle`]: candle-transformers everywhere, as
+    /// the benchmarks compare and as tests use in a debug build, where candle is the optimised
+    /// dependency and assay's own forward is not).
+    pub fn load_with(path: &Path, backend: Backend) -> Result<Self, LlmError> {
         if !path.is_file() {
             return Err(config_err(
                 path,
@@ -77,7 +85,7 @@ impl LocalModel {
         }
         let device = select_device();
         let run_path = file_to_run(path, &device)?;
-        let engine = load_engine(&run_path, &device)?;
+        let engine = load_engine_with(&run_path, &device, backend)?;
         let name = run_path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -124,6 +132,12 @@ impl LocalModel {
         }
         opts.seed = req.seed.unwrap_or_else(rand::random);
         opts.stop = req.stop.clone();
+        opts.json_schema = match (&req.json_schema, req.json_mode) {
+            (Some(schema), _) => Some(schema.clone()),
+            // JSON asked for without a schema: any object.
+            (None, true) => Some(serde_json::json!({"type": "object"})),
+            (None, false) => None,
+        };
         opts
     }
 }
@@ -268,6 +282,7 @@ pub fn load_engine_threads(
         tokenizer,
         device: device.clone(),
         stop_ids,
+        grammars: None,
     })
 }
 

@@ -5,9 +5,10 @@
 //! restates the steps instead; constrained, it can only fill in the values. The grammar engine
 //! is llguidance (Microsoft's; llama.cpp, vLLM and SGLang use it), not hand-written: it compiles
 //! JSON Schema to an Earley grammar over bytes and walks a trie of the vocabulary's token bytes to
-//! compute each step's mask. Its vocabulary is built here from the GGUF tokenizer's own token bytes, with control
-//! tokens marked the way llguidance expects (`0xFF` then the token's text), so no control token
-//! but the end of turn can be drawn inside the JSON, and that one only once the object is done.
+//! compute each step's mask. Its vocabulary is built here from the GGUF tokenizer's own token
+//! bytes, with control tokens marked the way llguidance expects (`0xFF` then the token's text),
+//! so no control token but the end of turn can be drawn inside the JSON, and that one only once
+//! the object is done.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

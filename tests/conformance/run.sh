@@ -39,7 +39,7 @@ die() { echo "conformance: $*" >&2; exit 2; }
 echo "== conformance: venv $VENV"
 if ! "$VENV/bin/python" -c "import llamafactory, trl, peft, datasets, gguf" 2>/dev/null; then
     python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" \
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir -r "$HERE/requirements.txt" \
         || die "pip install failed"
 fi
 PY=$VENV/bin/python
